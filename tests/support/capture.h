@@ -1,0 +1,35 @@
+// Loader for the byte-exact NVMe/TCP sessions in ../shared/real-target/captures (JSON Lines,
+// one PDU per line; see that folder's README).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nvmemp::test {
+
+struct CapturedPdu {
+  std::string conn;  // "127.0.0.1:14420 qid 0" (labels are reused: split at ICReq)
+  bool h2c = false;  // host to controller
+  std::uint8_t type = 0;
+  std::string name;  // "CapsuleCmd", ...
+  std::vector<std::uint8_t> bytes;  // the whole PDU
+  std::string note;  // probe.py's reading, for people
+};
+
+struct CapturedConnection {
+  std::string label;
+  std::vector<CapturedPdu> pdus;  // wire order, both directions, starting with the ICReq
+};
+
+// Names of the capture files ("nvmet-6.1-plain.jsonl", ...). Fails the test when the folder
+// is missing (shared/ must be beside the checkout).
+std::vector<std::string> capture_files();
+std::string captures_dir();
+std::vector<CapturedPdu> load_capture(const std::string& file_name);
+std::vector<CapturedConnection> split_connections(const std::vector<CapturedPdu>& pdus);
+
+std::vector<std::uint8_t> from_hex(std::string_view hex);
+
+}  // namespace nvmemp::test
