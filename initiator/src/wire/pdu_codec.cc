@@ -1,0 +1,566 @@
+#include "wire/pdu_codec.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "wire/crc32c.h"
+
+namespace nvmemp::wire {
+
+namespace {
+
+using Unexpected = tl::unexpected<WireError>;
+
+Unexpected fail(std::uint8_t type, const char* field, std::uint64_t value, const char* why,
+                std::uint32_t fei, Errc code = Errc::Malformed,
+                Fes fes = Fes::InvalidHeaderField) {
+  WireError e;
+  e.code = code;
+  e.pdu_type = type;
+  e.field = field;
+  e.value = value;
+  e.why = why;
+  e.fes = fes;
+  e.fei = fei;
+  return Unexpected(e);
+}
+
+Unexpected fail_limit(std::uint8_t type, const char* field, std::uint64_t value, const char* why,
+                      std::uint64_t limit, std::uint32_t fei, Errc code = Errc::Malformed,
+                      Fes fes = Fes::InvalidHeaderField) {
+  auto u = fail(type, field, value, why, fei, code, fes);
+  u.value().limit = limit;
+  u.value().has_limit = true;
+  return u;
+}
+
+std::uint8_t expected_hlen(PduType t) {
+  switch (t) {
+    case PduType::IcReq:
+    case PduType::IcResp: return kIcHlen;
+    case PduType::H2CTermReq:
+    case PduType::C2HTermReq: return kTermReqHlen;
+    case PduType::CapsuleCmd: return kCapsuleCmdHlen;
+    case PduType::CapsuleResp: return kCapsuleRespHlen;
+    case PduType::H2CData:
+    case PduType::C2HData: return kDataHlen;
+    case PduType::R2T: return kR2THlen;
+  }
+  return 0;
+}
+
+bool known_type(std::uint8_t t) {
+  return t <= 0x07 || t == 0x09;
+}
+
+bool host_receives(PduType t) {
+  return t == PduType::IcResp || t == PduType::C2HTermReq || t == PduType::CapsuleResp ||
+         t == PduType::C2HData || t == PduType::R2T;
+}
+
+// ICReq, ICResp and the TermReqs never carry digests (NVMe/TCP 1.0, 3.6.2).
+bool may_carry_digests(PduType t) {
+  return t != PduType::IcReq && t != PduType::IcResp && t != PduType::H2CTermReq &&
+         t != PduType::C2HTermReq;
+}
+
+std::size_t align_of(std::uint8_t pda) { return (static_cast<std::size_t>(pda) + 1) * 4; }
+
+std::size_t round_up(std::size_t v, std::size_t a) { return (v + a - 1) / a * a; }
+
+bool digest_matches(Bytes covered, Bytes stored) {
+  return load_le32(stored, 0) == crc32c(covered);
+}
+
+DecodeResult decode_ic(Bytes b, const CommonHeader& ch, const RxParams& p) {
+  const auto t = static_cast<PduType>(ch.type);
+  const std::uint16_t pfv = load_le16(b, kOffPfv);
+  const std::uint8_t pda = b[kOffPda];
+  const std::uint8_t dgst = b[kOffDgst];
+  const std::uint32_t dw = load_le32(b, kOffMaxr2t);
+  if (pfv != 0) {
+    return fail(ch.type, "pfv", pfv, "unsupported PDU format version (only 0 exists)", kOffPfv,
+                Errc::Unsupported, Fes::UnsupportedParameter);
+  }
+  if (pda > 31) {
+    return fail_limit(ch.type, t == PduType::IcReq ? "hpda" : "cpda", pda, "must be at most", 31,
+                      kOffPda);
+  }
+  if ((dgst & ~(kDgstHdr | kDgstData)) != 0) {
+    return fail(ch.type, "dgst", dgst, "reserved bits set (only bit 0 hdgst, bit 1 ddgst)",
+                kOffDgst);
+  }
+  (void)p;
+  if (t == PduType::IcReq) {
+    IcReq r;
+    r.pfv = pfv;
+    r.hpda = pda;
+    r.hdgst = (dgst & kDgstHdr) != 0;
+    r.ddgst = (dgst & kDgstData) != 0;
+    r.maxr2t = dw;
+    return Pdu{ch, r, b};
+  }
+  if (dw < 4096 || dw % 4 != 0) {
+    return fail(ch.type, "maxh2cdata", dw, "must be a multiple of 4 and at least 4096",
+                kOffMaxh2cdata, Errc::Malformed, Fes::UnsupportedParameter);
+  }
+  IcResp r;
+  r.pfv = pfv;
+  r.cpda = pda;
+  r.hdgst = (dgst & kDgstHdr) != 0;
+  r.ddgst = (dgst & kDgstData) != 0;
+  r.maxh2cdata = dw;
+  return Pdu{ch, r, b};
+}
+
+DecodeResult decode_term_req(Bytes b, const CommonHeader& ch) {
+  TermReq r;
+  r.fes = load_le16(b, kOffFes);
+  r.fei = load_le32(b, kOffFei);
+  r.data = b.subspan(kTermReqHlen);  // TermReqs put the error data right after the header
+  if (static_cast<PduType>(ch.type) == PduType::H2CTermReq) {
+    return Pdu{ch, H2CTermReq{r}, b};
+  }
+  return Pdu{ch, C2HTermReq{r}, b};
+}
+
+}  // namespace
+
+const char* pdu_type_name(std::uint8_t type) noexcept {
+  switch (type) {
+    case 0x00: return "ICReq";
+    case 0x01: return "ICResp";
+    case 0x02: return "H2CTermReq";
+    case 0x03: return "C2HTermReq";
+    case 0x04: return "CapsuleCmd";
+    case 0x05: return "CapsuleResp";
+    case 0x06: return "H2CData";
+    case 0x07: return "C2HData";
+    case 0x09: return "R2T";
+    default: return "PDU";
+  }
+}
+
+const char* fes_name(std::uint16_t fes) noexcept {
+  switch (fes) {
+    case 0x01: return "Invalid PDU Header Field";
+    case 0x02: return "PDU Sequence Error";
+    case 0x03: return "Header Digest Error";
+    case 0x04: return "Data Transfer Out of Range";
+    case 0x05: return "R2T Limit Exceeded";
+    case 0x06: return "Unsupported Parameter";
+    default: return "reserved FES";
+  }
+}
+
+CommonHeader load_common_header(Bytes b) {
+  CommonHeader ch;
+  ch.type = b[kOffType];
+  ch.flags = b[kOffFlags];
+  ch.hlen = b[kOffHlen];
+  ch.pdo = b[kOffPdo];
+  ch.plen = load_le32(b, kOffPlen);
+  return ch;
+}
+
+tl::expected<CommonHeader, WireError> check_common_header(Bytes first8, const RxParams& p) {
+  if (first8.size() < kChLen) {
+    return fail_limit(0xFF, "plen", first8.size(), "PDU shorter than its common header of", kChLen,
+                      kOffPlen, Errc::Truncated);
+  }
+  const CommonHeader ch = load_common_header(first8);
+  if (!known_type(ch.type)) {
+    return fail(ch.type, "pdu-type", ch.type, "unknown PDU type", kOffType);
+  }
+  const auto t = static_cast<PduType>(ch.type);
+  if (host_receives(t) != (p.role == Role::Host)) {
+    return fail(ch.type, "pdu-type", ch.type,
+                p.role == Role::Host ? "a host never receives this PDU type"
+                                     : "a controller never receives this PDU type",
+                kOffType);
+  }
+  const std::uint8_t want_hlen = expected_hlen(t);
+  if (ch.hlen != want_hlen) {
+    return fail_limit(ch.type, "hlen", ch.hlen, "must be", want_hlen, kOffHlen);
+  }
+  if (ch.plen < ch.hlen) {
+    return fail_limit(ch.type, "plen", ch.plen, "shorter than hlen", ch.hlen, kOffPlen);
+  }
+  std::uint64_t max = p.max_plen;
+  switch (t) {
+    case PduType::IcReq:
+    case PduType::IcResp:
+      if (ch.plen != kIcHlen) {
+        return fail_limit(ch.type, "plen", ch.plen, "must be", kIcHlen, kOffPlen);
+      }
+      break;
+    case PduType::H2CTermReq:
+    case PduType::C2HTermReq: max = kTermReqMaxPlen; break;
+    case PduType::CapsuleResp:
+    case PduType::R2T: max = ch.hlen + kDigestLen; break;
+    default: break;
+  }
+  if (ch.plen > max) {
+    return fail_limit(ch.type, "plen", ch.plen, "exceeds the limit of", max, kOffPlen);
+  }
+  return ch;
+}
+
+DecodeResult decode_pdu(Bytes b, const RxParams& p) {
+  auto chk = check_common_header(b, p);
+  if (!chk) {
+    return Unexpected(chk.error());
+  }
+  const CommonHeader ch = *chk;
+  if (b.size() != ch.plen) {
+    return fail_limit(ch.type, "plen", ch.plen, "differs from the bytes given:", b.size(),
+                      kOffPlen, b.size() < ch.plen ? Errc::Truncated : Errc::Malformed);
+  }
+  const auto t = static_cast<PduType>(ch.type);
+  if (t == PduType::IcReq || t == PduType::IcResp) {
+    return decode_ic(b, ch, p);
+  }
+  if (t == PduType::H2CTermReq || t == PduType::C2HTermReq) {
+    return decode_term_req(b, ch);
+  }
+
+  // Header digest: present exactly when negotiated.
+  const bool hd = (ch.flags & kFlagHdgst) != 0;
+  if (hd != p.hdgst) {
+    return fail(ch.type, "flags", ch.flags,
+                p.hdgst ? "HDGSTF clear but header digests were negotiated"
+                        : "HDGSTF set but header digests were not negotiated",
+                kOffFlags);
+  }
+  const std::size_t header_end = ch.hlen + (hd ? kDigestLen : 0);
+  if (ch.plen < header_end) {
+    return fail_limit(ch.type, "plen", ch.plen, "shorter than the header and its digest:",
+                      header_end, kOffPlen);
+  }
+  if (hd && p.verify_digests && !digest_matches(b.first(ch.hlen), b.subspan(ch.hlen, kDigestLen))) {
+    return fail(ch.type, "hdgst", load_le32(b, ch.hlen), "header digest does not match the header",
+                ch.hlen, Errc::DigestMismatch, Fes::HeaderDigestError);
+  }
+
+  // Data section: [pdo, plen - ddgst).
+  const bool has_data = ch.plen > header_end;
+  const bool dd = (ch.flags & kFlagDdgst) != 0;
+  Bytes data;
+  if (has_data) {
+    if (dd != p.ddgst) {
+      return fail(ch.type, "flags", ch.flags,
+                  p.ddgst ? "DDGSTF clear on a PDU with data but data digests were negotiated"
+                          : "DDGSTF set but data digests were not negotiated",
+                  kOffFlags);
+    }
+    if (ch.pdo < header_end) {
+      return fail_limit(ch.type, "pdo", ch.pdo, "data offset inside the header; must be at least",
+                        header_end, kOffPdo);
+    }
+    if (ch.pdo % align_of(p.pda) != 0) {
+      return fail_limit(ch.type, "pdo", ch.pdo, "not a multiple of the data alignment",
+                        align_of(p.pda), kOffPdo);
+    }
+    const std::size_t dd_len = dd ? kDigestLen : 0;
+    if (static_cast<std::size_t>(ch.pdo) + dd_len >= ch.plen) {
+      return fail_limit(ch.type, "pdo", ch.pdo, "leaves no data before the end of the PDU at",
+                        ch.plen, kOffPdo);
+    }
+    data = b.subspan(ch.pdo, ch.plen - ch.pdo - dd_len);
+    if (dd && p.verify_digests &&
+        !digest_matches(data, b.subspan(ch.plen - kDigestLen, kDigestLen))) {
+      WireError e;
+      e.code = Errc::DigestMismatch;
+      e.pdu_type = ch.type;
+      e.field = "ddgst";
+      e.value = load_le32(b, ch.plen - kDigestLen);
+      e.why = "data digest does not match the data";
+      // A data digest error is not a fatal transport error: the command completes with
+      // Transient Transport Error (NVMe/TCP 1.0, 3.6.2.13). fes None tells the caller that.
+      e.fes = Fes::None;
+      e.fei = 0;
+      return Unexpected(e);
+    }
+  } else if (dd) {
+    return fail(ch.type, "flags", ch.flags, "DDGSTF set on a PDU without data", kOffFlags);
+  }
+
+  switch (t) {
+    case PduType::CapsuleCmd:
+      return Pdu{ch, CapsuleCmd{b.subspan(kChLen, kSqeLen), data}, b};
+    case PduType::CapsuleResp:
+      if (has_data) {  // unreachable: check_common_header bounds plen; kept for clarity
+        return fail(ch.type, "plen", ch.plen, "CapsuleResp carries no data", kOffPlen);
+      }
+      return Pdu{ch, CapsuleResp{b.subspan(kChLen, kCqeLen)}, b};
+    case PduType::R2T: {
+      R2T r;
+      r.cccid = load_le16(b, kOffCccid);
+      r.ttag = load_le16(b, kOffTtag);
+      r.r2to = load_le32(b, kOffR2to);
+      r.r2tl = load_le32(b, kOffR2tl);
+      if (r.r2tl == 0) {
+        return fail(ch.type, "r2tl", 0, "an R2T must request at least one byte", kOffR2tl);
+      }
+      return Pdu{ch, r, b};
+    }
+    case PduType::H2CData:
+    case PduType::C2HData: {
+      const std::uint32_t datal = load_le32(b, kOffDatal);
+      if (!has_data) {
+        return fail(ch.type, "plen", ch.plen, "data PDU without data", kOffPlen);
+      }
+      if (datal != data.size()) {
+        return fail_limit(ch.type, "datal", datal, "differs from the data in the PDU:",
+                          data.size(), kOffDatal);
+      }
+      const bool last = (ch.flags & kFlagLastPdu) != 0;
+      const bool success = (ch.flags & kFlagSuccess) != 0;
+      if (t == PduType::H2CData) {
+        if (success) {
+          return fail(ch.type, "flags", ch.flags, "SUCCESS is not defined for H2CData",
+                      kOffFlags);
+        }
+        H2CData d;
+        d.cccid = load_le16(b, kOffCccid);
+        d.ttag = load_le16(b, kOffTtag);
+        d.datao = load_le32(b, kOffDatao);
+        d.last = last;
+        d.data = data;
+        return Pdu{ch, d, b};
+      }
+      if (success && !last) {
+        return fail(ch.type, "flags", ch.flags, "SUCCESS set without LAST_PDU", kOffFlags);
+      }
+      C2HData d;
+      d.cccid = load_le16(b, kOffCccid);
+      d.datao = load_le32(b, kOffDatao);
+      d.last = last;
+      d.success = success;
+      d.data = data;
+      return Pdu{ch, d, b};
+    }
+    default: break;
+  }
+  return fail(ch.type, "pdu-type", ch.type, "unknown PDU type", kOffType);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+namespace {
+
+struct HeaderPlan {
+  std::size_t section;  // bytes before the data (= PDO when data follows)
+  std::uint32_t plen;
+  std::uint8_t flags;
+};
+
+HeaderPlan plan(PduType type, std::uint8_t hlen, std::uint8_t type_flags, std::uint32_t data_len,
+                const TxParams& t) {
+  const bool digests = may_carry_digests(type);
+  const bool hd = digests && t.hdgst;
+  const bool dd = digests && t.ddgst && data_len > 0;
+  std::size_t section = hlen + (hd ? kDigestLen : 0);
+  if (data_len > 0 && digests) {
+    section = round_up(section, align_of(t.pda));
+  }
+  HeaderPlan hp;
+  hp.section = section;
+  hp.plen = static_cast<std::uint32_t>(section + data_len + (dd ? kDigestLen : 0));
+  hp.flags = static_cast<std::uint8_t>(type_flags | (hd ? kFlagHdgst : 0) | (dd ? kFlagDdgst : 0));
+  return hp;
+}
+
+// Writes the common header and zeroes the rest of the header section; the caller fills the
+// PDU-specific fields and then calls finish_header().
+HeaderPlan start_header(MutBytes out, PduType type, std::uint8_t hlen, std::uint8_t type_flags,
+                        std::uint32_t data_len, const TxParams& t) {
+  const HeaderPlan hp = plan(type, hlen, type_flags, data_len, t);
+  std::memset(out.data(), 0, hp.section);
+  out[kOffType] = static_cast<std::uint8_t>(type);
+  out[kOffFlags] = hp.flags;
+  out[kOffHlen] = hlen;
+  // PDO is reserved (0) without data; TermReqs put their data right after the header.
+  out[kOffPdo] = (data_len > 0 && may_carry_digests(type)) ? static_cast<std::uint8_t>(hp.section) : 0;
+  store_le32(out, kOffPlen, hp.plen);
+  return hp;
+}
+
+std::size_t finish_header(MutBytes out, std::uint8_t hlen, const HeaderPlan& hp) {
+  if ((hp.flags & kFlagHdgst) != 0) {
+    store_le32(out, hlen, crc32c(Bytes(out.data(), hlen)));
+  }
+  return hp.section;
+}
+
+std::vector<std::uint8_t> whole(PduType type, std::uint8_t hlen, std::uint8_t type_flags,
+                                Bytes data, const TxParams& t,
+                                void (*fill)(MutBytes, const void*), const void* ctx) {
+  std::vector<std::uint8_t> out(kMaxHeaderSection);
+  const HeaderPlan hp =
+      start_header(out, type, hlen, type_flags, static_cast<std::uint32_t>(data.size()), t);
+  fill(out, ctx);
+  finish_header(out, hlen, hp);
+  out.resize(hp.section);
+  out.insert(out.end(), data.begin(), data.end());
+  if ((hp.flags & kFlagDdgst) != 0) {
+    const auto dg = digest_bytes(data);
+    out.insert(out.end(), dg.begin(), dg.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::size_t header_section_len(std::uint8_t hlen, bool has_data, const TxParams& t) {
+  std::size_t section = hlen + (t.hdgst ? kDigestLen : 0);
+  return has_data ? round_up(section, align_of(t.pda)) : section;
+}
+
+std::array<std::uint8_t, kDigestLen> digest_bytes(Bytes covered) {
+  std::array<std::uint8_t, kDigestLen> d{};
+  store_le32(d, 0, crc32c(covered));
+  return d;
+}
+
+std::size_t encode_capsule_cmd_header(MutBytes out, Bytes sqe, std::uint32_t data_len,
+                                      const TxParams& t) {
+  const auto hp = start_header(out, PduType::CapsuleCmd, kCapsuleCmdHlen, 0, data_len, t);
+  std::memcpy(out.data() + kChLen, sqe.data(), std::min(sqe.size(), kSqeLen));
+  return finish_header(out, kCapsuleCmdHlen, hp);
+}
+
+std::size_t encode_capsule_resp_header(MutBytes out, Bytes cqe, const TxParams& t) {
+  const auto hp = start_header(out, PduType::CapsuleResp, kCapsuleRespHlen, 0, 0, t);
+  std::memcpy(out.data() + kChLen, cqe.data(), std::min(cqe.size(), kCqeLen));
+  return finish_header(out, kCapsuleRespHlen, hp);
+}
+
+std::size_t encode_h2c_data_header(MutBytes out, std::uint16_t cccid, std::uint16_t ttag,
+                                   std::uint32_t datao, std::uint32_t datal, bool last,
+                                   const TxParams& t) {
+  const auto hp =
+      start_header(out, PduType::H2CData, kDataHlen, last ? kFlagLastPdu : 0, datal, t);
+  store_le16(out, kOffCccid, cccid);
+  store_le16(out, kOffTtag, ttag);
+  store_le32(out, kOffDatao, datao);
+  store_le32(out, kOffDatal, datal);
+  return finish_header(out, kDataHlen, hp);
+}
+
+std::size_t encode_c2h_data_header(MutBytes out, std::uint16_t cccid, std::uint32_t datao,
+                                   std::uint32_t datal, bool last, bool success,
+                                   const TxParams& t) {
+  const std::uint8_t f =
+      static_cast<std::uint8_t>((last ? kFlagLastPdu : 0) | (success ? kFlagSuccess : 0));
+  const auto hp = start_header(out, PduType::C2HData, kDataHlen, f, datal, t);
+  store_le16(out, kOffCccid, cccid);
+  store_le32(out, kOffDatao, datao);
+  store_le32(out, kOffDatal, datal);
+  return finish_header(out, kDataHlen, hp);
+}
+
+std::size_t encode_r2t(MutBytes out, const R2T& r2t, const TxParams& t) {
+  const auto hp = start_header(out, PduType::R2T, kR2THlen, 0, 0, t);
+  store_le16(out, kOffCccid, r2t.cccid);
+  store_le16(out, kOffTtag, r2t.ttag);
+  store_le32(out, kOffR2to, r2t.r2to);
+  store_le32(out, kOffR2tl, r2t.r2tl);
+  return finish_header(out, kR2THlen, hp);
+}
+
+std::vector<std::uint8_t> encode_pdu(const IcReq& pdu) {
+  return whole(PduType::IcReq, kIcHlen, 0, {}, TxParams{}, [](MutBytes o, const void* c) {
+    const auto& r = *static_cast<const IcReq*>(c);
+    store_le16(o, kOffPfv, r.pfv);
+    o[kOffPda] = r.hpda;
+    o[kOffDgst] = static_cast<std::uint8_t>((r.hdgst ? kDgstHdr : 0) | (r.ddgst ? kDgstData : 0));
+    store_le32(o, kOffMaxr2t, r.maxr2t);
+  }, &pdu);
+}
+
+std::vector<std::uint8_t> encode_pdu(const IcResp& pdu) {
+  return whole(PduType::IcResp, kIcHlen, 0, {}, TxParams{}, [](MutBytes o, const void* c) {
+    const auto& r = *static_cast<const IcResp*>(c);
+    store_le16(o, kOffPfv, r.pfv);
+    o[kOffPda] = r.cpda;
+    o[kOffDgst] = static_cast<std::uint8_t>((r.hdgst ? kDgstHdr : 0) | (r.ddgst ? kDgstData : 0));
+    store_le32(o, kOffMaxh2cdata, r.maxh2cdata);
+  }, &pdu);
+}
+
+namespace {
+void fill_term(MutBytes o, const void* c) {
+  const auto& r = *static_cast<const TermReq*>(c);
+  store_le16(o, kOffFes, r.fes);
+  store_le32(o, kOffFei, r.fei);
+}
+}  // namespace
+
+std::vector<std::uint8_t> encode_pdu(const H2CTermReq& pdu) {
+  const Bytes data = pdu.data.first(std::min<std::size_t>(pdu.data.size(), kTermReqMaxPlen - kTermReqHlen));
+  return whole(PduType::H2CTermReq, kTermReqHlen, 0, data, TxParams{}, fill_term,
+               static_cast<const TermReq*>(&pdu));
+}
+
+std::vector<std::uint8_t> encode_pdu(const C2HTermReq& pdu) {
+  const Bytes data = pdu.data.first(std::min<std::size_t>(pdu.data.size(), kTermReqMaxPlen - kTermReqHlen));
+  return whole(PduType::C2HTermReq, kTermReqHlen, 0, data, TxParams{}, fill_term,
+               static_cast<const TermReq*>(&pdu));
+}
+
+std::vector<std::uint8_t> encode_pdu(const CapsuleCmd& pdu, const TxParams& t) {
+  return whole(PduType::CapsuleCmd, kCapsuleCmdHlen, 0, pdu.data, t, [](MutBytes o, const void* c) {
+    const auto& r = *static_cast<const CapsuleCmd*>(c);
+    std::memcpy(o.data() + kChLen, r.sqe.data(), std::min(r.sqe.size(), kSqeLen));
+  }, &pdu);
+}
+
+std::vector<std::uint8_t> encode_pdu(const CapsuleResp& pdu, const TxParams& t) {
+  return whole(PduType::CapsuleResp, kCapsuleRespHlen, 0, {}, t, [](MutBytes o, const void* c) {
+    const auto& r = *static_cast<const CapsuleResp*>(c);
+    std::memcpy(o.data() + kChLen, r.cqe.data(), std::min(r.cqe.size(), kCqeLen));
+  }, &pdu);
+}
+
+std::vector<std::uint8_t> encode_pdu(const H2CData& pdu, const TxParams& t) {
+  return whole(PduType::H2CData, kDataHlen, pdu.last ? kFlagLastPdu : 0, pdu.data, t,
+               [](MutBytes o, const void* c) {
+                 const auto& r = *static_cast<const H2CData*>(c);
+                 store_le16(o, kOffCccid, r.cccid);
+                 store_le16(o, kOffTtag, r.ttag);
+                 store_le32(o, kOffDatao, r.datao);
+                 store_le32(o, kOffDatal, static_cast<std::uint32_t>(r.data.size()));
+               }, &pdu);
+}
+
+std::vector<std::uint8_t> encode_pdu(const C2HData& pdu, const TxParams& t) {
+  const std::uint8_t f = static_cast<std::uint8_t>((pdu.last ? kFlagLastPdu : 0) |
+                                                   (pdu.success ? kFlagSuccess : 0));
+  return whole(PduType::C2HData, kDataHlen, f, pdu.data, t, [](MutBytes o, const void* c) {
+    const auto& r = *static_cast<const C2HData*>(c);
+    store_le16(o, kOffCccid, r.cccid);
+    store_le32(o, kOffDatao, r.datao);
+    store_le32(o, kOffDatal, static_cast<std::uint32_t>(r.data.size()));
+  }, &pdu);
+}
+
+std::vector<std::uint8_t> encode_pdu(const R2T& pdu, const TxParams& t) {
+  std::vector<std::uint8_t> out(kMaxHeaderSection);
+  out.resize(encode_r2t(out, pdu, t));
+  return out;
+}
+
+std::vector<std::uint8_t> encode_term_req_for(const WireError& err, Bytes bad_header, Role sender) {
+  TermReq r;
+  r.fes = static_cast<std::uint16_t>(err.fes == Fes::None ? Fes::InvalidHeaderField : err.fes);
+  r.fei = err.fei;
+  r.data = bad_header.first(std::min<std::size_t>(bad_header.size(), kTermReqMaxPlen - kTermReqHlen));
+  if (sender == Role::Host) {
+    return encode_pdu(H2CTermReq{r});
+  }
+  return encode_pdu(C2HTermReq{r});
+}
+
+}  // namespace nvmemp::wire
