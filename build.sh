@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# nvme-mpath build entry point (Debian 12, run as root on a fresh machine is fine).
+#   ./build.sh test       install missing packages, build, run the whole test suite (ctest)
+#   ./build.sh demo       the demo (not built yet: see README.md)
+#   ./build.sh sanitize   ASan+UBSan build in build-asan/, runs the unit and fuzz labels
+#   ./build.sh fuzz [S]   clang + libFuzzer build in build-fuzz/, fuzzes each target S seconds
+#   ./build.sh build      install missing packages and build only
+# Environment: CI=true makes a real-target VM that cannot start a failure (not a skip);
+# JOBS=N sets build parallelism (default: nproc).
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+JOBS=${JOBS:-$(nproc)}
+
+DEBIAN_PACKAGES=(cmake make g++ pkg-config git ca-certificates
+  libnvme-dev liburing-dev libudev-dev libtomlplusplus-dev libfmt-dev catch2 libexpected-dev
+  libcli11-dev nlohmann-json3-dev libsystemd-dev libisal-dev
+  # the real-target VM (../shared/real-target/setup.sh installs qemu-system-x86 itself)
+  cpio)
+FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
+
+log() { printf '== %s\n' "$*"; }
+
+install_missing() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  if ((EUID != 0)); then
+    echo "build.sh: missing Debian packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+configure_and_build() {  # dir, cmake args...
+  local dir=$1
+  shift
+  cmake -S "$ROOT" -B "$ROOT/$dir" "$@" >/dev/null
+  cmake --build "$ROOT/$dir" -j "$JOBS"
+}
+
+run_ctest() {  # dir, ctest args...
+  local dir=$1
+  shift
+  ctest --test-dir "$ROOT/$dir" --output-on-failure -j "$JOBS" "$@"
+}
+
+cmd=${1:-test}
+case $cmd in
+  build)
+    install_missing "${DEBIAN_PACKAGES[@]}"
+    configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    ;;
+  test)
+    install_missing "${DEBIAN_PACKAGES[@]}"
+    log "building (build/)"
+    configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    log "running the test suite (labels unit, fuzz, real$([[ ${CI:-} == true ]] && echo ', CI=true: the real-target VM must start'))"
+    run_ctest build
+    ;;
+  sanitize)
+    install_missing "${DEBIAN_PACKAGES[@]}"
+    log "building with ASan+UBSan (build-asan/)"
+    configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DNVME_MPATH_SANITIZE=ON
+    log "running unit and fuzz tests under ASan+UBSan"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      run_ctest build-asan -L 'unit|fuzz'
+    ;;
+  fuzz)
+    seconds=${2:-60}
+    install_missing "${DEBIAN_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
+    log "building libFuzzer targets with clang-14 (build-fuzz/)"
+    CC=clang-14 CXX=clang++-14 configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DNVME_MPATH_FUZZ=ON -DNVME_MPATH_SANITIZE=ON
+    for corpus in "$ROOT"/tests/fuzz/corpus/*/; do
+      name=$(basename "$corpus")
+      work=$(mktemp -d)
+      cp -r "$corpus". "$work"
+      log "fuzzing $name for ${seconds}s (corpus copy in $work)"
+      "$ROOT/build-fuzz/tests/fuzz/${name}_fuzz" -max_total_time="$seconds" -print_final_stats=1 \
+        "$work" 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true
+      rm -rf "$work"
+    done
+    ;;
+  demo)
+    echo "build.sh: the demo does not exist yet (issue 6: daemon, CLI and demo). README.md says so." >&2
+    exit 2
+    ;;
+  *)
+    sed -n '2,10p' "$0" >&2
+    exit 2
+    ;;
+esac
