@@ -15,6 +15,7 @@ JOBS=${JOBS:-$(nproc)}
 DEBIAN_PACKAGES=(cmake make g++ pkg-config git ca-certificates
   libnvme-dev liburing-dev libudev-dev libtomlplusplus-dev libfmt-dev catch2 libexpected-dev
   libcli11-dev nlohmann-json3-dev libsystemd-dev libisal-dev
+  libjson-c-dev  # libnvme.pc names json-c; without it pkg-config warns
   # the real-target VM (../shared/real-target/setup.sh installs qemu-system-x86 itself)
   cpio)
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
