@@ -85,4 +85,25 @@ std::vector<CapturedConnection> split_connections(const std::vector<CapturedPdu>
   return conns;
 }
 
+std::vector<CapturedData> c2h_payloads(const std::string& file_name, const std::string& note_contains) {
+  std::vector<CapturedData> out;
+  for (const auto& p : load_capture(file_name)) {
+    if (p.h2c || p.type != 0x07 || p.note.find(note_contains) == std::string::npos) {
+      continue;
+    }
+    REQUIRE(p.bytes.size() >= 24);
+    const std::size_t pdo = p.bytes[3];
+    const std::size_t plen = static_cast<std::size_t>(p.bytes[4]) | (static_cast<std::size_t>(p.bytes[5]) << 8) |
+                             (static_cast<std::size_t>(p.bytes[6]) << 16) |
+                             (static_cast<std::size_t>(p.bytes[7]) << 24);
+    const std::size_t ddgst = (p.bytes[1] & 0x02) != 0 ? 4 : 0;
+    REQUIRE(plen == p.bytes.size());
+    REQUIRE(pdo + ddgst <= plen);
+    out.push_back(CapturedData{file_name, p.conn, p.note,
+                               std::vector<std::uint8_t>(p.bytes.begin() + static_cast<std::ptrdiff_t>(pdo),
+                                                         p.bytes.end() - static_cast<std::ptrdiff_t>(ddgst))});
+  }
+  return out;
+}
+
 }  // namespace nvmemp::test

@@ -32,4 +32,16 @@ std::vector<CapturedConnection> split_connections(const std::vector<CapturedPdu>
 
 std::vector<std::uint8_t> from_hex(std::string_view hex);
 
+// The data of every C2HData in `file_name` whose note contains `note_contains` (e.g.
+// "(Identify CNS 1)", "(Get Log Page 0xc)"), in capture order: bytes PDO..PLEN without the
+// data digest. Sliced by the common header alone, so parser tests do not depend on the PDU
+// decoder.
+struct CapturedData {
+  std::string file;
+  std::string conn;
+  std::string note;
+  std::vector<std::uint8_t> data;
+};
+std::vector<CapturedData> c2h_payloads(const std::string& file_name, const std::string& note_contains);
+
 }  // namespace nvmemp::test

@@ -20,35 +20,12 @@ using Buf = std::vector<std::uint8_t>;
 Bytes bytes(const Buf& b) { return Bytes(b.data(), b.size()); }
 MutBytes mut(Buf& b) { return MutBytes(b.data(), b.size()); }
 
-// ---- capture helpers (the PDU decoder is someone else's; slice C2HData by hand) -------------
+// ---- capture data ----
 
-struct Payload {
-  std::string conn;  // "127.0.0.1:14420 qid 0"
-  std::string note;
-  Buf data;
-};
+using Payload = test::CapturedData;
 
-// The data of a C2HData PDU: from PDO to PLEN, minus the data digest when DDGSTF is set.
-Buf c2h_data(const test::CapturedPdu& p) {
-  REQUIRE(p.bytes.size() >= 24);
-  const std::size_t pdo = p.bytes[3];
-  const std::size_t plen = load_le32(Bytes(p.bytes.data(), p.bytes.size()), 4);
-  const std::size_t ddgst = (p.bytes[1] & 0x02) != 0 ? 4 : 0;
-  REQUIRE(plen == p.bytes.size());
-  REQUIRE(pdo + ddgst <= plen);
-  return Buf(p.bytes.begin() + static_cast<std::ptrdiff_t>(pdo),
-             p.bytes.end() - static_cast<std::ptrdiff_t>(ddgst));
-}
-
-// Every C2HData whose note contains `what` (e.g. "(Get Log Page 0xc)"), in capture order.
 std::vector<Payload> payloads(const std::string& file, const std::string& what) {
-  std::vector<Payload> out;
-  for (const auto& p : test::load_capture(file)) {
-    if (!p.h2c && p.type == 0x07 && p.note.find(what) != std::string::npos) {
-      out.push_back(Payload{p.conn, p.note, c2h_data(p)});
-    }
-  }
-  return out;
+  return test::c2h_payloads(file, what);
 }
 
 bool is_nvmet(const std::string& file) { return file.rfind("nvmet", 0) == 0; }
