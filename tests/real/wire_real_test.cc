@@ -58,7 +58,7 @@ TEST_CASE("nvmet answers our ICReq with an ICResp our decoder accepts", "[real][
 
 // ---- Fabrics Connect, bring-up and the parsers, against nvmet ----
 
-#include "real/sync_queue.h"
+#include "support/sync_queue.h"
 #include "wire/identify.h"
 #include "wire/log_pages.h"
 #include "wire/registers.h"

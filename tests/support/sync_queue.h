@@ -1,5 +1,5 @@
-// A blocking, one-command-at-a-time NVMe/TCP queue built only from the wire codec, for the
-// real tests: it proves the codec against a target nobody here wrote. The library's queue
+// A blocking, one-command-at-a-time NVMe/TCP queue built only from the wire codec, for tests
+// (real and sim): it proves the codec against a target nobody here wrote. The library's queue
 // pair (io_uring, many commands in flight) is another thing.
 #pragma once
 

@@ -1,4 +1,4 @@
-#include "real/sync_queue.h"
+#include "support/sync_queue.h"
 
 #include <chrono>
 #include <optional>
