@@ -83,6 +83,10 @@ Result<Completion> SyncQueue::execute(Sqe sqe, const std::vector<std::uint8_t>& 
         c.cqe = decode_cqe(r->cqe);
         done = true;
       } else if (const auto* d = std::get_if<C2HData>(&p.body)) {
+        if (!p.data_digest_ok) {
+          err = Error{Errc::DigestMismatch, fmt::format("C2HData for cid {}: data digest mismatch", cid)};
+          return;
+        }
         if (d->cccid != cid || d->datao != c.data.size()) {
           err = Error{Errc::Protocol, fmt::format("C2HData cccid {} datao {} unexpected", d->cccid, d->datao)};
           return;

@@ -67,6 +67,7 @@ TEST_CASE("Every captured PDU decodes, verifies its digests and re-encodes byte 
         REQUIRE(d.has_value());
         CHECK(d->ch.type == p.type);
         CHECK(d->ch.plen == p.bytes.size());
+        CHECK(d->data_digest_ok);
         with_digest += (d->ch.flags & (kFlagHdgst | kFlagDdgst)) != 0;
         // The sender honours the receiver's alignment: the host CPDA, the target our HPDA (0).
         const TxParams tx{st.hdgst, st.ddgst, p.h2c ? st.cpda : std::uint8_t{0}};

@@ -142,6 +142,9 @@ struct Pdu {
   CommonHeader ch;
   PduBody body;
   Bytes raw;  // the whole PDU, PLEN bytes
+  // False when the data digest did not match: the receiver fails the command this data
+  // belongs to (Transient Transport Error), not the connection.
+  bool data_digest_ok = true;
 };
 
 }  // namespace nvmemp::wire

@@ -113,6 +113,8 @@ DecodeResult decode_ic(Bytes b, const CommonHeader& ch, const RxParams& p) {
   return Pdu{ch, r, b};
 }
 
+DecodeResult decode_body(Bytes b, const CommonHeader& ch, Bytes data, bool has_data, bool data_ok);
+
 DecodeResult decode_term_req(Bytes b, const CommonHeader& ch) {
   TermReq r;
   r.fes = load_le16(b, kOffFes);
@@ -246,6 +248,7 @@ DecodeResult decode_pdu(Bytes b, const RxParams& p) {
   const bool has_data = ch.plen > header_end;
   const bool dd = (ch.flags & kFlagDdgst) != 0;
   Bytes data;
+  bool data_ok = true;
   if (has_data) {
     if (dd != p.ddgst) {
       return fail(ch.type, "flags", ch.flags,
@@ -267,32 +270,31 @@ DecodeResult decode_pdu(Bytes b, const RxParams& p) {
                         ch.plen, kOffPdo);
     }
     data = b.subspan(ch.pdo, ch.plen - ch.pdo - dd_len);
-    if (dd && p.verify_digests &&
-        !digest_matches(data, b.subspan(ch.plen - kDigestLen, kDigestLen))) {
-      WireError e;
-      e.code = Errc::DigestMismatch;
-      e.pdu_type = ch.type;
-      e.field = "ddgst";
-      e.value = load_le32(b, ch.plen - kDigestLen);
-      e.why = "data digest does not match the data";
-      // A data digest error is not a fatal transport error: the command completes with
-      // Transient Transport Error (NVMe/TCP 1.0, 3.6.2.13). fes None tells the caller that.
-      e.fes = Fes::None;
-      e.fei = 0;
-      return Unexpected(e);
-    }
+    // A data digest error is not a fatal transport error: the PDU is whole and its header
+    // sound, so the receiver fails that one command (NVMe/TCP 1.0, 3.6.2.13) and the
+    // connection lives on. The PDU is returned with data_digest_ok = false.
+    data_ok = !(dd && p.verify_digests &&
+                !digest_matches(data, b.subspan(ch.plen - kDigestLen, kDigestLen)));
   } else if (dd) {
     return fail(ch.type, "flags", ch.flags, "DDGSTF set on a PDU without data", kOffFlags);
   }
 
+  return decode_body(b, ch, data, has_data, data_ok);
+}
+
+namespace {
+
+// The PDU-specific fields of the PDUs that may carry digests (header already validated).
+DecodeResult decode_body(Bytes b, const CommonHeader& ch, Bytes data, bool has_data, bool data_ok) {
+  const auto t = static_cast<PduType>(ch.type);
   switch (t) {
     case PduType::CapsuleCmd:
-      return Pdu{ch, CapsuleCmd{b.subspan(kChLen, kSqeLen), data}, b};
+      return Pdu{ch, CapsuleCmd{b.subspan(kChLen, kSqeLen), data}, b, data_ok};
     case PduType::CapsuleResp:
       if (has_data) {  // unreachable: check_common_header bounds plen; kept for clarity
         return fail(ch.type, "plen", ch.plen, "CapsuleResp carries no data", kOffPlen);
       }
-      return Pdu{ch, CapsuleResp{b.subspan(kChLen, kCqeLen)}, b};
+      return Pdu{ch, CapsuleResp{b.subspan(kChLen, kCqeLen)}, b, data_ok};
     case PduType::R2T: {
       R2T r;
       r.cccid = load_le16(b, kOffCccid);
@@ -302,7 +304,7 @@ DecodeResult decode_pdu(Bytes b, const RxParams& p) {
       if (r.r2tl == 0) {
         return fail(ch.type, "r2tl", 0, "an R2T must request at least one byte", kOffR2tl);
       }
-      return Pdu{ch, r, b};
+      return Pdu{ch, r, b, data_ok};
     }
     case PduType::H2CData:
     case PduType::C2HData: {
@@ -327,7 +329,7 @@ DecodeResult decode_pdu(Bytes b, const RxParams& p) {
         d.datao = load_le32(b, kOffDatao);
         d.last = last;
         d.data = data;
-        return Pdu{ch, d, b};
+        return Pdu{ch, d, b, data_ok};
       }
       if (success && !last) {
         return fail(ch.type, "flags", ch.flags, "SUCCESS set without LAST_PDU", kOffFlags);
@@ -338,12 +340,14 @@ DecodeResult decode_pdu(Bytes b, const RxParams& p) {
       d.last = last;
       d.success = success;
       d.data = data;
-      return Pdu{ch, d, b};
+      return Pdu{ch, d, b, data_ok};
     }
     default: break;
   }
   return fail(ch.type, "pdu-type", ch.type, "unknown PDU type", kOffType);
 }
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
