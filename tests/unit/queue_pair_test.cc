@@ -1,0 +1,457 @@
+// Queue pair state machine, driven by byte vectors: no socket, no ring.
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "transport/queue_pair.h"
+
+using namespace nvmemp;
+using namespace nvmemp::transport;
+using namespace nvmemp::wire;
+
+namespace {
+
+// The controller side of the test: decodes what the queue pair sends.
+struct Harness {
+  ManualClock clock;
+  std::vector<Completion> done;
+  QueuePair qp;
+  RxParser ctrl_rx{ctrl_params(false, false)};
+  std::vector<Pdu> got;                       // PDUs the host sent (spans into `stash`)
+  std::vector<std::vector<std::uint8_t>> stash;
+  TxParams ctrl_tx;
+
+  static RxParams ctrl_params(bool hd, bool dd) {
+    RxParams p;
+    p.role = Role::Controller;
+    p.hdgst = hd;
+    p.ddgst = dd;
+    return p;
+  }
+  static void on_done(void* ctx, const Completion& c) { static_cast<Harness*>(ctx)->done.push_back(c); }
+
+  explicit Harness(QueuePairConfig cfg) : qp(cfg, clock, &Harness::on_done, this) {}
+
+  // Sends everything the queue pair has, `chunk` bytes at a time, into the controller parser.
+  void flush(std::size_t chunk = 1 << 30) {
+    for (int guard = 0; guard < 100000 && qp.has_tx(); ++guard) {
+      std::array<iovec, 8> iov{};
+      const std::size_t n = qp.gather_tx(iov);
+      REQUIRE(n > 0);
+      std::size_t budget = chunk;
+      std::size_t took = 0;
+      for (std::size_t i = 0; i < n && budget > 0; ++i) {
+        const std::size_t len = std::min(iov[i].iov_len, budget);
+        stash.emplace_back(static_cast<std::uint8_t*>(iov[i].iov_base),
+                           static_cast<std::uint8_t*>(iov[i].iov_base) + len);
+        budget -= len;
+        took += len;
+      }
+      qp.sent(took);
+    }
+    std::vector<std::uint8_t> all;
+    for (auto& s : stash) all.insert(all.end(), s.begin(), s.end());
+    stash.clear();
+    wire_bytes.insert(wire_bytes.end(), all.begin(), all.end());
+    parse();
+  }
+  std::vector<std::uint8_t> wire_bytes;  // everything sent, kept alive for the spans in `got`
+  std::size_t parsed = 0;
+  std::vector<std::vector<std::uint8_t>> pdu_copies;
+  void parse() {
+    auto r = ctrl_rx.feed(Bytes(wire_bytes).subspan(parsed), [&](const Pdu& p) {
+      pdu_copies.emplace_back(p.raw.begin(), p.raw.end());
+      if (const auto* ic = std::get_if<IcReq>(&p.body)) {
+        ctrl_rx.set_params(ctrl_params(ic->hdgst, ic->ddgst));
+      }
+    });
+    REQUIRE(r.has_value());
+    parsed = wire_bytes.size();
+    got.clear();
+    for (auto& c : pdu_copies) {
+      auto d = decode_pdu(c, ctrl_rx.params());  // IC PDUs never carry digests
+      REQUIRE(d.has_value());
+      got.push_back(*d);
+    }
+  }
+
+  void feed(const std::vector<std::uint8_t>& b) {
+    auto r = qp.received(b);
+    INFO((r ? std::string() : r.error().message));
+    REQUIRE(r.has_value());
+  }
+
+  // Handshake with the given ICResp settings.
+  void handshake(bool hd = false, bool dd = false, std::uint32_t maxh2cdata = 4 << 20, std::uint8_t cpda = 0) {
+    REQUIRE(qp.start().has_value());
+    flush();
+    REQUIRE(got.size() == 1);
+    const auto& req = std::get<IcReq>(got[0].body);
+    IcResp resp;
+    resp.hdgst = req.hdgst;
+    resp.ddgst = req.ddgst;
+    resp.maxh2cdata = maxh2cdata;
+    resp.cpda = cpda;
+    feed(encode_pdu(resp));
+    REQUIRE(qp.state() == QpState::Live);
+    ctrl_tx = TxParams{hd, dd, 0};
+    pdu_copies.clear();
+    got.clear();
+  }
+
+  std::vector<std::uint8_t> resp(std::uint16_t cid, Status st = Status::success(), std::uint32_t dw0 = 0) {
+    Cqe c;
+    c.cid = cid;
+    c.status = st;
+    c.dw0 = dw0;
+    const auto b = encode_cqe(c);
+    return encode_pdu(CapsuleResp{b}, ctrl_tx);
+  }
+  std::vector<std::uint8_t> c2h(std::uint16_t cid, std::uint32_t off, Bytes data, bool last, bool success = false) {
+    C2HData d;
+    d.cccid = cid;
+    d.datao = off;
+    d.last = last;
+    d.success = success;
+    d.data = data;
+    return encode_pdu(d, ctrl_tx);
+  }
+};
+
+QueuePairConfig cfg(bool digests = false) {
+  QueuePairConfig c;
+  c.qid = 1;
+  c.queue_size = 8;
+  c.hdgst = c.ddgst = digests;
+  c.max_icd = 8192;
+  c.name = "test @ 127.0.0.1:4420 qid 1";
+  return c;
+}
+
+std::vector<std::uint8_t> pattern(std::size_t n, int seed) {
+  std::vector<std::uint8_t> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(i * 7 + seed);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("Queue pair handshake: ICReq out, ICResp in, live", "[queue_pair]") {
+  Harness h(cfg(true));
+  REQUIRE(h.qp.start().has_value());
+  h.flush();
+  REQUIRE(h.got.size() == 1);
+  const auto& req = std::get<IcReq>(h.got[0].body);
+  CHECK(req.hdgst);
+  CHECK(req.ddgst);
+  CHECK(req.maxr2t == 0);
+  CHECK(req.hpda == 0);
+  CHECK_FALSE(h.qp.submit(Command{make_flush(1), {}, {}, nullptr}).has_value());  // not live yet
+  IcResp resp;
+  resp.hdgst = resp.ddgst = true;
+  resp.maxh2cdata = 65536;
+  h.feed(encode_pdu(resp));
+  CHECK(h.qp.state() == QpState::Live);
+  CHECK(h.qp.icresp().maxh2cdata == 65536);
+}
+
+TEST_CASE("Queue pair refuses an ICResp with other digests than asked", "[queue_pair]") {
+  Harness h(cfg(true));
+  REQUIRE(h.qp.start().has_value());
+  h.flush();
+  IcResp resp;  // no digests
+  resp.maxh2cdata = 4096;
+  CHECK_FALSE(h.qp.received(encode_pdu(resp)).has_value());
+  CHECK(h.qp.state() == QpState::Failed);
+  CHECK(h.qp.failure().find("digests") != std::string::npos);
+}
+
+TEST_CASE("Read by C2HData completes after both the data and the response", "[queue_pair]") {
+  for (const bool digests : {false, true}) {
+    Harness h(cfg(digests));
+    h.handshake(digests, digests);
+    std::vector<std::uint8_t> buf(8192);
+    auto r = make_read(1, 100, 16, 8192);
+    REQUIRE(r.has_value());
+    int cookie = 42;
+    auto cid = h.qp.submit(Command{*r, buf, {}, &cookie});
+    REQUIRE(cid.has_value());
+    h.flush();
+    REQUIRE(h.got.size() == 1);
+    const auto& cmd = std::get<CapsuleCmd>(h.got[0].body);
+    CHECK(load_le16(cmd.sqe, 2) == *cid);
+    CHECK(cmd.data.empty());
+    const auto data = pattern(8192, 3);
+    h.feed(h.c2h(*cid, 0, Bytes(data).first(5000), false));
+    h.feed(h.c2h(*cid, 5000, Bytes(data).subspan(5000), true));
+    CHECK(h.done.empty());
+    h.feed(h.resp(*cid));
+    REQUIRE(h.done.size() == 1);
+    CHECK(h.done[0].status.ok());
+    CHECK(h.done[0].user == &cookie);
+    CHECK(h.done[0].reached_controller);
+    CHECK(buf == data);
+    CHECK(h.qp.inflight() == 0);
+  }
+}
+
+TEST_CASE("A response that arrives before the send finished waits for it", "[queue_pair]") {
+  Harness h(cfg());
+  h.handshake();
+  auto cid = h.qp.submit(Command{make_flush(1), {}, {}, nullptr});
+  REQUIRE(cid.has_value());
+  std::array<iovec, 4> iov{};
+  REQUIRE(h.qp.gather_tx(iov) == 1);
+  h.qp.sent(10);  // part of the capsule left
+  h.feed(h.resp(*cid));
+  CHECK(h.done.empty());
+  REQUIRE(h.qp.gather_tx(iov) == 1);
+  CHECK(iov[0].iov_len == 62);
+  h.qp.sent(62);
+  REQUIRE(h.done.size() == 1);
+}
+
+TEST_CASE("In-capsule write carries its data (and digest) in the capsule", "[queue_pair]") {
+  Harness h(cfg(true));
+  h.handshake(true, true);
+  const auto data = pattern(4096, 9);
+  auto w = make_write(1, 0, 8, 4096, 8192, true);
+  REQUIRE(w.has_value());
+  auto cid = h.qp.submit(Command{*w, {}, data, nullptr});
+  REQUIRE(cid.has_value());
+  h.flush(100);  // in pieces of 100 bytes
+  REQUIRE(h.got.size() == 1);
+  CHECK(h.got[0].data_digest_ok);
+  const auto& cmd = std::get<CapsuleCmd>(h.got[0].body);
+  CHECK(std::equal(cmd.data.begin(), cmd.data.end(), data.begin(), data.end()));
+  h.feed(h.resp(*cid));
+  REQUIRE(h.done.size() == 1);
+  CHECK(h.done[0].status.ok());
+}
+
+TEST_CASE("R2T writes: several R2Ts, H2CData split at MAXH2CDATA, LAST_PDU on the last", "[queue_pair]") {
+  for (const bool digests : {false, true}) {
+    Harness h(cfg(digests));
+    h.handshake(digests, digests, 4096);
+    const auto data = pattern(20480, 1);
+    auto w = make_write(1, 0, 40, 20480, 8192);
+    REQUIRE(w.has_value());
+    auto cid = h.qp.submit(Command{*w, {}, data, nullptr});
+    REQUIRE(cid.has_value());
+    h.flush();
+    REQUIRE(h.got.size() == 1);
+    CHECK(std::get<CapsuleCmd>(h.got[0].body).data.empty());
+    h.pdu_copies.clear();
+    std::vector<std::uint8_t> received;
+    for (const auto& [off, len] : {std::pair<std::uint32_t, std::uint32_t>{0, 12288}, {12288, 8192}}) {
+      h.feed(encode_pdu(R2T{*cid, 7, off, len}, h.ctrl_tx));
+      h.flush();
+      // 12288 / 4096 = 3 PDUs, then 2
+      std::uint32_t expect_off = off;
+      for (std::size_t i = 0; i < h.got.size(); ++i) {
+        const auto& d = std::get<H2CData>(h.got[i].body);
+        CHECK(d.cccid == *cid);
+        CHECK(d.ttag == 7);
+        CHECK(d.datao == expect_off);
+        CHECK(d.data.size() <= 4096);
+        CHECK(d.last == (i + 1 == h.got.size()));
+        CHECK(h.got[i].data_digest_ok);
+        expect_off += static_cast<std::uint32_t>(d.data.size());
+        received.insert(received.end(), d.data.begin(), d.data.end());
+      }
+      CHECK(expect_off == off + len);
+      h.pdu_copies.clear();
+    }
+    CHECK(received == data);
+    CHECK(h.done.empty());
+    h.feed(h.resp(*cid));
+    REQUIRE(h.done.size() == 1);
+    CHECK(h.done[0].status.ok());
+  }
+}
+
+TEST_CASE("C2HData with SUCCESS completes the read without a response", "[queue_pair]") {
+  Harness h(cfg());
+  h.handshake();
+  std::vector<std::uint8_t> buf(512);
+  auto r = make_read(1, 0, 1, 512);
+  auto cid = h.qp.submit(Command{*r, buf, {}, nullptr});
+  REQUIRE(cid.has_value());
+  h.flush();
+  const auto data = pattern(512, 5);
+  h.feed(h.c2h(*cid, 0, data, true, true));
+  REQUIRE(h.done.size() == 1);
+  CHECK(h.done[0].status.ok());
+  CHECK(buf == data);
+}
+
+TEST_CASE("A data digest mismatch fails only that command, with a retryable status", "[queue_pair]") {
+  Harness h(cfg(true));
+  h.handshake(true, true);
+  std::vector<std::uint8_t> buf(512);
+  auto cid = h.qp.submit(Command{*make_read(1, 0, 1, 512), buf, {}, nullptr});
+  REQUIRE(cid.has_value());
+  h.flush();
+  auto pdu = h.c2h(*cid, 0, pattern(512, 5), true);
+  pdu[40] ^= 1;  // data byte; digest now wrong
+  h.feed(pdu);
+  h.feed(h.resp(*cid));
+  REQUIRE(h.done.size() == 1);
+  CHECK(h.done[0].status.sct() == 0);
+  CHECK(h.done[0].status.sc() == 0x22);  // Transient Transport Error
+  CHECK_FALSE(h.done[0].status.dnr());
+  CHECK(h.qp.state() == QpState::Live);
+}
+
+TEST_CASE("Protocol violations fail the queue pair and every command in flight", "[queue_pair]") {
+  Harness h(cfg());
+  h.handshake();
+  std::vector<std::uint8_t> buf(4096);
+  auto read_cid = h.qp.submit(Command{*make_read(1, 0, 8, 4096), buf, {}, nullptr});
+  const auto wdata = pattern(20000, 2);
+  auto write_cid = h.qp.submit(Command{*make_write(1, 0, 40, 20000, 8192), {}, wdata, nullptr});
+  auto unsent_cid = h.qp.submit(Command{make_flush(1), {}, {}, nullptr});
+  REQUIRE(read_cid.has_value());
+  REQUIRE(write_cid.has_value());
+  REQUIRE(unsent_cid.has_value());
+  // Send the first two capsules only.
+  std::array<iovec, 8> iov{};
+  h.qp.gather_tx(iov);
+  h.qp.sent(72 * 2);
+
+  std::vector<std::uint8_t> bad;
+  std::string want;
+  SECTION("unknown cid") {
+    bad = h.resp(0x0FFF);
+    want = "not in flight";
+  }
+  SECTION("stale generation") {
+    bad = h.resp(static_cast<std::uint16_t>(*read_cid ^ 0x1000));
+    want = "not in flight";
+  }
+  SECTION("C2HData for a write") {
+    bad = h.c2h(*write_cid, 0, pattern(16, 1), true);
+    want = "expects no data";
+  }
+  SECTION("C2HData out of order") {
+    bad = h.c2h(*read_cid, 512, pattern(16, 1), false);
+    want = "expected offset 0";
+  }
+  SECTION("C2HData past the buffer") {
+    bad = h.c2h(*read_cid, 0, pattern(4097, 1), true);
+    want = "within 4096";
+  }
+  SECTION("success before all read data") {
+    bad = h.resp(*read_cid);
+    want = "0 of 4096";
+  }
+  SECTION("R2T for a read") {
+    bad = encode_pdu(R2T{*read_cid, 1, 0, 4096}, h.ctrl_tx);
+    want = "no data to send by R2T";
+  }
+  SECTION("R2T beyond the data") {
+    bad = encode_pdu(R2T{*write_cid, 1, 0, 20001}, h.ctrl_tx);
+    want = "within 20000";
+  }
+  SECTION("second R2T while one is outstanding") {
+    h.feed(encode_pdu(R2T{*write_cid, 1, 0, 4096}, h.ctrl_tx));
+    bad = encode_pdu(R2T{*write_cid, 2, 4096, 4096}, h.ctrl_tx);
+    want = "second R2T";
+  }
+  SECTION("C2HTermReq") {
+    WireError e;
+    e.fes = Fes::HeaderDigestError;
+    bad = encode_term_req_for(e, pattern(24, 0), Role::Controller);
+    want = "Header Digest Error";
+  }
+  SECTION("garbage bytes") {
+    bad = {0x55, 0, 24, 0, 24, 0, 0, 0};
+    want = "bad PDU";
+  }
+  auto r = h.qp.received(bad);
+  REQUIRE_FALSE(r.has_value());
+  INFO(r.error().message);
+  CHECK(r.error().message.find(want) != std::string::npos);
+  CHECK(r.error().message.find("test @ 127.0.0.1:4420 qid 1") == 0);
+  CHECK(h.qp.state() == QpState::Failed);
+  REQUIRE(h.done.size() == 3);
+  for (const auto& c : h.done) {
+    CHECK(c.status.is_path_error());
+  }
+  // The two sent commands may have reached the controller; the flush never left.
+  int reached = 0;
+  for (const auto& c : h.done) {
+    reached += c.reached_controller;
+    CHECK(c.status.raw() == (c.reached_controller ? 0x371 : 0x370));
+  }
+  CHECK(reached == 2);
+  CHECK_FALSE(h.qp.submit(Command{make_flush(1), {}, {}, nullptr}).has_value());
+}
+
+TEST_CASE("Queue full, bad buffers and timeouts", "[queue_pair]") {
+  Harness h(cfg());
+  h.handshake();
+  for (int i = 0; i < 8; ++i) {
+    REQUIRE(h.qp.submit(Command{make_flush(1), {}, {}, nullptr}).has_value());
+  }
+  auto full = h.qp.submit(Command{make_flush(1), {}, {}, nullptr});
+  REQUIRE_FALSE(full.has_value());
+  CHECK(full.error().message.find("queue full") != std::string::npos);
+
+  Harness b(cfg());
+  b.handshake();
+  std::vector<std::uint8_t> small(100);
+  CHECK_FALSE(b.qp.submit(Command{*make_read(1, 0, 8, 4096), small, {}, nullptr}).has_value());
+  std::vector<std::uint8_t> big(16384);
+  CHECK_FALSE(b.qp.submit(Command{*make_write(1, 0, 32, 16384, 65536), {}, big, nullptr}).has_value());
+
+  // Timeout: nothing answers for io_timeout.
+  b.qp.submit(Command{make_flush(1), {}, {}, nullptr});
+  b.flush();
+  CHECK_FALSE(b.qp.check_timeouts());
+  b.clock.advance(std::chrono::seconds(29));
+  CHECK_FALSE(b.qp.check_timeouts());
+  b.clock.advance(std::chrono::seconds(2));
+  CHECK(b.qp.check_timeouts());
+  CHECK(b.qp.state() == QpState::Failed);
+  CHECK(b.qp.failure().find("timed out after 30000 ms") != std::string::npos);
+  REQUIRE(b.done.size() == 1);
+  CHECK(b.done[0].status.raw() == 0x371);
+}
+
+TEST_CASE("Queue pair: many commands, responses in any order, bytes in random chunks", "[queue_pair]") {
+  Harness h(cfg(true));
+  h.handshake(true, true);
+  std::mt19937 rng(99);
+  std::vector<std::vector<std::uint8_t>> bufs(8, std::vector<std::uint8_t>(1024));
+  std::vector<std::uint16_t> cids;
+  for (int i = 0; i < 8; ++i) {
+    auto cid = h.qp.submit(Command{*make_read(1, static_cast<std::uint64_t>(i) * 2, 2, 1024), bufs[i], {},
+                                   reinterpret_cast<void*>(static_cast<std::uintptr_t>(i + 1))});
+    REQUIRE(cid.has_value());
+    cids.push_back(*cid);
+  }
+  h.flush(37);
+  CHECK(h.got.size() == 8);
+  std::vector<std::uint8_t> stream;
+  std::vector<int> order = {3, 1, 7, 0, 6, 2, 5, 4};
+  for (int i : order) {
+    const auto data = pattern(1024, i);
+    auto d = h.c2h(cids[static_cast<std::size_t>(i)], 0, data, true);
+    auto r = h.resp(cids[static_cast<std::size_t>(i)]);
+    stream.insert(stream.end(), d.begin(), d.end());
+    stream.insert(stream.end(), r.begin(), r.end());
+  }
+  std::size_t off = 0;
+  while (off < stream.size()) {
+    const std::size_t n = std::min<std::size_t>(1 + rng() % 300, stream.size() - off);
+    REQUIRE(h.qp.received(Bytes(stream).subspan(off, n)).has_value());
+    off += n;
+  }
+  REQUIRE(h.done.size() == 8);
+  for (std::size_t k = 0; k < 8; ++k) {
+    const auto i = static_cast<std::size_t>(order[k]);
+    CHECK(h.done[k].user == reinterpret_cast<void*>(i + 1));
+    CHECK(bufs[i] == pattern(1024, static_cast<int>(i)));
+  }
+}
