@@ -455,3 +455,22 @@ TEST_CASE("Queue pair: many commands, responses in any order, bytes in random ch
     CHECK(bufs[i] == pattern(1024, static_cast<int>(i)));
   }
 }
+
+TEST_CASE("Failing with a send in flight completes the commands only after that send reports",
+          "[queue_pair]") {
+  Harness h(cfg());
+  h.handshake();
+  const auto data = pattern(4096, 4);
+  auto cid = h.qp.submit(Command{*make_write(1, 0, 8, 4096, 8192), {}, data, nullptr});
+  REQUIRE(cid.has_value());
+  std::array<iovec, 4> iov{};
+  REQUIRE(h.qp.gather_tx(iov) == 2);  // header and the caller's data: in the kernel's hands now
+  h.qp.fail("test: connection reset");
+  CHECK(h.qp.state() == QpState::Failed);
+  CHECK(h.done.empty());  // the send may still read `data`
+  h.qp.sent(100);
+  REQUIRE(h.done.size() == 1);
+  CHECK(h.done[0].status.raw() == 0x371);
+  CHECK(h.done[0].reached_controller);
+  CHECK(h.qp.gather_tx(iov) == 0);
+}

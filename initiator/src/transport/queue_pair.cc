@@ -205,6 +205,9 @@ void QueuePair::fill_h2c() {
 }
 
 std::size_t QueuePair::gather_tx(std::span<iovec> out) {
+  if (state_ == QpState::Failed) {
+    return 0;
+  }
   fill_h2c();
   std::size_t n = 0;
   std::size_t skip = tx_head_sent_;
@@ -225,10 +228,26 @@ std::size_t QueuePair::gather_tx(std::span<iovec> out) {
       ++n;
     }
   }
+  tx_in_flight_ = tx_in_flight_ || n > 0;
   return n;
 }
 
+void QueuePair::send_failed() {
+  tx_in_flight_ = false;
+  if (failed_unreported_) {
+    complete_all_failed();
+  }
+}
+
 void QueuePair::sent(std::size_t n) {
+  tx_in_flight_ = false;
+  advance_tx(n);
+  if (failed_unreported_) {
+    complete_all_failed();
+  }
+}
+
+void QueuePair::advance_tx(std::size_t n) {
   while (n > 0 && tx_count_ > 0) {
     TxPdu& p = tx_[tx_head_];
     const std::size_t left = p.size() - tx_head_sent_;
@@ -255,13 +274,11 @@ Result<void> QueuePair::received(Bytes bytes) {
   if (state_ == QpState::Failed) {
     return make_error(Errc::Protocol, failure_);
   }
-  in_received_ = true;
   auto fed = parser_.feed(bytes, [this](const Pdu& pdu) {
     if (state_ != QpState::Failed) {
       on_pdu(pdu);
     }
   });
-  in_received_ = false;
   if (!fed) {
     fail(fmt::format("{}: bad PDU from the controller: {}", cfg_.name, fed.error().to_string()));
   }
@@ -419,6 +436,15 @@ void QueuePair::fail(std::string reason) {
   if (state_ == QpState::Failed) return;
   state_ = QpState::Failed;
   failure_ = std::move(reason);
+  if (tx_in_flight_) {
+    failed_unreported_ = true;  // complete when the send in flight has reported
+    return;
+  }
+  complete_all_failed();
+}
+
+void QueuePair::complete_all_failed() {
+  failed_unreported_ = false;
   tx_count_ = 0;
   tx_head_sent_ = 0;
   r2t_head_ = r2t_tail_ = 0;

@@ -80,17 +80,22 @@ class QueuePair {
   // Bytes from the socket. An error means the queue pair has failed (reason in the error).
   Result<void> received(Bytes bytes);
 
-  // Fills `out` with iovecs of bytes waiting to be sent, in order; returns how many.
+  // Fills `out` with iovecs of bytes waiting to be sent, in order; returns how many. The
+  // memory they point to stays put until sent() or send_failed() reports on that send.
   std::size_t gather_tx(std::span<iovec> out);
   bool has_tx() const noexcept { return tx_count_ > 0 || !r2t_fifo_empty(); }
   // `n` bytes of what gather_tx() offered have been sent.
   void sent(std::size_t n);
+  // The send of what gather_tx() offered failed (the queue pair should be failed too).
+  void send_failed();
 
   // Fails the queue pair when a command has outlived io_timeout. Returns true if it did.
   bool check_timeouts();
 
   // Tears down: every command in flight completes (Host Pathing Error / Aborted By Host).
-  // Idempotent; the first reason is kept.
+  // Idempotent; the first reason is kept. While a send is in flight (gather_tx() without
+  // sent()/send_failed() yet) the completions wait for it: the kernel may still be reading
+  // a caller's write buffer.
   void fail(std::string reason);
 
   QpState state() const noexcept { return state_; }
@@ -113,6 +118,8 @@ class QueuePair {
   void maybe_complete(std::uint16_t tag);
   void complete(std::uint16_t tag, const Completion& c);
   void fill_h2c();
+  void complete_all_failed();
+  void advance_tx(std::size_t n);
   TxPdu* tx_push();
   bool r2t_fifo_empty() const noexcept { return r2t_head_ == r2t_tail_; }
 
@@ -125,7 +132,8 @@ class QueuePair {
   wire::IcResp icresp_;
   wire::TxParams tx_params_;
   wire::RxParser parser_;
-  bool in_received_ = false;  // a protocol error during received() is reported by it
+  bool tx_in_flight_ = false;      // gather_tx() handed out memory not yet reported on
+  bool failed_unreported_ = false; // fail() happened while tx_in_flight_
 
   std::vector<Slot> slots_;
   std::vector<std::uint16_t> free_tags_;  // LIFO of free slots
