@@ -1,0 +1,230 @@
+#include "transport/reactor.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+namespace nvmemp::transport {
+
+namespace {
+// user_data: a Conn pointer (8-byte aligned) with the operation in the low bits.
+constexpr std::uint64_t kOpRecv = 1;
+constexpr std::uint64_t kOpSend = 2;
+constexpr std::uint64_t kOpMask = 7;
+constexpr std::uint64_t kEventTag = 8;  // the eventfd read (no Conn at 8)
+constexpr std::size_t kRecvBuf = 256 * 1024;
+constexpr std::size_t kMaxIov = 64;
+}  // namespace
+
+struct Reactor::Conn {
+  int fd = -1;
+  QueuePair* qp = nullptr;
+  CloseFn on_close = nullptr;
+  void* ctx = nullptr;
+  std::vector<std::uint8_t> rx;
+  std::array<iovec, kMaxIov> iov{};
+  msghdr msg{};
+  bool recv_inflight = false;
+  bool send_inflight = false;
+  bool closing = false;
+  std::string reason;
+};
+
+Result<std::unique_ptr<Reactor>> Reactor::create(const Clock& clock, unsigned ring_entries) {
+  auto ring = Ring::create(ring_entries);
+  if (!ring) {
+    return tl::unexpected(ring.error());
+  }
+  const int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (efd < 0) {
+    return make_error(Errc::Io, fmt::format("eventfd: {}", std::strerror(errno)));
+  }
+  return std::unique_ptr<Reactor>(new Reactor(clock, std::move(*ring), efd));
+}
+
+Reactor::Reactor(const Clock& clock, std::unique_ptr<Ring> ring, int event_fd)
+    : clock_(clock), ring_(std::move(ring)), event_fd_(event_fd) {}
+
+Reactor::~Reactor() {
+  for (auto& c : conns_) {
+    if (c->fd >= 0) {
+      ::close(c->fd);
+    }
+  }
+  ring_.reset();  // cancels what is still in flight before the buffers go
+  ::close(event_fd_);
+}
+
+io_uring_sqe* Reactor::sqe() {
+  io_uring_sqe* s = io_uring_get_sqe(ring_->get());
+  if (s == nullptr) {
+    io_uring_submit(ring_->get());  // SQ full: push out what is there and take a new one
+    s = io_uring_get_sqe(ring_->get());
+  }
+  return s;
+}
+
+Result<void> Reactor::attach(int fd, QueuePair& qp, CloseFn on_close, void* ctx) {
+  auto c = std::make_unique<Conn>();
+  c->fd = fd;
+  c->qp = &qp;
+  c->on_close = on_close;
+  c->ctx = ctx;
+  c->rx.resize(kRecvBuf);
+  conns_.push_back(std::move(c));
+  return {};
+}
+
+void Reactor::close(QueuePair& qp, const std::string& reason) {
+  for (auto& c : conns_) {
+    if (c->qp == &qp) {
+      begin_close(*c, reason);
+    }
+  }
+}
+
+void Reactor::begin_close(Conn& c, const std::string& reason) {
+  if (c.closing) return;
+  c.closing = true;
+  c.reason = reason;
+  // Makes the recv and send in flight finish at once; the fd is closed when both reported.
+  ::shutdown(c.fd, SHUT_RDWR);
+  c.qp->fail(reason);
+}
+
+void Reactor::arm(Conn& c) {
+  if (c.closing) return;
+  if (!c.send_inflight && c.qp->has_tx()) {
+    const std::size_t n = c.qp->gather_tx(c.iov);
+    if (n > 0) {
+      c.msg = msghdr{};
+      c.msg.msg_iov = c.iov.data();
+      c.msg.msg_iovlen = n;
+      io_uring_sqe* s = sqe();
+      io_uring_prep_sendmsg(s, c.fd, &c.msg, MSG_NOSIGNAL);
+      io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpSend);
+      c.send_inflight = true;
+    }
+  }
+  if (!c.recv_inflight) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_recv(s, c.fd, c.rx.data(), c.rx.size(), 0);
+    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpRecv);
+    c.recv_inflight = true;
+  }
+}
+
+void Reactor::arm_event() {
+  if (event_armed_) return;
+  io_uring_sqe* s = sqe();
+  io_uring_prep_read(s, event_fd_, &event_buf_, sizeof event_buf_, 0);
+  io_uring_sqe_set_data64(s, kEventTag);
+  event_armed_ = true;
+}
+
+void Reactor::handle(std::uint64_t user_data, int res) {
+  if (user_data == kEventTag) {
+    event_armed_ = false;
+    run_posted();
+    return;
+  }
+  auto* c = reinterpret_cast<Conn*>(user_data & ~kOpMask);
+  const std::uint64_t op = user_data & kOpMask;
+  if (op == kOpRecv) {
+    c->recv_inflight = false;
+    if (c->closing) return;
+    if (res > 0) {
+      auto r = c->qp->received(Bytes(c->rx.data(), static_cast<std::size_t>(res)));
+      if (!r) {
+        begin_close(*c, r.error().message);
+      }
+    } else if (res == 0) {
+      begin_close(*c, fmt::format("{}: connection closed by the controller", c->qp->config().name));
+    } else if (res != -EINTR && res != -EAGAIN) {
+      begin_close(*c, fmt::format("{}: recv: {}", c->qp->config().name, std::strerror(-res)));
+    }
+  } else if (op == kOpSend) {
+    c->send_inflight = false;
+    if (res >= 0) {
+      c->qp->sent(static_cast<std::size_t>(res));
+    } else {
+      c->qp->send_failed();
+      if (res != -EINTR && res != -EAGAIN) {
+        begin_close(*c, fmt::format("{}: send: {}", c->qp->config().name, std::strerror(-res)));
+      }
+    }
+  }
+}
+
+void Reactor::run_posted() {
+  std::vector<std::function<void()>> work;
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mu_);
+    work.swap(mailbox_);
+  }
+  for (auto& fn : work) {
+    fn();
+  }
+}
+
+void Reactor::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mailbox_mu_);
+    mailbox_.push_back(std::move(fn));
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(event_fd_, &one, sizeof one);
+}
+
+Result<unsigned> Reactor::poll(Nanos timeout) {
+  arm_event();
+  for (auto& c : conns_) {
+    arm(*c);
+  }
+  __kernel_timespec ts{};
+  ts.tv_sec = static_cast<long long>(timeout.count() / 1'000'000'000);
+  ts.tv_nsec = static_cast<long long>(timeout.count() % 1'000'000'000);
+  io_uring_cqe* first = nullptr;
+  const int rc = io_uring_submit_and_wait_timeout(ring_->get(), &first, 1, &ts, nullptr);
+  if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
+    return make_error(Errc::Io, fmt::format("io_uring_submit_and_wait_timeout: {}", std::strerror(-rc)));
+  }
+  unsigned handled = 0;
+  unsigned head = 0;
+  io_uring_cqe* cqe = nullptr;
+  io_uring_for_each_cqe(ring_->get(), head, cqe) {
+    handle(io_uring_cqe_get_data64(cqe), cqe->res);
+    ++handled;
+  }
+  io_uring_cq_advance(ring_->get(), handled);
+  for (auto& c : conns_) {
+    if (!c->closing && c->qp->check_timeouts()) {
+      begin_close(*c, c->qp->failure());
+    }
+    if (!c->closing && c->qp->state() == QpState::Failed) {
+      begin_close(*c, c->qp->failure());
+    }
+  }
+  // Connections whose operations have all reported are closed and forgotten.
+  for (auto it = conns_.begin(); it != conns_.end();) {
+    Conn& c = **it;
+    if (c.closing && !c.recv_inflight && !c.send_inflight) {
+      ::close(c.fd);
+      c.fd = -1;
+      auto owned = std::move(*it);
+      it = conns_.erase(it);
+      if (owned->on_close != nullptr) {
+        owned->on_close(owned->ctx, *owned->qp, owned->reason);
+      }
+    } else {
+      ++it;
+    }
+  }
+  return handled;
+}
+
+}  // namespace nvmemp::transport

@@ -1,0 +1,70 @@
+// The per-thread event loop: one io_uring ring drives the sockets of this thread's queue
+// pairs. Per connection one recv and one sendmsg are in flight at most; all SQEs of a loop
+// turn go in with one io_uring_enter (batched submission), and the CQEs are reaped in a batch.
+// Queue-pair completions therefore run on this thread, inside poll().
+//
+// Owner: the thread that created it (SINGLE_ISSUER). Only post() may be called from others.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <sys/socket.h>
+#include <vector>
+
+#include "common/clock.h"
+#include "nvmemp/result.h"
+#include "transport/queue_pair.h"
+#include "transport/ring.h"
+
+namespace nvmemp::transport {
+
+// Called (on the loop thread) once the connection of a queue pair is closed: the queue pair
+// has failed with `reason` and its socket is closed.
+using CloseFn = void (*)(void* ctx, QueuePair& qp, const std::string& reason);
+
+class Reactor {
+ public:
+  static Result<std::unique_ptr<Reactor>> create(const Clock& clock, unsigned ring_entries = 256);
+  ~Reactor();
+  Reactor(const Reactor&) = delete;
+  Reactor& operator=(const Reactor&) = delete;
+
+  // Takes over a connected stream socket (non-blocking) for `qp`, which must outlive it.
+  Result<void> attach(int fd, QueuePair& qp, CloseFn on_close, void* ctx);
+  // Fails the queue pair with `reason` and closes its socket; on_close follows from poll().
+  void close(QueuePair& qp, const std::string& reason);
+
+  // One turn: submit sends/recvs, wait up to `timeout` for a completion, handle every ready
+  // one, check command timeouts, finish closing connections. Returns the CQEs handled.
+  Result<unsigned> poll(Nanos timeout);
+
+  // Thread-safe: runs `fn` on the loop thread in a later poll(). Off the I/O path (a mutex).
+  void post(std::function<void()> fn);
+
+  std::size_t connections() const noexcept { return conns_.size(); }
+  const std::string& ring_flags() const noexcept { return ring_->description(); }
+
+ private:
+  struct Conn;
+  Reactor(const Clock& clock, std::unique_ptr<Ring> ring, int event_fd);
+  void arm(Conn& c);
+  void arm_event();
+  void begin_close(Conn& c, const std::string& reason);
+  void handle(std::uint64_t user_data, int res);
+  void run_posted();
+  io_uring_sqe* sqe();
+
+  const Clock& clock_;
+  std::unique_ptr<Ring> ring_;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  int event_fd_ = -1;
+  std::uint64_t event_buf_ = 0;
+  bool event_armed_ = false;
+  std::mutex mailbox_mu_;
+  std::vector<std::function<void()>> mailbox_;
+};
+
+}  // namespace nvmemp::transport
