@@ -1,16 +1,11 @@
 // Status text through libnvme, and the proof that our constants are libnvme's.
 #include "nvmemp/status.h"
 
-#include <cstddef>  // libnvme 1.3's util.h uses size_t without including it
 #include <string_view>
 
 #include <fmt/format.h>
 
-#include "wire/libnvme_types.h"
-// libnvme 1.3's util.h has no extern "C" block of its own.
-extern "C" {
-#include <nvme/util.h>
-}
+#include "wire/libnvme_util.h"
 
 namespace nvmemp {
 
