@@ -77,15 +77,20 @@ case $cmd in
     log "building libFuzzer targets with clang-14 (build-fuzz/)"
     CC=clang-14 CXX=clang++-14 configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DNVME_MPATH_FUZZ=ON -DNVME_MPATH_SANITIZE=ON
+    failed=0
     for corpus in "$ROOT"/tests/fuzz/corpus/*/; do
       name=$(basename "$corpus")
       work=$(mktemp -d)
       cp -r "$corpus". "$work"
-      log "fuzzing $name for ${seconds}s (corpus copy in $work)"
-      "$ROOT/build-fuzz/tests/fuzz/${name}_fuzz" -max_total_time="$seconds" -print_final_stats=1 \
-        "$work" 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true
+      log "fuzzing $name for ${seconds}s (corpus copy in $work; crash inputs land in build-fuzz/)"
+      rc=0
+      (cd "$ROOT/build-fuzz" && "./tests/fuzz/${name}_fuzz" -max_total_time="$seconds" -print_final_stats=1 \
+        "$work" >"fuzz-$name.log" 2>&1) || rc=$?
+      grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' "$ROOT/build-fuzz/fuzz-$name.log" || true
+      ((rc == 0)) || { echo "fuzz: $name failed (exit $rc), see build-fuzz/fuzz-$name.log" >&2; failed=1; }
       rm -rf "$work"
     done
+    exit $failed
     ;;
   demo)
     echo "build.sh: the demo does not exist yet (issue 6: daemon, CLI and demo). README.md says so." >&2
