@@ -87,6 +87,24 @@ void Reactor::close(QueuePair& qp, const std::string& reason) {
   }
 }
 
+void Reactor::close_and_drain(QueuePair& qp, const std::string& reason, Nanos timeout) {
+  bool present = false;
+  for (auto& c : conns_) {
+    if (c->qp == &qp) {
+      c->on_close = nullptr;
+      begin_close(*c, reason);
+      present = true;
+    }
+  }
+  const TimePoint deadline = clock_.now() + timeout;
+  while (present && clock_.now() < deadline) {
+    if (!poll(std::chrono::milliseconds(10))) {
+      break;
+    }
+    present = std::any_of(conns_.begin(), conns_.end(), [&](const auto& c) { return c->qp == &qp; });
+  }
+}
+
 void Reactor::begin_close(Conn& c, const std::string& reason) {
   if (c.closing) return;
   c.closing = true;

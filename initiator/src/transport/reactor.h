@@ -36,6 +36,9 @@ class Reactor {
   Result<void> attach(int fd, QueuePair& qp, CloseFn on_close, void* ctx);
   // Fails the queue pair with `reason` and closes its socket; on_close follows from poll().
   void close(QueuePair& qp, const std::string& reason);
+  // close(), then turns the loop until the socket of `qp` is closed (its recv/send have
+  // reported), so `qp` may be destroyed. on_close is not called. Bounded by `timeout`.
+  void close_and_drain(QueuePair& qp, const std::string& reason, Nanos timeout);
 
   // One turn: submit sends/recvs, wait up to `timeout` for a completion, handle every ready
   // one, check command timeouts, finish closing connections. Returns the CQEs handled.

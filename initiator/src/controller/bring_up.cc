@@ -1,0 +1,312 @@
+// The bring-up sequence of Controller, one admin command per step (see controller.h).
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "controller/controller.h"
+#include "wire/registers.h"
+
+namespace nvmemp::controller {
+
+using namespace std::chrono_literals;
+using namespace wire;
+
+namespace {
+constexpr std::uint8_t kFidNumQueues = 0x07;
+constexpr std::uint8_t kLidAna = 0x0C;
+constexpr std::uint32_t kOaesNsAttr = 1u << 8;
+constexpr std::uint32_t kOaesAna = 1u << 11;
+constexpr std::uint32_t kOaesDiscovery = 1u << 31;
+constexpr auto kReadyPollInterval = 100ms;
+}  // namespace
+
+void Controller::step_connect() {
+  auto data = encode_connect_data(opts_.host.hostid, kCntlidDynamic, opts_.subnqn, opts_.host.hostnqn);
+  if (!data) {
+    fail_bring_up(fmt::format("{}: {}", name(), data.error().message), true);
+    return;
+  }
+  ConnectParams p;
+  p.qid = 0;
+  p.sqsize = 31;
+  p.kato_ms = static_cast<std::uint32_t>(opts_.kato.count());
+  auto r = admin_->submit(make_connect(p), 0, std::vector<std::uint8_t>(data->begin(), data->end()),
+                          step_cb([this](const AdminResult& res) {
+                            const Status st = res.completion.status;
+                            if (!st.ok()) {
+                              // A Connect the controller refused with DNR will not work later either.
+                              fail_bring_up(fmt::format("{}: Connect rejected: {}; check the subsystem NQN and "
+                                                        "that the target allows host {}",
+                                                        name(), status_text(st, true), opts_.host.hostnqn),
+                                            st.dnr());
+                              return;
+                            }
+                            if (connect_authreq_atr(res.completion.dw0) || connect_authreq_ascr(res.completion.dw0)) {
+                              fail_bring_up(fmt::format("{}: the controller requires in-band authentication, "
+                                                        "which nvme-mpath does not support",
+                                                        name()),
+                                            true);
+                              return;
+                            }
+                            info_.cntlid = connect_cntlid(res.completion.dw0);
+                            step_cap();
+                          }));
+  if (!r) fail_bring_up(r.error().message);
+}
+
+void Controller::step_cap() {
+  auto r = admin_->submit(make_property_get(kRegCap, true), 0, {}, step_cb([this](const AdminResult& res) {
+    if (!res.completion.status.ok()) {
+      fail_bring_up(fmt::format("{}: Property Get CAP: {}", name(), status_text(res.completion.status, true)));
+      return;
+    }
+    info_.cap = static_cast<std::uint64_t>(res.completion.dw0) | (static_cast<std::uint64_t>(res.completion.dw1) << 32);
+    auto v = admin_->submit(make_property_get(kRegVs, false), 0, {}, step_cb([this](const AdminResult& vs) {
+      info_.vs = vs.completion.dw0;
+      step_enable();
+    }));
+    if (!v) fail_bring_up(v.error().message);
+  }));
+  if (!r) fail_bring_up(r.error().message);
+}
+
+void Controller::step_enable() {
+  auto r = admin_->submit(make_property_set(kRegCc, cc_enable_value(), false), 0, {},
+                          step_cb([this](const AdminResult& res) {
+                            if (!res.completion.status.ok()) {
+                              fail_bring_up(fmt::format("{}: Property Set CC.EN: {}", name(),
+                                                        status_text(res.completion.status, true)));
+                              return;
+                            }
+                            step_ = Step::WaitReady;
+                            // CAP.TO is the worst case, in 500 ms units (at least one poll).
+                            step_deadline_ = clock_.now() + std::chrono::milliseconds(
+                                                                std::max<std::uint32_t>(cap_timeout_ms(info_.cap), 500));
+                            next_poll_ = clock_.now();
+                          }));
+  if (!r) fail_bring_up(r.error().message);
+}
+
+void Controller::step_poll_ready() {
+  next_poll_ = TimePoint::max();  // one poll in flight at a time
+  auto r = admin_->submit(make_property_get(kRegCsts, false), 0, {}, step_cb([this](const AdminResult& res) {
+    const std::uint32_t csts = res.completion.dw0;
+    if (!res.completion.status.ok() || csts_cfs(csts)) {
+      fail_bring_up(fmt::format("{}: controller fatal status while enabling (CSTS {:#x})", name(), csts));
+    } else if (csts_rdy(csts)) {
+      step_ = Step::Identify;
+      step_identify();
+    } else if (clock_.now() >= step_deadline_) {
+      fail_bring_up(fmt::format("{}: CSTS.RDY not set within CAP.TO ({} ms)", name(), cap_timeout_ms(info_.cap)));
+    } else {
+      next_poll_ = clock_.now() + kReadyPollInterval;
+    }
+  }));
+  if (!r) fail_bring_up(r.error().message);
+}
+
+void Controller::step_identify() {
+  auto r = admin_->submit(make_identify(1, 0), kIdentifyDataSize, {}, step_cb([this](const AdminResult& res) {
+    if (!res.completion.status.ok()) {
+      fail_bring_up(fmt::format("{}: Identify Controller: {}", name(), status_text(res.completion.status, false)));
+      return;
+    }
+    auto id = parse_identify_controller(res.data);
+    if (!id) {
+      fail_bring_up(fmt::format("{}: Identify Controller: {}", name(), id.error().message));
+      return;
+    }
+    if (id->subnqn != opts_.subnqn) {
+      fail_bring_up(fmt::format("{}: the controller reports subsystem NQN '{}', not the one connected to", name(),
+                                id->subnqn),
+                    true);
+      return;
+    }
+    if (!id->sgl_supported()) {
+      fail_bring_up(fmt::format("{}: the controller does not support SGLs, which NVMe/TCP needs", name()), true);
+      return;
+    }
+    info_.id = *id;
+    info_.max_icd = max_in_capsule_data(id->ioccsz);
+    std::uint64_t limit = opts_.max_data_len;
+    if (id->mdts != 0) {
+      const std::uint64_t page = std::uint64_t{4096} << cap_mpsmin(info_.cap);
+      limit = std::min<std::uint64_t>(limit, page << std::min<std::uint8_t>(id->mdts, 20));
+    }
+    info_.max_data_len = static_cast<std::uint32_t>(limit);
+    if (is_discovery()) {
+      if ((id->oaes & kOaesDiscovery) != 0 && opts_.kato.count() > 0) {
+        // A persistent discovery controller reports log changes (nvme-facts.md section 6).
+        auto a = admin_->submit(make_set_features(kFidAsyncEventConfig, kAecDiscoveryLogChange), 0, {},
+                                step_cb([this](const AdminResult&) {
+                                  submit_aer();
+                                  finish_bring_up();
+                                }));
+        if (!a) fail_bring_up(a.error().message);
+        return;
+      }
+      finish_bring_up();
+      return;
+    }
+    step_queues();
+  }));
+  if (!r) fail_bring_up(r.error().message);
+}
+
+void Controller::step_queues() {
+  const std::uint32_t n = std::max<std::uint16_t>(opts_.nr_io_queues, 1) - 1u;  // 0's based
+  auto r = admin_->submit(make_set_features(kFidNumQueues, n | (n << 16)), 0, {},
+                          step_cb([this](const AdminResult& res) {
+                            if (!res.completion.status.ok()) {
+                              fail_bring_up(fmt::format("{}: Set Features Number of Queues: {}", name(),
+                                                        status_text(res.completion.status, false)));
+                              return;
+                            }
+                            const std::uint32_t nsqa = (res.completion.dw0 & 0xFFFF) + 1;
+                            const std::uint32_t ncqa = (res.completion.dw0 >> 16) + 1;
+                            info_.io_queues = static_cast<std::uint16_t>(
+                                std::min<std::uint32_t>({opts_.nr_io_queues, nsqa, ncqa}));
+                            step_aen_config();
+                          }));
+  if (!r) fail_bring_up(r.error().message);
+}
+
+void Controller::step_aen_config() {
+  std::uint32_t aec = 0;
+  if ((info_.id.oaes & kOaesNsAttr) != 0) aec |= kAecNsAttr;
+  if ((info_.id.oaes & kOaesAna) != 0) aec |= kAecAna;
+  auto after = [this] {
+    submit_aer();
+    if (info_.id.ana_supported()) {
+      step_ana_log([this] { step_ns_list(); });
+    } else {
+      step_ns_list();
+    }
+  };
+  if (aec == 0) {
+    after();
+    return;
+  }
+  auto r = admin_->submit(make_set_features(kFidAsyncEventConfig, aec), 0, {},
+                          step_cb([after](const AdminResult&) { after(); }));  // refusal: no events, go on
+  if (!r) fail_bring_up(r.error().message);
+}
+
+void Controller::step_ana_log(std::function<void()> next) {
+  const std::size_t want = ana_log_max_size(info_.id.nanagrpid, info_.id.mnan);
+  const auto len = static_cast<std::uint32_t>(std::min<std::size_t>((want + 3) / 4 * 4, info_.max_data_len));
+  auto cmd = make_get_log_page(kLidAna, 0xFFFFFFFF, 0, len);
+  if (!cmd) {
+    fail_bring_up(cmd.error().message);
+    return;
+  }
+  // During bring-up a failure ends the attempt; on a live controller (ANA change event) it
+  // resets the controller, as the kernel does when it cannot read the ANA log.
+  auto fail = [this](std::string why) {
+    if (sm_.state() == CtrlState::Live) {
+      reset(why);
+    } else {
+      fail_bring_up(std::move(why));
+    }
+  };
+  auto r = admin_->submit(*cmd, len, {}, [this, fail, next = std::move(next), attempt = attempt_](const AdminResult& res) {
+    if (attempt != attempt_) return;
+    if (!res.completion.status.ok()) {
+      fail(fmt::format("{}: Get Log Page ANA: {}", name(), status_text(res.completion.status, false)));
+      return;
+    }
+    auto log = parse_ana_log(res.data);
+    if (!log) {
+      fail(fmt::format("{}: {}", name(), log.error().message));
+      return;
+    }
+    info_.ana = std::move(*log);
+    next();
+  });
+  if (!r) {
+    fail(r.error().message);
+  }
+}
+
+void Controller::step_ns_list() {
+  auto r = admin_->submit(make_identify(2, 0), kIdentifyDataSize, {}, step_cb([this](const AdminResult& res) {
+    if (!res.completion.status.ok()) {
+      fail_bring_up(fmt::format("{}: Identify active namespaces: {}", name(), status_text(res.completion.status, false)));
+      return;
+    }
+    auto list = parse_active_ns_list(res.data);
+    if (!list) {
+      fail_bring_up(fmt::format("{}: {}", name(), list.error().message));
+      return;
+    }
+    step_ns(0, std::move(*list));
+  }));
+  if (!r) fail_bring_up(r.error().message);
+}
+
+void Controller::step_ns(std::size_t index, std::vector<std::uint32_t> nsids) {
+  if (index == nsids.size()) {
+    finish_bring_up();
+    return;
+  }
+  const std::uint32_t nsid = nsids[index];
+  auto r = admin_->submit(
+      make_identify(0, nsid), kIdentifyDataSize, {},
+      step_cb([this, index, nsids, nsid](const AdminResult& res) {
+        auto ns = parse_identify_namespace(res.data);
+        if (!res.completion.status.ok() || !ns) {
+          fail_bring_up(fmt::format("{}: Identify Namespace {}: {}", name(), nsid,
+                                    ns ? status_text(res.completion.status, false) : ns.error().message));
+          return;
+        }
+        auto d = admin_->submit(make_identify(3, nsid), kIdentifyDataSize, {},
+                                step_cb([this, index, nsids, nsid, ns = *ns](const AdminResult& dres) {
+                                  NamespaceInfo info{nsid, ns, {}};
+                                  // Controllers before NVMe 1.3 may not know CNS 3: the NGUID/EUI-64
+                                  // of Identify Namespace then stand alone.
+                                  if (dres.completion.status.ok()) {
+                                    auto ids = parse_ns_id_descriptors(dres.data);
+                                    if (!ids) {
+                                      fail_bring_up(fmt::format("{}: namespace {}: {}", name(), nsid,
+                                                                ids.error().message));
+                                      return;
+                                    }
+                                    info.ids = *ids;
+                                  }
+                                  info_.namespaces.push_back(std::move(info));
+                                  step_ns(index + 1, nsids);
+                                }));
+        if (!d) fail_bring_up(d.error().message);
+      }));
+  if (!r) fail_bring_up(r.error().message);
+}
+
+void Controller::submit_aer() {
+  if (aer_outstanding_ || !admin_) {
+    return;
+  }
+  auto r = admin_->submit(make_async_event_request(), 0, {}, [this, attempt = attempt_](const AdminResult& res) {
+    if (attempt != attempt_) return;
+    aer_outstanding_ = false;
+    handle_aer(res);
+  });
+  aer_outstanding_ = r.has_value();
+}
+
+void Controller::handle_aer(const AdminResult& res) {
+  if (!res.completion.status.ok()) {
+    return;  // aborted with the queue, or refused: nothing to report, not re-armed
+  }
+  const AsyncEvent ev = decode_async_event(res.completion.dw0);
+  auto deliver = [this, ev] {
+    if (on_event_) on_event_(*this, ev);
+    submit_aer();  // re-arm once the log that masks it was read
+  };
+  if (res.completion.dw0 == kAenAnaChange && info_.id.ana_supported()) {
+    step_ana_log(deliver);  // RAE 0: reading the log re-enables the event
+  } else {
+    deliver();
+  }
+}
+
+}  // namespace nvmemp::controller

@@ -1,0 +1,260 @@
+#include "controller/controller.h"
+
+#include <fmt/format.h>
+
+#include "wire/registers.h"
+
+namespace nvmemp::controller {
+
+using namespace std::chrono_literals;
+using namespace wire;
+
+Controller::Controller(transport::Reactor& reactor, const Clock& clock, ControllerOptions opts)
+    : reactor_(reactor), clock_(clock), opts_(std::move(opts)), ka_(Nanos(0), false) {}
+
+Controller::~Controller() {
+  // Not from inside one of its own callbacks: this turns the reactor to drain the sockets.
+  retired_.clear();
+  admin_.reset();
+}
+
+std::string Controller::name() const {
+  std::string n = fmt::format("{} @ {}", opts_.subnqn, transport::endpoint_name(opts_.endpoint));
+  if (info_.cntlid != 0) {
+    n += fmt::format(" cntlid {}", info_.cntlid);
+  }
+  return n;
+}
+
+std::string Controller::status_text(const Status& st, bool fabrics) const {
+  return st.to_string(fabrics ? StatusContext::FabricsCommand : StatusContext::Command);
+}
+
+void Controller::set_state(CtrlState s, const std::string& why) {
+  if (sm_.state() == s || !sm_.change(s)) {
+    return;
+  }
+  if (on_state_) {
+    on_state_(*this, s, why);
+  }
+}
+
+AdminQueue::Callback Controller::step_cb(std::function<void(const AdminResult&)> fn) {
+  return [this, attempt = attempt_, fn = std::move(fn)](const AdminResult& r) {
+    if (attempt != attempt_ || step_ == Step::Idle) {
+      return;  // an earlier attempt's command, completed by its queue's teardown
+    }
+    fn(r);
+  };
+}
+
+void Controller::connect(DoneFn done) {
+  const CtrlState st = sm_.state();
+  if (!(st == CtrlState::New || (st == CtrlState::Connecting && step_ == Step::Idle))) {
+    done(make_error(Errc::InvalidArgument, fmt::format("{}: cannot connect in state {}", name(),
+                                                       ctrl_state_name(st))));
+    return;
+  }
+  set_state(CtrlState::Connecting, "connect");
+  ++attempt_;
+  done_ = std::move(done);
+  info_ = ControllerInfo{};
+  aer_outstanding_ = false;
+  auto fd = transport::tcp_connect(opts_.endpoint, opts_.connect_timeout);
+  if (!fd) {
+    fail_bring_up(fmt::format("{}: {}", opts_.subnqn, fd.error().message));
+    return;
+  }
+  transport::QueuePairConfig qc;
+  qc.qid = 0;
+  qc.queue_size = 32;  // kernel NVME_AQ_DEPTH
+  qc.hdgst = opts_.hdgst;
+  qc.ddgst = opts_.ddgst;
+  qc.max_icd = kAdminInCapsuleData;
+  qc.max_data_len = opts_.max_data_len;
+  qc.io_timeout = opts_.admin_timeout;
+  qc.name = fmt::format("{} qid 0", name());
+  admin_ = std::make_unique<AdminQueue>(reactor_, clock_, qc);
+  if (auto o = admin_->open(*fd, [this](const std::string& reason) { on_admin_closed(reason); }); !o) {
+    fail_bring_up(o.error().message);
+    return;
+  }
+  step_ = Step::Handshake;
+  step_deadline_ = clock_.now() + opts_.connect_timeout;
+}
+
+void Controller::retire_admin(const std::string& why) {
+  if (admin_) {
+    admin_->close(why);
+    retired_.push_back(std::move(admin_));
+  }
+  aer_outstanding_ = false;
+}
+
+void Controller::fail_bring_up(std::string why, bool permanent) {
+  last_error_ = why;
+  step_ = Step::Idle;
+  retire_admin(why);
+  if (!permanent && (opts_.ctrl_loss_tmo.count() != 0) && lost_since_ != TimePoint{}) {
+    reconnect_pending_ = true;  // a reconnect attempt failed: try again later
+    next_reconnect_ = clock_.now() + opts_.reconnect_delay;
+  } else if (permanent && lost_since_ != TimePoint{}) {
+    set_state(CtrlState::Deleting, why);
+    set_state(CtrlState::Dead, why);
+  }
+  if (auto d = std::move(done_)) {
+    done_ = nullptr;
+    d(make_error(Errc::Protocol, why));
+  }
+}
+
+void Controller::finish_bring_up() {
+  step_ = Step::Done;
+  ka_ = KeepAlive(opts_.kato, info_.id.tbkas());
+  ka_.start(clock_.now());
+  lost_since_ = TimePoint{};
+  reconnect_pending_ = false;
+  last_error_.clear();
+  set_state(CtrlState::Live, "bring-up complete");
+  if (auto d = std::move(done_)) {
+    done_ = nullptr;
+    d({});
+  }
+}
+
+void Controller::on_admin_closed(const std::string& reason) {
+  if (sm_.state() == CtrlState::Live) {
+    reset(reason);
+  } else if (step_ != Step::Idle && step_ != Step::Done && step_ != Step::Shutdown) {
+    fail_bring_up(reason);
+  }
+}
+
+void Controller::reset(const std::string& why) {
+  if (sm_.state() != CtrlState::Live) {
+    return;
+  }
+  last_error_ = why;
+  set_state(CtrlState::Resetting, why);
+  step_ = Step::Idle;
+  retire_admin(why);
+  set_state(CtrlState::Connecting, why);
+  lost_since_ = clock_.now();
+  reconnect_pending_ = opts_.ctrl_loss_tmo.count() != 0;
+  next_reconnect_ = clock_.now();  // first attempt at once, then every reconnect_delay
+}
+
+void Controller::tick() {
+  const TimePoint now = clock_.now();
+  // Retired admin queues go once their sockets are closed.
+  std::erase_if(retired_, [](const auto& a) { return !a->open_or_opening(); });
+
+  if (step_ == Step::Handshake && admin_) {
+    if (admin_->live()) {
+      step_ = Step::Connect;
+      step_connect();
+    } else if (now >= step_deadline_) {
+      fail_bring_up(fmt::format("{}: no ICResp within {} ms", name(), opts_.connect_timeout.count()));
+    }
+  }
+  if (step_ == Step::WaitReady && now >= next_poll_) {
+    step_poll_ready();
+  }
+  if (sm_.state() == CtrlState::Live && ka_.enabled()) {
+    if (ka_.expired(now)) {
+      reset(fmt::format("{}: keep-alive timed out ({} ms without an answer)", name(), opts_.kato.count()));
+    } else if (ka_.due(now)) {
+      send_keep_alive();
+    }
+  }
+  if (sm_.state() == CtrlState::Connecting && reconnect_pending_ && step_ == Step::Idle && now >= next_reconnect_) {
+    if (opts_.ctrl_loss_tmo.count() > 0 && now - lost_since_ >= opts_.ctrl_loss_tmo) {
+      const std::string why = fmt::format("{}: ctrl_loss_tmo ({} s) expired; last error: {}", name(),
+                                          opts_.ctrl_loss_tmo.count(), last_error_);
+      reconnect_pending_ = false;
+      last_error_ = why;
+      set_state(CtrlState::Deleting, why);
+      set_state(CtrlState::Dead, why);
+      return;
+    }
+    reconnect_pending_ = false;
+    connect([](const Result<void>&) {});  // failure re-arms reconnect_pending_
+  }
+}
+
+void Controller::send_keep_alive() {
+  if (!admin_ || !admin_->live()) {
+    return;
+  }
+  ka_.on_sent(clock_.now());
+  auto r = admin_->submit(make_keep_alive(), 0, {}, [this, attempt = attempt_](const AdminResult& res) {
+    if (attempt != attempt_) return;
+    ka_.on_completed(clock_.now());
+    if (!res.completion.status.ok() && sm_.state() == CtrlState::Live) {
+      reset(fmt::format("{}: Keep Alive failed: {}", name(), status_text(res.completion.status, false)));
+    }
+  });
+  if (!r) {
+    reset(r.error().message);
+  }
+}
+
+Result<void> Controller::admin(const Sqe& sqe, std::uint32_t read_len, std::vector<std::uint8_t> write,
+                               AdminQueue::Callback cb) {
+  if (!admin_ || !admin_->live() || sm_.state() != CtrlState::Live) {
+    return make_error(Errc::Protocol, fmt::format("{}: controller is {}, not live", name(),
+                                                  ctrl_state_name(sm_.state())));
+  }
+  return admin_->submit(sqe, read_len, std::move(write), [this, cb = std::move(cb)](const AdminResult& r) {
+    ka_.on_traffic(clock_.now());
+    cb(r);
+  });
+}
+
+void Controller::shutdown(DoneFn done) {
+  auto finish = [this](DoneFn d, const std::string& why) {
+    step_ = Step::Idle;
+    reconnect_pending_ = false;
+    retire_admin(why);
+    set_state(CtrlState::Deleting, why);
+    set_state(CtrlState::Dead, why);
+    d({});
+  };
+  if (sm_.state() != CtrlState::Live || !admin_ || !admin_->live()) {
+    finish(std::move(done), "shutdown");
+    return;
+  }
+  step_ = Step::Shutdown;
+  const TimePoint deadline = clock_.now() + std::chrono::milliseconds(cap_timeout_ms(info_.cap));
+  auto poll = std::make_shared<std::function<void()>>();
+  *poll = [this, deadline, poll, done, finish]() {
+    auto r = admin_->submit(make_property_get(kRegCsts, false), 0, {}, [=, this](const AdminResult& res) {
+      if (csts_shst(res.completion.dw0) == kShstComplete || !res.completion.status.ok() ||
+          clock_.now() >= deadline) {
+        *poll = nullptr;  // break the self-reference
+        finish(done, "shutdown");
+      } else {
+        (*poll)();
+      }
+    });
+    if (!r) {
+      *poll = nullptr;
+      finish(done, "shutdown");
+    }
+  };
+  auto r = admin_->submit(make_property_set(kRegCc, cc_shutdown_value(cc_enable_value()), false), 0, {},
+                          [poll, done, finish](const AdminResult& res) {
+                            if (res.completion.status.ok()) {
+                              (*poll)();
+                            } else {
+                              *poll = nullptr;
+                              finish(done, "shutdown");
+                            }
+                          });
+  if (!r) {
+    *poll = nullptr;
+    finish(std::move(done), "shutdown");
+  }
+}
+
+}  // namespace nvmemp::controller

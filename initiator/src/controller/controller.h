@@ -1,0 +1,152 @@
+// One NVMe/TCP controller seen from the host: its admin queue, bring-up, keep-alive,
+// asynchronous events, reset and reconnect. Runs on the control thread: every method and
+// callback is called from the thread that polls `reactor` (tick() once per loop turn).
+//
+// Bring-up (NVMe over Fabrics 1.1 and the kernel's order, see nvme-facts.md section 2):
+// TCP + ICReq/ICResp → Connect qid 0 (KATO) → CAP, VS → CC.EN=1 → CSTS.RDY within CAP.TO →
+// Identify Controller → [not discovery:] Number of Queues → Async Event Config + one AER →
+// ANA log when CMIC says ANA → active namespaces → Identify Namespace + descriptors → Live.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/admin_queue.h"
+#include "controller/ctrl_state.h"
+#include "controller/host_identity.h"
+#include "controller/keep_alive.h"
+#include "transport/tcp_connect.h"
+#include "wire/identify.h"
+#include "wire/log_pages.h"
+#include "wire/sqe.h"
+
+namespace nvmemp::controller {
+
+inline constexpr const char* kDiscoveryNqn = "nqn.2014-08.org.nvmexpress.discovery";
+
+struct ControllerOptions {
+  transport::TcpEndpoint endpoint;
+  std::string subnqn;
+  HostIdentity host;
+  std::chrono::milliseconds kato{5000};         // keep_alive_tmo; 0 = no keep-alive
+  std::uint16_t queue_size = 128;               // I/O queue entries (nvme-cli queue_size)
+  std::uint16_t nr_io_queues = 1;               // asked for with Set Features 0x07
+  bool hdgst = false;                           // hdr_digest
+  bool ddgst = false;                           // data_digest
+  std::chrono::milliseconds connect_timeout{10000};  // TCP connect + ICResp
+  std::chrono::milliseconds admin_timeout{60000};    // per admin command (kernel: 60 s)
+  std::chrono::milliseconds reconnect_delay{10000};  // between attempts (kernel: 10 s)
+  std::chrono::seconds ctrl_loss_tmo{600};      // give up after this long without a connection; <0: never
+  std::uint32_t max_data_len = 1u << 20;        // upper bound of one transfer (MDTS may lower it)
+};
+
+struct NamespaceInfo {
+  std::uint32_t nsid = 0;
+  wire::IdentifyNamespace id;
+  wire::NsIdDescriptors ids;
+};
+
+struct ControllerInfo {
+  std::uint16_t cntlid = 0;
+  std::uint64_t cap = 0;
+  std::uint32_t vs = 0;
+  wire::IdentifyController id;
+  std::optional<wire::AnaLog> ana;          // when CMIC bit 3 (ANA reporting)
+  std::vector<NamespaceInfo> namespaces;    // active namespaces
+  std::uint16_t io_queues = 0;              // granted by Set Features 0x07
+  std::uint32_t max_icd = 0;                // I/O in-capsule data limit
+  std::uint32_t max_data_len = 0;           // largest transfer (MDTS and our bound)
+};
+
+class Controller {
+ public:
+  using DoneFn = std::function<void(const Result<void>&)>;
+  // An asynchronous event, after the controller re-read the log it names (ANA log,
+  // changed namespace list) and updated info().
+  using EventFn = std::function<void(Controller&, const wire::AsyncEvent&)>;
+  using StateFn = std::function<void(Controller&, CtrlState, const std::string& why)>;
+
+  Controller(transport::Reactor& reactor, const Clock& clock, ControllerOptions opts);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // Connects and brings the controller up; `done` runs once, with the error when it failed.
+  // From New, or from Connecting between reconnect attempts.
+  void connect(DoneFn done);
+  // Keep-alive, timers, reconnect. Call every loop turn.
+  void tick();
+  // Live → Resetting: the admin queue goes down; reconnect follows after reconnect_delay.
+  void reset(const std::string& why);
+  // Orderly end: CC.SHN = normal, wait for SHST complete (bounded by CAP.TO), disconnect,
+  // Deleting → Dead. `done` runs once.
+  void shutdown(DoneFn done);
+
+  // Any admin command; fails when the admin queue is not live.
+  Result<void> admin(const wire::Sqe& sqe, std::uint32_t read_len, std::vector<std::uint8_t> write,
+                     AdminQueue::Callback cb);
+
+  void on_event(EventFn fn) { on_event_ = std::move(fn); }
+  void on_state(StateFn fn) { on_state_ = std::move(fn); }
+
+  CtrlState state() const noexcept { return sm_.state(); }
+  const ControllerInfo& info() const noexcept { return info_; }
+  const ControllerOptions& options() const noexcept { return opts_; }
+  // "nqn @ 127.0.0.1:4420 cntlid 3" for messages.
+  std::string name() const;
+  bool is_discovery() const { return opts_.subnqn == kDiscoveryNqn; }
+  const std::string& last_error() const noexcept { return last_error_; }
+
+ private:
+  enum class Step : std::uint8_t { Idle, Handshake, Connect, WaitReady, Identify, Done, Shutdown };
+
+  void set_state(CtrlState s, const std::string& why);
+  void fail_bring_up(std::string why, bool permanent = false);
+  void retire_admin(const std::string& why);
+  // Wraps a step callback so that it runs only while its bring-up attempt is current.
+  AdminQueue::Callback step_cb(std::function<void(const AdminResult&)> fn);
+  void finish_bring_up();
+  void on_admin_closed(const std::string& reason);
+  // bring_up.cc
+  void step_connect();
+  void step_cap();
+  void step_enable();
+  void step_poll_ready();
+  void step_identify();
+  void step_queues();
+  void step_aen_config();
+  void step_ana_log(std::function<void()> next);
+  void step_ns_list();
+  void step_ns(std::size_t index, std::vector<std::uint32_t> nsids);
+  void submit_aer();
+  void handle_aer(const AdminResult& r);
+  void send_keep_alive();
+  std::string status_text(const Status& st, bool fabrics) const;
+
+  transport::Reactor& reactor_;
+  const Clock& clock_;
+  ControllerOptions opts_;
+  CtrlStateMachine sm_;
+  std::unique_ptr<AdminQueue> admin_;
+  std::vector<std::unique_ptr<AdminQueue>> retired_;  // closing; destroyed in tick()
+  std::uint64_t attempt_ = 0;                          // bring-up attempt the callbacks belong to
+  bool aer_outstanding_ = false;
+  ControllerInfo info_;
+  KeepAlive ka_;
+  Step step_ = Step::Idle;
+  DoneFn done_;
+  EventFn on_event_;
+  StateFn on_state_;
+  TimePoint step_deadline_{};
+  TimePoint next_poll_{};
+  TimePoint next_reconnect_{};
+  TimePoint lost_since_{};
+  bool reconnect_pending_ = false;
+  std::string last_error_;
+};
+
+}  // namespace nvmemp::controller
