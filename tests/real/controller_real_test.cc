@@ -4,6 +4,7 @@
 #include "real/real_target.h"
 #include "support/control_loop.h"
 #include "support/sync_queue.h"
+#include "support/tcp_client.h"
 
 using namespace nvmemp;
 using namespace nvmemp::controller;
@@ -108,14 +109,15 @@ TEST_CASE("A wrong NQN: one clear error naming address, NQN and status", "[real]
 TEST_CASE("Nothing listening: the connect error names the address, no hang", "[real][controller]") {
   test::ControlLoop loop;
   ControllerOptions o;
-  o.endpoint = transport::TcpEndpoint{"127.0.0.1", 1, "", ""};  // port 1: nothing there
+  const std::uint16_t port = test::closed_port();
+  o.endpoint = transport::TcpEndpoint{"127.0.0.1", port, "", ""};
   o.subnqn = "nqn.2026-01.io.example:x";
   o.host.hostnqn = test::kTestHostNqn;
   Controller c(loop.reactor(), loop.clock, o);
   Outcome out;
   c.connect(record(out));
   CHECK(out.done);
-  CHECK(out.error.find("127.0.0.1:1") != std::string::npos);
+  CHECK(out.error.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
   CHECK(out.error.find("refused") != std::string::npos);
 }
 

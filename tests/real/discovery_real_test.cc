@@ -1,10 +1,13 @@
 // Discovery against nvmet: log 0x70 of port 1, its referral to port 2 followed.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "discovery/discovery.h"
 #include "real/real_target.h"
 #include "support/control_loop.h"
 #include "support/sync_queue.h"
+#include "support/tcp_client.h"
 
 using namespace nvmemp;
 using namespace nvmemp::discovery;
@@ -55,12 +58,13 @@ TEST_CASE("Discovery follows the referral and finds the subsystem on both ports"
 TEST_CASE("Discovery of an address with no target: one clear error", "[real][discovery]") {
   test::ControlLoop loop;
   DiscoveryOptions o;
-  o.controller.endpoint = transport::TcpEndpoint{"127.0.0.1", 1, "", ""};
+  const std::uint16_t port = test::closed_port();
+  o.controller.endpoint = transport::TcpEndpoint{"127.0.0.1", port, "", ""};
   o.controller.host.hostnqn = test::kTestHostNqn;
   Discovery d(loop.reactor(), loop.clock, o);
   std::optional<Result<DiscoveryResult>> got;
   d.start([&](Result<DiscoveryResult> r) { got = std::move(r); });
   REQUIRE(got.has_value());
   REQUIRE_FALSE(got->has_value());
-  CHECK(got->error().message.find("127.0.0.1:1") != std::string::npos);
+  CHECK(got->error().message.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
 }

@@ -30,3 +30,9 @@ class TcpClient {
 };
 
 }  // namespace nvmemp::test
+
+namespace nvmemp::test {
+// A 127.0.0.1 port with no listener: bound without listen() and released, so a connect to it
+// is refused (another process could take it in between; that is unlikely and only fails a test).
+std::uint16_t closed_port();
+}  // namespace nvmemp::test
