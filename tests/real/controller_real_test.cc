@@ -180,3 +180,28 @@ TEST_CASE("Port down resets the controller; it reconnects when the port returns"
   CHECK(std::count(states.begin(), states.end(), CtrlState::Resetting) == 1);
   CHECK(c.info().namespaces.size() == 2);
 }
+
+TEST_CASE("Namespace changes: the AEN leads to the changed list and a new namespace set", "[real][controller]") {
+  const auto& rt = test::real_target();
+  REQUIRE(test::real_target_ctl(rt, "reset").has_value());
+  test::ControlLoop loop;
+  Controller c(loop.reactor(), loop.clock, options(rt, rt.port1, rt.nqn));
+  loop.add(c);
+  int events = 0;
+  c.on_event([&](Controller&, const wire::AsyncEvent& ev) {
+    if (ev.info == 0x00 && ev.log_page == 0x04) ++events;
+  });
+  Outcome out;
+  c.connect(record(out));
+  REQUIRE(loop.run_until([&] { return out.done; }, 20s));
+  REQUIRE(c.info().namespaces.size() == 2);
+  REQUIRE(test::real_target_ctl(rt, "ns-down 2").has_value());
+  REQUIRE(loop.run_until([&] { return events == 1; }, 10s));
+  REQUIRE(c.info().namespaces.size() == 1);
+  CHECK(c.info().namespaces[0].nsid == 1);
+  // The event was unmasked by reading the log: the next change is reported too.
+  REQUIRE(test::real_target_ctl(rt, "ns-up 2").has_value());
+  REQUIRE(loop.run_until([&] { return events == 2; }, 10s));
+  CHECK(c.info().namespaces.size() == 2);
+  CHECK(c.state() == CtrlState::Live);
+}

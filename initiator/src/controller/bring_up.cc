@@ -14,6 +14,7 @@ using namespace wire;
 namespace {
 constexpr std::uint8_t kFidNumQueues = 0x07;
 constexpr std::uint8_t kLidAna = 0x0C;
+constexpr std::uint8_t kLidChangedNs = 0x04;
 constexpr std::uint32_t kOaesNsAttr = 1u << 8;
 constexpr std::uint32_t kOaesAna = 1u << 11;
 constexpr std::uint32_t kOaesDiscovery = 1u << 31;
@@ -178,9 +179,9 @@ void Controller::step_aen_config() {
   auto after = [this] {
     submit_aer();
     if (info_.id.ana_supported()) {
-      step_ana_log([this] { step_ns_list(); });
+      step_ana_log([this] { step_ns_list([this] { finish_bring_up(); }); });
     } else {
-      step_ns_list();
+      step_ns_list([this] { finish_bring_up(); });
     }
   };
   if (aec == 0) {
@@ -200,15 +201,7 @@ void Controller::step_ana_log(std::function<void()> next) {
     fail_bring_up(cmd.error().message);
     return;
   }
-  // During bring-up a failure ends the attempt; on a live controller (ANA change event) it
-  // resets the controller, as the kernel does when it cannot read the ANA log.
-  auto fail = [this](std::string why) {
-    if (sm_.state() == CtrlState::Live) {
-      reset(why);
-    } else {
-      fail_bring_up(std::move(why));
-    }
-  };
+  auto fail = [this](std::string why) { fail_step(std::move(why)); };
   auto r = admin_->submit(*cmd, len, {}, [this, fail, next = std::move(next), attempt = attempt_](const AdminResult& res) {
     if (attempt != attempt_) return;
     if (!res.completion.status.ok()) {
@@ -228,57 +221,71 @@ void Controller::step_ana_log(std::function<void()> next) {
   }
 }
 
-void Controller::step_ns_list() {
-  auto r = admin_->submit(make_identify(2, 0), kIdentifyDataSize, {}, step_cb([this](const AdminResult& res) {
+void Controller::fail_step(std::string why) {
+  // During bring-up a failure ends the attempt; on a live controller (a refresh after an
+  // event) it resets the controller, as the kernel does when it cannot read what changed.
+  if (sm_.state() == CtrlState::Live) {
+    reset(why);
+  } else {
+    fail_bring_up(std::move(why));
+  }
+}
+
+void Controller::step_ns_list(std::function<void()> next) {
+  auto r = admin_->submit(make_identify(2, 0), kIdentifyDataSize, {},
+                          step_cb([this, next = std::move(next)](const AdminResult& res) {
     if (!res.completion.status.ok()) {
-      fail_bring_up(fmt::format("{}: Identify active namespaces: {}", name(), status_text(res.completion.status, false)));
+      fail_step(fmt::format("{}: Identify active namespaces: {}", name(), status_text(res.completion.status, false)));
       return;
     }
     auto list = parse_active_ns_list(res.data);
     if (!list) {
-      fail_bring_up(fmt::format("{}: {}", name(), list.error().message));
+      fail_step(fmt::format("{}: {}", name(), list.error().message));
       return;
     }
-    step_ns(0, std::move(*list));
+    auto nsids = std::make_shared<const std::vector<std::uint32_t>>(std::move(*list));
+    step_ns(0, nsids, std::make_shared<std::vector<NamespaceInfo>>(), next);
   }));
-  if (!r) fail_bring_up(r.error().message);
+  if (!r) fail_step(r.error().message);
 }
 
-void Controller::step_ns(std::size_t index, std::vector<std::uint32_t> nsids) {
-  if (index == nsids.size()) {
-    finish_bring_up();
+void Controller::step_ns(std::size_t index, std::shared_ptr<const std::vector<std::uint32_t>> nsids,
+                         std::shared_ptr<std::vector<NamespaceInfo>> found, std::function<void()> next) {
+  if (index == nsids->size()) {
+    info_.namespaces = std::move(*found);
+    next();
     return;
   }
-  const std::uint32_t nsid = nsids[index];
+  const std::uint32_t nsid = (*nsids)[index];
   auto r = admin_->submit(
       make_identify(0, nsid), kIdentifyDataSize, {},
-      step_cb([this, index, nsids, nsid](const AdminResult& res) {
+      step_cb([this, index, nsids, found, next, nsid](const AdminResult& res) {
         auto ns = parse_identify_namespace(res.data);
         if (!res.completion.status.ok() || !ns) {
-          fail_bring_up(fmt::format("{}: Identify Namespace {}: {}", name(), nsid,
-                                    ns ? status_text(res.completion.status, false) : ns.error().message));
+          fail_step(fmt::format("{}: Identify Namespace {}: {}", name(), nsid,
+                                ns ? status_text(res.completion.status, false) : ns.error().message));
           return;
         }
         auto d = admin_->submit(make_identify(3, nsid), kIdentifyDataSize, {},
-                                step_cb([this, index, nsids, nsid, ns = *ns](const AdminResult& dres) {
+                                step_cb([this, index, nsids, found, next, nsid, ns = *ns](const AdminResult& dres) {
                                   NamespaceInfo info{nsid, ns, {}};
                                   // Controllers before NVMe 1.3 may not know CNS 3: the NGUID/EUI-64
                                   // of Identify Namespace then stand alone.
                                   if (dres.completion.status.ok()) {
                                     auto ids = parse_ns_id_descriptors(dres.data);
                                     if (!ids) {
-                                      fail_bring_up(fmt::format("{}: namespace {}: {}", name(), nsid,
-                                                                ids.error().message));
+                                      fail_step(fmt::format("{}: namespace {}: {}", name(), nsid,
+                                                            ids.error().message));
                                       return;
                                     }
                                     info.ids = *ids;
                                   }
-                                  info_.namespaces.push_back(std::move(info));
-                                  step_ns(index + 1, nsids);
+                                  found->push_back(std::move(info));
+                                  step_ns(index + 1, nsids, found, next);
                                 }));
-        if (!d) fail_bring_up(d.error().message);
+        if (!d) fail_step(d.error().message);
       }));
-  if (!r) fail_bring_up(r.error().message);
+  if (!r) fail_step(r.error().message);
 }
 
 void Controller::submit_aer() {
@@ -304,6 +311,19 @@ void Controller::handle_aer(const AdminResult& res) {
   };
   if (res.completion.dw0 == kAenAnaChange && info_.id.ana_supported()) {
     step_ana_log(deliver);  // RAE 0: reading the log re-enables the event
+  } else if (res.completion.dw0 == kAenNsAttrChanged) {
+    // Reading the Changed Namespace List with RAE 0 unmasks the event; then the active
+    // namespaces are identified again (added, removed, resized).
+    auto cmd = make_get_log_page(kLidChangedNs, 0xFFFFFFFF, 0, kIdentifyDataSize);
+    auto r = admin_->submit(*cmd, kIdentifyDataSize, {}, step_cb([this, deliver](const AdminResult& log) {
+      if (!log.completion.status.ok()) {
+        fail_step(fmt::format("{}: Get Log Page Changed Namespace List: {}", name(),
+                              status_text(log.completion.status, false)));
+        return;
+      }
+      step_ns_list(deliver);
+    }));
+    if (!r) fail_step(r.error().message);
   } else {
     deliver();
   }

@@ -120,8 +120,10 @@ class Controller {
   void step_queues();
   void step_aen_config();
   void step_ana_log(std::function<void()> next);
-  void step_ns_list();
-  void step_ns(std::size_t index, std::vector<std::uint32_t> nsids);
+  void step_ns_list(std::function<void()> next);
+  void step_ns(std::size_t index, std::shared_ptr<const std::vector<std::uint32_t>> nsids,
+               std::shared_ptr<std::vector<NamespaceInfo>> found, std::function<void()> next);
+  void fail_step(std::string why);
   void submit_aer();
   void handle_aer(const AdminResult& r);
   void send_keep_alive();
