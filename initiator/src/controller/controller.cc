@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/log.h"
 #include "wire/registers.h"
 
 namespace nvmemp::controller {
@@ -34,6 +35,7 @@ void Controller::set_state(CtrlState s, const std::string& why) {
   if (sm_.state() == s || !sm_.change(s)) {
     return;
   }
+  log(s == CtrlState::Live ? LogLevel::Info : LogLevel::Warn, "ctrl {}: {} ({})", name(), ctrl_state_name(s), why);
   if (on_state_) {
     on_state_(*this, s, why);
   }
@@ -92,6 +94,7 @@ void Controller::retire_admin(const std::string& why) {
 }
 
 void Controller::fail_bring_up(std::string why, bool permanent) {
+  log(LogLevel::Error, "ctrl {}: bring-up failed: {}", name(), why);
   last_error_ = why;
   step_ = Step::Idle;
   retire_admin(why);

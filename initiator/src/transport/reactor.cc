@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "common/log.h"
+
 namespace nvmemp::transport {
 
 namespace {
@@ -109,6 +111,7 @@ void Reactor::begin_close(Conn& c, const std::string& reason) {
   if (c.closing) return;
   c.closing = true;
   c.reason = reason;
+  log(LogLevel::Warn, "connection closed: {}", reason);
   // Makes the recv and send in flight finish at once; the fd is closed when both reported.
   ::shutdown(c.fd, SHUT_RDWR);
   c.qp->fail(reason);
