@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench.h"
+#include "common/log.h"
 #include "discover_cmd.h"
 
 using namespace nvmemp;
@@ -163,12 +164,15 @@ int main(int argc, char** argv) {
   bench->add_flag("--digest", bopt.digest, "header and data digests");
   bench->add_option("--seed", b.seed, "verify pattern seed (default: from the clock)");
 
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "log connection and controller events to stderr");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  set_log_level(verbose ? LogLevel::Info : LogLevel::Warn);
   if (*disc) return run_discover(dopt);
   try {
     b.bs = parse_size_or_throw(bs);

@@ -35,7 +35,9 @@ void Controller::set_state(CtrlState s, const std::string& why) {
   if (sm_.state() == s || !sm_.change(s)) {
     return;
   }
-  log(s == CtrlState::Live ? LogLevel::Info : LogLevel::Warn, "ctrl {}: {} ({})", name(), ctrl_state_name(s), why);
+  // Losing a controller is news; bring-up and an orderly end are not.
+  const bool bad = s == CtrlState::Resetting || (s == CtrlState::Dead && why != "shutdown");
+  log(bad ? LogLevel::Warn : LogLevel::Info, "ctrl {}: {} ({})", name(), ctrl_state_name(s), why);
   if (on_state_) {
     on_state_(*this, s, why);
   }

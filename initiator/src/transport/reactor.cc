@@ -84,7 +84,7 @@ Result<void> Reactor::attach(int fd, QueuePair& qp, CloseFn on_close, void* ctx)
 void Reactor::close(QueuePair& qp, const std::string& reason) {
   for (auto& c : conns_) {
     if (c->qp == &qp) {
-      begin_close(*c, reason);
+      begin_close(*c, reason, true);
     }
   }
 }
@@ -94,7 +94,7 @@ void Reactor::close_and_drain(QueuePair& qp, const std::string& reason, Nanos ti
   for (auto& c : conns_) {
     if (c->qp == &qp) {
       c->on_close = nullptr;
-      begin_close(*c, reason);
+      begin_close(*c, reason, true);
       present = true;
     }
   }
@@ -107,11 +107,11 @@ void Reactor::close_and_drain(QueuePair& qp, const std::string& reason, Nanos ti
   }
 }
 
-void Reactor::begin_close(Conn& c, const std::string& reason) {
+void Reactor::begin_close(Conn& c, const std::string& reason, bool orderly) {
   if (c.closing) return;
   c.closing = true;
   c.reason = reason;
-  log(LogLevel::Warn, "connection closed: {}", reason);
+  log(orderly ? LogLevel::Debug : LogLevel::Warn, "connection closed: {}", reason);
   // Makes the recv and send in flight finish at once; the fd is closed when both reported.
   ::shutdown(c.fd, SHUT_RDWR);
   c.qp->fail(reason);

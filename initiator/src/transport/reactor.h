@@ -55,7 +55,7 @@ class Reactor {
   Reactor(const Clock& clock, std::unique_ptr<Ring> ring, int event_fd);
   void arm(Conn& c);
   void arm_event();
-  void begin_close(Conn& c, const std::string& reason);
+  void begin_close(Conn& c, const std::string& reason, bool orderly = false);
   void handle(std::uint64_t user_data, int res);
   void run_posted();
   io_uring_sqe* sqe();
