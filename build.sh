@@ -2,7 +2,7 @@
 # nvme-mpath build entry point (Debian 12, run as root on a fresh machine is fine).
 #   ./build.sh test       install missing packages, build, run the whole test suite (ctest)
 #   ./build.sh demo       the demo (not built yet: see README.md)
-#   ./build.sh sanitize   ASan+UBSan build in build-asan/, runs the unit and fuzz labels
+#   ./build.sh sanitize   ASan+UBSan build in build-asan/, runs the whole suite under it
 #   ./build.sh fuzz [S]   clang + libFuzzer build in build-fuzz/, fuzzes each target S seconds
 #   ./build.sh build      install missing packages and build only
 # Environment: CI=true makes a real-target VM that cannot start a failure (not a skip);
@@ -67,9 +67,9 @@ case $cmd in
     install_missing "${DEBIAN_PACKAGES[@]}"
     log "building with ASan+UBSan (build-asan/)"
     configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DNVME_MPATH_SANITIZE=ON
-    log "running unit and fuzz tests under ASan+UBSan"
+    log "running the whole suite under ASan+UBSan (unit, fuzz, sim, real)"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      run_ctest build-asan -L 'unit|fuzz'
+      run_ctest build-asan
     ;;
   fuzz)
     seconds=${2:-60}
