@@ -17,7 +17,7 @@ DEBIAN_PACKAGES=(cmake make g++ pkg-config git ca-certificates
   libcli11-dev nlohmann-json3-dev libsystemd-dev libisal-dev
   libjson-c-dev  # libnvme.pc names json-c; without it pkg-config warns
   # the real-target VM (../shared/real-target/setup.sh installs qemu-system-x86 itself)
-  cpio)
+  cpio python3)  # python3: probe.py, the independent host the sim tests also run
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 log() { printf '== %s\n' "$*"; }

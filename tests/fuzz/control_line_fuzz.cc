@@ -1,0 +1,38 @@
+// Fuzz target: the simulated target's control-line parser (tools/sim-target/control_parse.h,
+// header-only so this target needs only the library). Besides "no crash": a parsed command
+// has ids in range and an error has a message.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "../../tools/sim-target/control_parse.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view line(reinterpret_cast<const char*>(data), size);
+  const auto r = nvmemp::sim::parse_control_line(line);
+  if (!r) {
+    if (r.error().message.empty()) {
+      std::abort();
+    }
+    return 0;
+  }
+  using nvmemp::sim::ControlOp;
+  switch (r->op) {
+    case ControlOp::Ana:
+      if (r->port == 0 || r->port > 65535 || r->grpid == 0) std::abort();
+      (void)nvmemp::sim::sim_ana_state_name(r->state);
+      break;
+    case ControlOp::PortDown:
+    case ControlOp::PortUp:
+      if (r->port == 0 || r->port > 65535) std::abort();
+      break;
+    case ControlOp::NsDown:
+    case ControlOp::NsUp:
+    case ControlOp::NsGrp:
+      if (r->nsid == 0) std::abort();
+      break;
+    default: break;
+  }
+  return 0;
+}

@@ -1,0 +1,95 @@
+// The simulated NVMe/TCP target: one NVM subsystem with memory-backed namespaces, M ports on
+// 127.0.0.1 (each with a discovery controller and its own ANA state per group), and a control
+// line protocol shared with the real target (../shared/real-target/README.md). It reuses the
+// initiator's wire codec (wire/), so it shares its misreadings: every feature also needs a
+// `real` test.
+//
+// Threading: one event-loop thread (epoll) owns all state. control() posts the line to that
+// thread and waits for the answer; it may be called from any thread except the loop's.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nvmemp/result.h"
+
+namespace nvmemp::sim {
+
+inline constexpr const char* kDefaultSimNqn = "nqn.2026-01.io.example:sim";
+inline constexpr const char* kDiscoveryNqn = "nqn.2014-08.org.nvmexpress.discovery";
+
+struct SimConfig {
+  std::vector<std::uint16_t> ports{0, 0};  // TCP ports to listen on; 0 = ephemeral
+  std::optional<std::uint16_t> ctl_port;   // control socket; none = no socket (control() works)
+  std::string nqn = kDefaultSimNqn;
+  std::uint32_t namespaces = 2;
+  std::uint64_t ns_size_bytes = 64ull << 20;
+  std::uint32_t lba_size = 512;               // 512 or 4096
+  std::uint32_t maxh2cdata = 4u << 20;        // ICResp MAXH2CDATA, bytes (>= 4096, multiple of 4)
+  std::uint8_t cpda = 0;                      // ICResp CPDA, 0's based dwords (0..31)
+  std::uint32_t c2h_chunk = 0;                // bytes per C2HData PDU; 0 = whole transfer in one
+  std::uint32_t r2t_chunk = 0;                // bytes per R2T; 0 = whole remaining transfer
+  std::uint32_t ioccsz = 1028;                // Identify IOCCSZ, 16-byte units (1028: 16 KiB data)
+  bool verbose = false;                       // log connection events to stderr
+};
+
+// Checks ranges (lba size, ns size a multiple of it, maxh2cdata, cpda, ioccsz >= 4, ...).
+Result<void> validate_config(const SimConfig& cfg);
+
+// "64M", "4096", "1G", "512K" -> bytes. Suffixes K/M/G are powers of 1024.
+Result<std::uint64_t> parse_size(std::string_view text);
+
+class Core;
+
+class SimTarget {
+ public:
+  // Binds every port (and the control port), starts the loop thread.
+  static Result<std::unique_ptr<SimTarget>> start(const SimConfig& cfg);
+  ~SimTarget();
+  SimTarget(const SimTarget&) = delete;
+  SimTarget& operator=(const SimTarget&) = delete;
+
+  // The bound TCP port numbers, in port-index order (index 1 is ports()[0]).
+  const std::vector<std::uint16_t>& ports() const { return ports_; }
+  // 0 when no control socket was asked for.
+  std::uint16_t ctl_port() const { return ctl_port_; }
+  const std::string& nqn() const { return nqn_; }
+
+  // Runs one control line on the loop thread. The answer: the lines the command prints (if
+  // any, each ending in '\n'); an ERR becomes an Error whose message is the reason.
+  Result<std::string> control(std::string_view line);
+
+  // ---- Fault injection (the FaultPlan; every fault is off until set) ----
+  // Each is the control line of the same name run through control(); `port` is an index
+  // 1..M or a TCP port number, as in the line protocol.
+  // blackhole: stop answering on the port (TCP stays open, the target's keep-alive timer is
+  // held); in-capsule writes received meanwhile are held for apply_held()/drop_held().
+  Result<void> blackhole(std::uint32_t port, bool on);
+  Result<std::string> apply_held(std::uint32_t port);  // "applied N held write(s)"
+  Result<std::string> drop_held(std::uint32_t port);
+  Result<void> set_latency(std::uint32_t port, std::uint32_t ms);  // 0 = off
+  // The next `k` I/O commands with `opcode` complete with (sct, sc[, dnr]).
+  Result<void> fail_next(std::uint32_t k, std::uint8_t opcode, std::uint8_t sct, std::uint8_t sc, bool dnr = false);
+  Result<void> corrupt_digest(std::uint32_t port);  // the next PDU sent with a digest
+  Result<void> drop_after(std::uint32_t port, std::uint32_t pdus);  // 0 = off
+  Result<void> reset_ctrl(std::uint16_t cntlid);
+  Result<void> restart();  // closes everything, initial topology, keeps namespace data
+  Result<void> aen_ns_changed(std::uint32_t nsid);
+  Result<void> aen_discovery_changed();
+
+  // Closes every connection and listener and joins the loop thread. Idempotent.
+  void stop();
+
+ private:
+  SimTarget() = default;
+  std::unique_ptr<Core> core_;
+  std::vector<std::uint16_t> ports_;
+  std::uint16_t ctl_port_ = 0;
+  std::string nqn_;
+};
+
+}  // namespace nvmemp::sim
