@@ -104,6 +104,7 @@ TEST_CASE("Host library: keep-alive holds the sim controller; ANA AEN updates th
   test::ControlLoop loop;
   auto o = host_options(sim->ports()[0], sim->nqn(), false);
   o.kato = 1000ms;  // the sim kills a controller silent for KATO
+  o.admin_timeout = 800ms;  // the AER stays outstanding far longer: it must not time out
   Host h = connect_host(loop, o);
   int events = 0;
   h.ctrl->on_event([&](Controller&, const wire::AsyncEvent& ev) { events += ev.info == 0x03; });

@@ -417,6 +417,17 @@ TEST_CASE("Queue full, bad buffers and timeouts", "[queue_pair]") {
   CHECK(b.qp.failure().find("timed out after 30000 ms") != std::string::npos);
   REQUIRE(b.done.size() == 1);
   CHECK(b.done[0].status.raw() == 0x371);
+
+  // A command without a deadline (an AER) never times out.
+  Harness a(cfg());
+  a.handshake();
+  transport::Command aer{make_async_event_request(), {}, {}, nullptr};
+  aer.no_timeout = true;
+  REQUIRE(a.qp.submit(aer).has_value());
+  a.flush();
+  a.clock.advance(std::chrono::hours(24 * 365));
+  CHECK_FALSE(a.qp.check_timeouts());
+  CHECK(a.qp.state() == QpState::Live);
 }
 
 TEST_CASE("Queue pair: many commands, responses in any order, bytes in random chunks", "[queue_pair]") {

@@ -33,6 +33,8 @@ Result<void> AdminQueue::submit(const wire::Sqe& sqe, std::uint32_t read_len, st
   p->read.resize(read_len);
   p->write = std::move(write_data);
   transport::Command cmd{sqe, p->read, p->write, p.get()};
+  // An AER completes only when something happens: the admin timeout does not apply to it.
+  cmd.no_timeout = sqe.opcode() == 0x0C;
   auto cid = qp_.submit(cmd);
   if (!cid) {
     return tl::unexpected(cid.error());

@@ -150,7 +150,7 @@ Result<std::uint16_t> QueuePair::submit(const Command& cmd) {
   s.data_len = len;
   s.is_read = is_read;
   s.is_r2t_write = is_r2t_write;
-  s.deadline = clock_.now() + cfg_.io_timeout;
+  s.deadline = cmd.no_timeout ? TimePoint::max() : clock_.now() + cfg_.io_timeout;
   const std::uint16_t cid = make_cid(tag, gen);
   s.result.user = cmd.user;
 

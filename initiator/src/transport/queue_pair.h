@@ -46,6 +46,8 @@ struct Command {
   MutBytes read_buf;   // controller → host data (Read, Identify, Get Log Page)
   Bytes write_buf;     // host → controller data (Write, Connect, DSM ranges)
   void* user = nullptr;
+  // No deadline: an Asynchronous Event Request waits for an event however long it takes.
+  bool no_timeout = false;
 };
 
 struct Completion {
