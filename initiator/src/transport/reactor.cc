@@ -20,6 +20,7 @@ constexpr std::uint64_t kOpMask = 7;
 constexpr std::uint64_t kEventTag = 8;  // the eventfd read (no Conn at 8)
 constexpr std::size_t kRecvBuf = 256 * 1024;
 constexpr std::size_t kMaxIov = 64;
+constexpr auto kTimeoutScan = std::chrono::milliseconds(50);
 }  // namespace
 
 struct Reactor::Conn {
@@ -222,8 +223,15 @@ Result<unsigned> Reactor::poll(Nanos timeout) {
     ++handled;
   }
   io_uring_cq_advance(ring_->get(), handled);
+  // Command deadlines are coarse (seconds): scanning every slot once per turn would cost
+  // more than the I/O at high rates, so they are checked every kTimeoutScan.
+  const TimePoint now = clock_.now();
+  const bool scan = now >= next_timeout_scan_;
+  if (scan) {
+    next_timeout_scan_ = now + kTimeoutScan;
+  }
   for (auto& c : conns_) {
-    if (!c->closing && c->qp->check_timeouts()) {
+    if (scan && !c->closing && c->qp->check_timeouts()) {
       begin_close(*c, c->qp->failure());
     }
     if (!c->closing && c->qp->state() == QpState::Failed) {

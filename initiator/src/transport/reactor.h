@@ -63,6 +63,7 @@ class Reactor {
   const Clock& clock_;
   std::unique_ptr<Ring> ring_;
   std::vector<std::unique_ptr<Conn>> conns_;
+  TimePoint next_timeout_scan_{};
   int event_fd_ = -1;
   std::uint64_t event_buf_ = 0;
   bool event_armed_ = false;
