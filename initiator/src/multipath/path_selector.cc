@@ -1,0 +1,157 @@
+#include "multipath/path_selector.h"
+
+#include <string>
+
+namespace nvmemp::multipath {
+
+namespace {
+
+bool is_optimized(const PathCandidate& c) noexcept { return c.ana == wire::AnaState::Optimized; }
+
+}  // namespace
+
+const char* policy_name(Policy policy) noexcept {
+  switch (policy) {
+    case Policy::Numa:
+      return "numa";
+    case Policy::RoundRobin:
+      return "round-robin";
+    case Policy::QueueDepth:
+      return "queue-depth";
+  }
+  return "invalid";
+}
+
+Result<Policy> parse_policy(std::string_view name) {
+  for (Policy p : {Policy::Numa, Policy::RoundRobin, Policy::QueueDepth}) {
+    if (name == policy_name(p)) return p;
+  }
+  return make_error(Errc::InvalidArgument, "unknown path selection policy \"" + std::string(name) +
+                                               "\": use numa, round-robin or queue-depth");
+}
+
+int PathSelector::select(std::span<const PathCandidate> paths) noexcept {
+  switch (policy_) {
+    case Policy::Numa:
+      return select_numa(paths);
+    case Policy::RoundRobin:
+      return select_round_robin(paths);
+    case Policy::QueueDepth:
+      return select_queue_depth(paths);
+  }
+  return -1;
+}
+
+int PathSelector::remember(std::span<const PathCandidate> paths, std::size_t index) noexcept {
+  has_cached_ = true;
+  cached_index_ = static_cast<std::uint32_t>(index);
+  cached_id_ = paths[index].path_id;
+  return static_cast<int>(index);
+}
+
+std::size_t PathSelector::start_after_cached(std::span<const PathCandidate> paths) const noexcept {
+  const std::size_t n = paths.size();
+  if (!has_cached_ || n == 0) return 0;
+  if (cached_index_ < n && paths[cached_index_].path_id == cached_id_) {
+    return cached_index_ + 1 == n ? 0 : cached_index_ + 1;
+  }
+  // The set changed since the last pick: find the cached path by id, or, when it is gone, the
+  // path that followed it in path_id order, so the rotation carries on where it was.
+  for (std::size_t i = 0; i < n; ++i) {
+    if (paths[i].path_id == cached_id_) return i + 1 == n ? 0 : i + 1;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (paths[i].path_id > cached_id_) return i;
+  }
+  return 0;
+}
+
+// numa [KH nvme_find_path()/__nvme_find_path()]: the cached path is used as long as it is
+// optimized; otherwise the head is searched again for the nearest optimized path, else the nearest
+// non-optimized one. Fabrics controllers have no NUMA node, so every path is at LOCAL_DISTANCE and
+// "nearest" is "first in the list". Searching again whenever the cached path is not optimized is
+// what gives failback: the first select() after an optimized path returns moves to it.
+// One difference: on a non-optimized path with no optimized one usable we stay on the cached path
+// (the kernel would move to the first non-optimized one), so I/O does not move for nothing.
+int PathSelector::select_numa(std::span<const PathCandidate> paths) noexcept {
+  const std::size_t n = paths.size();
+  // Fast path: the cached path, at its old index, still usable and optimized.
+  if (has_cached_ && cached_index_ < n) {
+    const PathCandidate& c = paths[cached_index_];
+    if (c.path_id == cached_id_ && path_selectable(c) && is_optimized(c)) {
+      return static_cast<int>(cached_index_);
+    }
+  }
+  int first_opt = -1;
+  int first_nonopt = -1;
+  int cached = -1;
+  for (std::size_t i = 0; i < n; ++i) {
+    const PathCandidate& c = paths[i];
+    if (!path_selectable(c)) continue;
+    if (has_cached_ && c.path_id == cached_id_) cached = static_cast<int>(i);
+    if (is_optimized(c)) {
+      if (first_opt < 0) first_opt = static_cast<int>(i);
+    } else if (first_nonopt < 0) {
+      first_nonopt = static_cast<int>(i);
+    }
+  }
+  if (cached >= 0 && is_optimized(paths[static_cast<std::size_t>(cached)])) {
+    return remember(paths, static_cast<std::size_t>(cached));  // moved index, same path
+  }
+  if (first_opt >= 0) return remember(paths, static_cast<std::size_t>(first_opt));
+  if (cached >= 0) return remember(paths, static_cast<std::size_t>(cached));
+  if (first_nonopt >= 0) return remember(paths, static_cast<std::size_t>(first_nonopt));
+  return -1;  // the cache is kept: it is not usable, so the next call searches again
+}
+
+// round-robin [KH nvme_round_robin_path()]: scan from the path after the last one picked; the
+// first optimized path wins; with none, a non-optimized one. The last path picked comes last in
+// the scan, so it is picked again only when it is the only one of the best class (the kernel's
+// "fall back to the current path"). Unlike the kernel, which takes the last non-optimized path it
+// meets, we take the first one after the cursor, so non-optimized paths rotate too.
+int PathSelector::select_round_robin(std::span<const PathCandidate> paths) noexcept {
+  const std::size_t n = paths.size();
+  const std::size_t start = start_after_cached(paths);
+  int first_nonopt = -1;
+  for (std::size_t k = 0, i = start; k < n; ++k, i = (i + 1 == n ? 0 : i + 1)) {
+    const PathCandidate& c = paths[i];
+    if (!path_selectable(c)) continue;
+    if (is_optimized(c)) return remember(paths, i);
+    if (first_nonopt < 0) first_nonopt = static_cast<int>(i);
+  }
+  if (first_nonopt >= 0) return remember(paths, static_cast<std::size_t>(first_nonopt));
+  return -1;
+}
+
+// queue-depth [KH nvme_queue_depth_path(), SPDK bdev_nvme queue_depth]: fewest outstanding
+// commands among optimized paths, else among non-optimized ones; a path with none outstanding is
+// taken at once (the kernel stops at depth 0 too). The kernel breaks ties by list order, so at low
+// load every I/O goes to the first path; we scan from the path after the last one picked, so
+// equally loaded paths take turns.
+int PathSelector::select_queue_depth(std::span<const PathCandidate> paths) noexcept {
+  const std::size_t n = paths.size();
+  const std::size_t start = start_after_cached(paths);
+  int best_opt = -1;
+  int best_nonopt = -1;
+  std::uint32_t min_opt = 0;
+  std::uint32_t min_nonopt = 0;
+  for (std::size_t k = 0, i = start; k < n; ++k, i = (i + 1 == n ? 0 : i + 1)) {
+    const PathCandidate& c = paths[i];
+    if (!path_selectable(c)) continue;
+    if (is_optimized(c)) {
+      if (best_opt < 0 || c.inflight < min_opt) {
+        best_opt = static_cast<int>(i);
+        min_opt = c.inflight;
+        if (min_opt == 0) break;
+      }
+    } else if (best_nonopt < 0 || c.inflight < min_nonopt) {
+      best_nonopt = static_cast<int>(i);
+      min_nonopt = c.inflight;
+    }
+  }
+  if (best_opt >= 0) return remember(paths, static_cast<std::size_t>(best_opt));
+  if (best_nonopt >= 0) return remember(paths, static_cast<std::size_t>(best_nonopt));
+  return -1;
+}
+
+}  // namespace nvmemp::multipath

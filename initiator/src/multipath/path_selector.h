@@ -1,0 +1,100 @@
+// Path selection policies: which path of a namespace head the next I/O goes to.
+//
+// Pure and per thread: a PathSelector belongs to one (I/O thread, namespace head) pair, is read
+// and written only by that I/O thread, and select() takes no lock, touches no atomic, allocates
+// nothing and does no I/O. This is the lock-free replacement for dm-multipath's selector, which
+// runs under the multipath device's spinlock shared by every CPU (dm-mpath.c choose_pgpath()),
+// and for the kernel's per-node `current_path[]` cache, which is shared by all CPUs of a node.
+//
+// The rules follow drivers/nvme/host/multipath.c [KH] and nvme-facts.md section 7:
+//   - a path is usable when its controller is live and its ANA state is optimized or
+//     non-optimized (nvme_path_is_disabled() and the switch in __nvme_find_path());
+//   - optimized paths first; non-optimized only when no optimized path is usable;
+//   - inaccessible, persistent loss and change are never picked.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "nvmemp/result.h"
+#include "wire/log_pages.h"
+
+namespace nvmemp::multipath {
+
+enum class Policy : std::uint8_t {
+  Numa,        // kernel default: stay on the first optimized path while it is usable
+  RoundRobin,  // kernel "round-robin": next usable path after the last one, best ANA class
+  QueueDepth,  // kernel "queue-depth" (v6.11) and SPDK queue_depth: fewest outstanding commands
+};
+
+// queue-depth, not the kernel's numa: on fabrics every controller is "local", so numa sends all
+// I/O of a head down one path; vendors and users now ask for queue-depth (issue 5, item 3).
+inline constexpr Policy kDefaultPolicy = Policy::QueueDepth;
+
+// "numa", "round-robin", "queue-depth": the kernel's iopolicy spellings.
+const char* policy_name(Policy policy) noexcept;
+
+// Parses one of the names policy_name() returns; anything else is InvalidArgument with a message
+// that lists the accepted names.
+[[nodiscard]] Result<Policy> parse_policy(std::string_view name);
+
+// What the selector needs to know about one path of a head, as the I/O thread sees it now.
+struct PathCandidate {
+  std::uint16_t path_id;  // stable id of the path in the topology (the caller sorts by it)
+  bool usable;            // controller live (and the path not marked failed by this thread)
+  wire::AnaState ana;     // the namespace's ANA group state on this controller
+  // Commands outstanding on THIS thread's queue pair to this path. A plain counter owned by the
+  // I/O thread: unlike the kernel's per-controller atomic nr_active, it costs no shared cache line.
+  std::uint32_t inflight;
+};
+
+// True when `c` may carry I/O at all (usable and ANA optimized or non-optimized).
+constexpr bool path_selectable(const PathCandidate& c) noexcept {
+  return c.usable && (c.ana == wire::AnaState::Optimized || c.ana == wire::AnaState::NonOptimized);
+}
+
+// Routing state of one namespace head on one I/O thread. Not thread-safe by design: each I/O
+// thread owns its own (a few bytes), kept with that thread's other per-head state.
+class PathSelector {
+ public:
+  explicit PathSelector(Policy policy = kDefaultPolicy) noexcept : policy_(policy) {}
+
+  // Changes the policy at run time (per subsystem, from the control thread's snapshot); the
+  // cached path of the old policy means nothing to the new one, so it is dropped.
+  void set_policy(Policy policy) noexcept {
+    policy_ = policy;
+    invalidate();
+  }
+  Policy policy() const noexcept { return policy_; }
+
+  // Index into `paths` of the path for the next I/O, or -1 when none is selectable. `paths` is in
+  // a stable order (by path_id) from one call to the next; paths may come and go between calls.
+  // O(paths.size()), no allocation; numa on its cached optimized path is O(1).
+  int select(std::span<const PathCandidate> paths) noexcept;
+
+  // Forgets the cached path: on a topology change, or after an I/O failed on the cached path
+  // (the kernel's nvme_mpath_clear_current_path() after a path error).
+  void invalidate() noexcept {
+    has_cached_ = false;
+    cached_index_ = 0;
+    cached_id_ = 0;
+  }
+
+ private:
+  int select_numa(std::span<const PathCandidate> paths) noexcept;
+  int select_round_robin(std::span<const PathCandidate> paths) noexcept;
+  int select_queue_depth(std::span<const PathCandidate> paths) noexcept;
+  // Where a cyclic scan after the cached path starts.
+  std::size_t start_after_cached(std::span<const PathCandidate> paths) const noexcept;
+  int remember(std::span<const PathCandidate> paths, std::size_t index) noexcept;
+
+  // The cached path is kept by id, with its last index as a hint: the index alone would point at
+  // another path after one is removed in front of it.
+  std::uint32_t cached_index_ = 0;
+  std::uint16_t cached_id_ = 0;
+  bool has_cached_ = false;
+  Policy policy_;
+};
+
+}  // namespace nvmemp::multipath
