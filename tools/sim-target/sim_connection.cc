@@ -129,14 +129,7 @@ void Connection::handle_pdu(const Pdu& pdu) {
       handle_icreq(*req);
       return;
     }
-    WireError e;
-    e.code = Errc::Protocol;
-    e.pdu_type = pdu.ch.type;
-    e.field = "pdu-type";
-    e.value = pdu.ch.type;
-    e.why = "the first PDU of a connection must be ICReq";
-    e.fes = Fes::PduSequenceError;
-    fatal(e, pdu.raw.first(std::min<std::size_t>(pdu.raw.size(), 128)));
+    sequence_error(pdu, "the first PDU of a connection must be ICReq");
     return;
   }
   if (const auto* cmd = std::get_if<CapsuleCmd>(&pdu.body)) {
@@ -158,12 +151,17 @@ void Connection::handle_pdu(const Pdu& pdu) {
     close(fmt::format("host sent H2CTermReq fes {:#x} ({}) fei {:#x}", t->fes, fes_name(t->fes), t->fei));
     return;
   }
+  sequence_error(pdu, "unexpected PDU after the connection was initialized");
+}
+
+// A PDU the sequence does not allow here: C2HTermReq with PDU Sequence Error, then close.
+void Connection::sequence_error(const Pdu& pdu, const char* why) {
   WireError e;
   e.code = Errc::Protocol;
   e.pdu_type = pdu.ch.type;
   e.field = "pdu-type";
   e.value = pdu.ch.type;
-  e.why = "unexpected PDU after the connection was initialized";
+  e.why = why;
   e.fes = Fes::PduSequenceError;
   fatal(e, pdu.raw.first(std::min<std::size_t>(pdu.raw.size(), 128)));
 }

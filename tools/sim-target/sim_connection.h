@@ -69,6 +69,7 @@ class Connection : public Pollable {
   void handle_icreq(const wire::IcReq& req);
   void handle_h2c(const wire::H2CData& h, Bytes raw);
   void fatal(const wire::WireError& err, Bytes header);
+  void sequence_error(const wire::Pdu& pdu, const char* why);
   void begin_drain();
   void drain(std::uint32_t events);
   void finish_drain();
