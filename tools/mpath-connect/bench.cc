@@ -4,17 +4,18 @@
 #include <cstring>
 #include <random>
 #include <thread>
+#include <algorithm>
+#include <cstdio>
 
 #include <fmt/format.h>
 
-#include "controller/io_queue.h"
+#include "common/clock.h"
+#include "wire/sqe.h"
 #include "latency_histogram.h"
 
 namespace nvmemp::tools {
 
 using namespace std::chrono_literals;
-using controller::Controller;
-using controller::CtrlState;
 
 Result<Workload> parse_workload(const std::string& n) {
   if (n == "randread") return Workload::RandRead;
@@ -50,7 +51,11 @@ void fill_pattern(std::vector<std::uint8_t>& buf, std::uint64_t byte_addr, std::
   }
 }
 
+struct Worker;
+
 struct Slot {
+  Worker* w = nullptr;
+  std::size_t index = 0;
   std::vector<std::uint8_t> buf;
   std::vector<std::uint8_t> expect;
   std::uint64_t slba = 0;
@@ -60,31 +65,33 @@ struct Slot {
 
 struct Worker {
   // Set before the thread starts.
-  const controller::ControllerOptions* copts = nullptr;
-  const controller::ControllerInfo* info = nullptr;
+  Fabric* fabric = nullptr;
+  HeadInfo head;
   BenchOptions opts;
-  std::uint16_t qid = 1;
+  std::uint32_t index = 0;
   std::uint64_t region_start = 0;  // LBAs of this thread's region
   std::uint64_t region_blocks = 0; // in units of bs
-  std::uint32_t lba_size = 512;
   std::uint64_t seed = 1;
+  std::chrono::steady_clock::time_point start_at{};
   // Results, read after join.
   LatencyHistogram hist;
   std::uint64_t errors = 0;
   std::uint64_t verify_failures = 0;
   std::string first_error;
-  std::string ring_flags;
+  std::vector<Stall> stalls;
+  double max_stall_ms = 0;
   // Progress, read by the main thread while running.
   std::atomic<std::uint64_t> ios{0};
   std::atomic<bool> ready{false};
 
   SteadyClock clock;
-  std::unique_ptr<controller::IoQueue> q;
+  std::unique_ptr<IoContext> io;
   std::vector<Slot> slots;
   std::mt19937_64 rng;
   std::uint64_t seq_next = 0;
   bool stopping = false;
   std::uint32_t inflight = 0;
+  TimePoint last_event{};  // last completion, or when I/O became outstanding
 
   void error(std::string e) {
     ++errors;
@@ -96,9 +103,18 @@ struct Worker {
     return rng() % region_blocks;
   }
 
+  void note_gap(TimePoint now) {
+    const double ms = std::chrono::duration<double, std::milli>(now - last_event).count();
+    if (ms > max_stall_ms) max_stall_ms = ms;
+    if (ms >= 100) {
+      stalls.push_back(Stall{std::chrono::duration<double>(last_event.time_since_epoch() -
+                                                           start_at.time_since_epoch()).count(), ms});
+    }
+  }
+
   void issue(std::size_t i, bool retry_read_of_verify = false) {
     Slot& s = slots[i];
-    const std::uint32_t nlb = opts.bs / lba_size;
+    const std::uint32_t nlb = opts.bs / head.block_size;
     bool write = false;
     switch (opts.workload) {
       case Workload::RandRead: s.slba = region_start + next_block(false) * nlb; break;
@@ -112,137 +128,139 @@ struct Worker {
           const std::uint64_t per_slot = std::max<std::uint64_t>(region_blocks / opts.iodepth, 1);
           s.slba = region_start + ((i + (rng() % per_slot) * opts.iodepth) % region_blocks) * nlb;
           write = true;
-          fill_pattern(s.expect, s.slba * lba_size, seed);
+          fill_pattern(s.expect, s.slba * head.block_size, seed);
           std::memcpy(s.buf.data(), s.expect.data(), s.buf.size());
         }
         break;
     }
     s.is_write = write;
-    auto sqe = write ? wire::make_write(opts.nsid, s.slba, nlb, opts.bs, info->max_icd)
-                     : wire::make_read(opts.nsid, s.slba, nlb, opts.bs);
-    if (!sqe) {
-      error(sqe.error().message);
-      return;
-    }
-    transport::Command cmd{*sqe, write ? MutBytes() : MutBytes(s.buf), write ? Bytes(s.buf) : Bytes(),
-                           reinterpret_cast<void*>(i)};
     s.started = clock.now();
-    auto cid = q->qp().submit(cmd);
-    if (!cid) {
-      error(cid.error().message);
+    if (inflight == 0) last_event = s.started;
+    auto r = write ? io->write(head.id, s.slba, nlb, s.buf, &Worker::on_complete, &s)
+                   : io->read(head.id, s.slba, nlb, s.buf, &Worker::on_complete, &s);
+    if (!r) {
+      error(r.error().message);
       return;
     }
     ++inflight;
   }
 
-  static void on_complete(void* ctx, const transport::Completion& c) {
-    auto* w = static_cast<Worker*>(ctx);
-    const auto i = reinterpret_cast<std::uintptr_t>(c.user);
-    Slot& s = w->slots[i];
+  static void on_complete(void* arg, const IoResult& c) {
+    auto* s = static_cast<Slot*>(arg);
+    Worker* w = s->w;
+    const TimePoint now = w->clock.now();
+    w->note_gap(now);
+    w->last_event = now;
     --w->inflight;
     if (!w->stopping) {  // what completes while draining is not counted in the numbers
-      w->hist.record(static_cast<std::uint64_t>((w->clock.now() - s.started).count()));
+      w->hist.record(static_cast<std::uint64_t>((now - s->started).count()));
       w->ios.fetch_add(1, std::memory_order_relaxed);
     }
     if (!c.status.ok()) {
-      w->error(fmt::format("{} LBA {}: {}", s.is_write ? "write" : "read", s.slba, c.status.to_string()));
-    } else if (w->opts.workload == Workload::Verify && !s.is_write && s.buf != s.expect) {
+      w->error(c.error != nullptr ? std::string(c.error)
+                                  : fmt::format("{} LBA {}: {}", s->is_write ? "write" : "read", s->slba,
+                                                c.status.to_string()));
+    } else if (w->opts.workload == Workload::Verify && !s->is_write && s->buf != s->expect) {
       ++w->verify_failures;
+      if (w->first_error.empty()) w->first_error = fmt::format("verify failed at LBA {}", s->slba);
     }
     if (w->stopping) return;
     // Verify: a completed write is read back from the same blocks; a read starts a new write.
-    const bool read_back = w->opts.workload == Workload::Verify && s.is_write && c.status.ok();
-    if (read_back) std::fill(s.buf.begin(), s.buf.end(), 0);
-    w->issue(i, read_back);
+    const bool read_back = w->opts.workload == Workload::Verify && s->is_write && c.status.ok();
+    if (read_back) std::fill(s->buf.begin(), s->buf.end(), 0);
+    w->issue(s->index, read_back);
   }
 
-  void run(std::chrono::steady_clock::time_point start_at, std::chrono::nanoseconds duration) {
-    auto r = transport::Reactor::create(clock, 2 * opts.iodepth + 16);
-    if (!r) {
-      error(r.error().message);
+  void run(std::chrono::nanoseconds duration) {
+    auto c = fabric->create_io_context();
+    if (!c) {
+      error(c.error().message);
       ready = true;
       return;
     }
-    ring_flags = (*r)->ring_flags();
-    auto qr = controller::IoQueue::open(**r, clock, *copts, *info, qid, &Worker::on_complete, this);
+    io = std::move(*c);
+    // Wait (bounded) until this thread's I/O queues are up on some path.
+    const auto ready_by = std::chrono::steady_clock::now() + 15s;
+    while (!io->ready(head.id) && std::chrono::steady_clock::now() < ready_by) (void)io->poll(5ms);
     ready = true;
-    if (!qr) {
-      error(qr.error().message);
-      return;
-    }
-    q = std::move(*qr);
-    rng.seed(seed ^ qid);
+    rng.seed(seed ^ index);
     slots.resize(opts.iodepth);
-    for (auto& s : slots) {
-      s.buf.resize(opts.bs);
-      s.expect.resize(opts.workload == Workload::Verify ? opts.bs : 0);
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      slots[i].w = this;
+      slots[i].index = i;
+      slots[i].buf.resize(opts.bs);
+      slots[i].expect.resize(opts.workload == Workload::Verify ? opts.bs : 0);
     }
-    std::this_thread::sleep_until(start_at);
+    while (std::chrono::steady_clock::now() < start_at) (void)io->poll(5ms);
     const auto end = std::chrono::steady_clock::now() + duration;
     for (std::size_t i = 0; i < slots.size(); ++i) issue(i);
-    while (std::chrono::steady_clock::now() < end && !q->closed() && inflight > 0) {
-      if (auto p = (*r)->poll(1ms); !p) {
+    while (std::chrono::steady_clock::now() < end && inflight > 0) {
+      if (auto p = io->poll(1ms); !p) {
         error(p.error().message);
         break;
       }
     }
+    if (inflight > 0) note_gap(clock.now());  // a gap still open at the end counts too
     stopping = true;
-    const auto drain_end = std::chrono::steady_clock::now() + 10s;  // bounded drain
-    while (inflight > 0 && !q->closed() && std::chrono::steady_clock::now() < drain_end) {
-      (void)(*r)->poll(1ms);
-    }
-    if (q->closed()) error(q->close_reason());
-    q.reset();
+    // Bounded drain: held writes may wait a keep-alive timeout before they move.
+    const auto drain_end = std::chrono::steady_clock::now() + 60s;
+    while (inflight > 0 && std::chrono::steady_clock::now() < drain_end) (void)io->poll(1ms);
+    if (inflight > 0) error(fmt::format("{} I/Os still outstanding 60 s after the end", inflight));
+    io.reset();
   }
 };
 
+Result<void> connect_paths(Fabric& f, const BenchTarget& t) {
+  if (t.connect_all) {
+    auto r = f.connect_all(t.discovery, t.subnqn);
+    if (!r) return tl::unexpected(r.error());
+    return {};
+  }
+  if (t.paths.empty()) return make_error(Errc::InvalidArgument, "bench: no path given (-a/-s, --path or --connect-all)");
+  std::size_t ok = 0;
+  std::string errors;
+  for (const auto& ep : t.paths) {
+    auto r = f.connect(ep, t.subnqn);
+    if (r) {
+      ++ok;
+    } else {
+      errors += (errors.empty() ? "" : "; ") + r.error().message;
+    }
+  }
+  if (ok == 0) return make_error(Errc::NotFound, errors);
+  if (!errors.empty()) std::fprintf(stderr, "mpath-connect: %s\n", errors.c_str());
+  return {};
+}
+
 }  // namespace
 
-Result<BenchResult> run_bench(const controller::ControllerOptions& copts_in, const BenchOptions& opts,
+Result<BenchResult> run_bench(const FabricOptions& fopts_in, const BenchTarget& target, const BenchOptions& opts,
                               const std::function<void(std::uint64_t, double)>& progress) {
   if (opts.threads == 0 || opts.threads > 64 || opts.iodepth == 0 || opts.iodepth > 1024 || opts.bs == 0 ||
       !(opts.seconds > 0)) {
     return make_error(Errc::InvalidArgument, "bench: threads 1..64, iodepth 1..1024, bs > 0, time > 0");
   }
-  controller::ControllerOptions copts = copts_in;
-  copts.nr_io_queues = static_cast<std::uint16_t>(opts.threads);
-  copts.queue_size = static_cast<std::uint16_t>(std::max<std::uint32_t>(opts.iodepth + 1, 16));
-  copts.max_data_len = std::max<std::uint32_t>(copts.max_data_len, opts.bs);
-  SteadyClock clock;
-  auto reactor = transport::Reactor::create(clock);
-  if (!reactor) return tl::unexpected(reactor.error());
-  Controller ctrl(**reactor, clock, copts);
-  std::optional<Result<void>> up;
-  ctrl.connect([&](const Result<void>& r) { up = r; });
-  const auto connect_deadline = std::chrono::steady_clock::now() + copts.connect_timeout + 30s;
-  while (!up && std::chrono::steady_clock::now() < connect_deadline) {
-    (void)(*reactor)->poll(10ms);
-    ctrl.tick();
-  }
-  if (!up) return make_error(Errc::Timeout, fmt::format("{}: bring-up did not finish", ctrl.name()));
-  if (!*up) return tl::unexpected(up->error());
-  const auto& info = ctrl.info();
-  const controller::NamespaceInfo* ns = nullptr;
-  for (const auto& n : info.namespaces) {
-    if (n.nsid == opts.nsid) ns = &n;
-  }
-  if (ns == nullptr) {
-    return make_error(Errc::NotFound, fmt::format("{}: namespace {} is not active there", ctrl.name(), opts.nsid));
-  }
-  const auto lba = static_cast<std::uint32_t>(ns->id.lba_size());
+  FabricOptions fopts = fopts_in;
+  fopts.max_io_contexts = static_cast<std::uint16_t>(opts.threads);
+  fopts.queue_size = static_cast<std::uint16_t>(std::max<std::uint32_t>(opts.iodepth + 1, 16));
+  fopts.max_transfer = std::max<std::uint32_t>(fopts.max_transfer, opts.bs);
+  auto fr = Fabric::start(fopts);
+  if (!fr) return tl::unexpected(fr.error());
+  Fabric& fabric = **fr;
+  if (auto c = connect_paths(fabric, target); !c) return tl::unexpected(c.error());
+  auto head = fabric.find_head(target.subnqn, opts.nsid);
+  if (!head) return tl::unexpected(head.error());
+  const std::uint32_t lba = head->block_size;
   if (lba == 0 || opts.bs % lba != 0 || opts.bs / lba > wire::kMaxNlb) {
     return make_error(Errc::InvalidArgument,
                       fmt::format("--bs {} must be a multiple of the namespace's {}-byte blocks", opts.bs, lba));
   }
-  if (opts.bs > info.max_data_len) {
-    return make_error(Errc::InvalidArgument, fmt::format("--bs {} exceeds {}'s largest transfer of {} bytes",
-                                                         opts.bs, ctrl.name(), info.max_data_len));
+  if (head->max_transfer != 0 && opts.bs > head->max_transfer) {
+    return make_error(Errc::InvalidArgument, fmt::format("--bs {} exceeds the largest transfer of {} nsid {}, {} "
+                                                         "bytes", opts.bs, target.subnqn, opts.nsid,
+                                                         head->max_transfer));
   }
-  if (info.io_queues < opts.threads) {
-    return make_error(Errc::InvalidArgument, fmt::format("{} granted {} I/O queues, fewer than --threads {}",
-                                                         ctrl.name(), info.io_queues, opts.threads));
-  }
-  const std::uint64_t blocks_total = ns->id.nsze * lba / opts.bs;
+  const std::uint64_t blocks_total = head->blocks * lba / opts.bs;
   const std::uint64_t per_thread = blocks_total / opts.threads;
   if (per_thread < opts.iodepth) {
     return make_error(Errc::InvalidArgument, "bench: namespace too small for this bs, iodepth and threads");
@@ -250,27 +268,26 @@ Result<BenchResult> run_bench(const controller::ControllerOptions& copts_in, con
   const std::uint64_t seed =
       opts.seed != 0 ? opts.seed : static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
 
+  // Queues are set up first; the clock starts when all are ready.
+  const auto start_at = std::chrono::steady_clock::now() + 500ms + std::chrono::milliseconds(200 * opts.threads);
   std::vector<std::unique_ptr<Worker>> workers;
   for (std::uint32_t t = 0; t < opts.threads; ++t) {
     auto w = std::make_unique<Worker>();
-    w->copts = &copts;
-    w->info = &info;
+    w->fabric = &fabric;
+    w->head = *head;
     w->opts = opts;
-    w->qid = static_cast<std::uint16_t>(t + 1);
+    w->index = t;
     w->region_start = t * per_thread * (opts.bs / lba);
     w->region_blocks = per_thread;
-    w->lba_size = lba;
     w->seed = seed;
+    w->start_at = start_at;
     workers.push_back(std::move(w));
   }
-  // Queues are set up first; the clock starts when all are ready.
-  const auto start_at = std::chrono::steady_clock::now() + 500ms + std::chrono::milliseconds(200 * opts.threads);
   const auto duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(opts.seconds));
   std::vector<std::thread> threads;
   for (auto& w : workers) {
-    threads.emplace_back([&w, start_at, duration] { w->run(start_at, duration); });
+    threads.emplace_back([&w, duration] { w->run(duration); });
   }
-  // The main thread keeps the admin queue alive (keep-alive) and reports progress.
   auto next_report = start_at + 1s;
   auto all_done = [&] {
     for (auto& w : workers) {
@@ -280,8 +297,7 @@ Result<BenchResult> run_bench(const controller::ControllerOptions& copts_in, con
   };
   const auto hard_end = start_at + duration + 30s;
   while (!all_done() && std::chrono::steady_clock::now() < hard_end) {
-    (void)(*reactor)->poll(10ms);
-    ctrl.tick();
+    std::this_thread::sleep_for(10ms);
     if (progress && std::chrono::steady_clock::now() >= next_report) {
       std::uint64_t ios = 0;
       for (auto& w : workers) ios += w->ios.load(std::memory_order_relaxed);
@@ -298,8 +314,10 @@ Result<BenchResult> run_bench(const controller::ControllerOptions& copts_in, con
     res.errors += w->errors;
     res.verify_failures += w->verify_failures;
     if (res.first_error.empty()) res.first_error = w->first_error;
-    res.ring_flags = w->ring_flags;
+    res.max_stall_ms = std::max(res.max_stall_ms, w->max_stall_ms);
+    res.stalls.insert(res.stalls.end(), w->stalls.begin(), w->stalls.end());
   }
+  std::sort(res.stalls.begin(), res.stalls.end(), [](const Stall& a, const Stall& b) { return a.at_s < b.at_s; });
   res.ios = hist.count();
   res.seconds = opts.seconds;
   res.iops = static_cast<double>(res.ios) / res.seconds;
@@ -309,13 +327,22 @@ Result<BenchResult> run_bench(const controller::ControllerOptions& copts_in, con
   res.lat_p99_us = static_cast<double>(hist.quantile_ns(0.99)) / 1000.0;
   res.lat_p999_us = static_cast<double>(hist.quantile_ns(0.999)) / 1000.0;
   res.lat_max_us = static_cast<double>(hist.max_ns()) / 1000.0;
-  std::optional<Result<void>> down;
-  ctrl.shutdown([&](const Result<void>& r) { down = r; });
-  const auto down_deadline = std::chrono::steady_clock::now() + 10s;
-  while (!down && std::chrono::steady_clock::now() < down_deadline) {
-    (void)(*reactor)->poll(10ms);
-    ctrl.tick();
+  const TopologyInfo topo = fabric.topology();
+  for (const auto& h : topo.heads) {
+    if (h.id != head->id) continue;
+    res.wwid = h.wwid;
+    res.policy = io_policy_name(h.policy);
+    res.failovers = h.counters.failovers;
+    res.retries = h.counters.retries;
+    for (const auto& hp : h.paths) {
+      for (const auto& p : topo.paths) {
+        if (p.id != hp.path_id) continue;
+        res.paths.push_back(BenchPath{p.traddr, p.trsvcid, p.cntlid, hp.ana_state, p.state, p.counters.ios,
+                                      p.counters.errors, p.counters.failovers, p.counters.stalls, p.reconnects});
+      }
+    }
   }
+  if (res.wwid.empty()) res.wwid = head->wwid;
   return res;
 }
 

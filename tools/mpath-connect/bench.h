@@ -1,12 +1,14 @@
-// `mpath-connect bench`: an fio-like load over one path (one controller, one I/O queue per
-// thread, each thread with its own io_uring reactor), with verify. Prints numbers; never a test.
+// `mpath-connect bench`: an fio-like load on one namespace head through the library API
+// (nvmemp/mpath.h): one IoContext (io_uring ring, one I/O queue per path) per thread, any
+// number of paths, with verify. Prints numbers; never a test.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
-#include "controller/controller.h"
+#include "nvmemp/mpath.h"
 
 namespace nvmemp::tools {
 
@@ -24,6 +26,29 @@ struct BenchOptions {
   std::uint64_t seed = 0;  // verify pattern seed; 0: from the clock
 };
 
+// Which paths: every TCP entry of `subnqn` in the discovery log at `discovery` (connect_all),
+// else each of `paths`.
+struct BenchTarget {
+  std::string subnqn;
+  bool connect_all = false;
+  Endpoint discovery;
+  std::vector<Endpoint> paths;
+};
+
+struct BenchPath {
+  std::string traddr;
+  std::uint16_t trsvcid = 0;
+  std::uint16_t cntlid = 0;
+  std::string ana_state;
+  std::string state;
+  std::uint64_t ios = 0, errors = 0, failovers = 0, stalls = 0, reconnects = 0;
+};
+
+struct Stall {
+  double at_s = 0;  // seconds after the start when the gap began
+  double ms = 0;
+};
+
 struct BenchResult {
   std::uint64_t ios = 0;
   std::uint64_t errors = 0;
@@ -33,11 +58,17 @@ struct BenchResult {
   double mib_s = 0;
   double lat_avg_us = 0, lat_p50_us = 0, lat_p99_us = 0, lat_p999_us = 0, lat_max_us = 0;
   std::string first_error;
-  std::string ring_flags;
+  std::string wwid;
+  std::string policy;
+  std::uint64_t failovers = 0;
+  std::uint64_t retries = 0;
+  double max_stall_ms = 0;     // longest gap with no completion while I/O was outstanding
+  std::vector<Stall> stalls;   // every such gap of 100 ms or more
+  std::vector<BenchPath> paths;
 };
 
 // `progress(ios_so_far, seconds)` runs about once a second on the calling thread.
-Result<BenchResult> run_bench(const controller::ControllerOptions& copts, const BenchOptions& opts,
+Result<BenchResult> run_bench(const FabricOptions& fopts, const BenchTarget& target, const BenchOptions& opts,
                               const std::function<void(std::uint64_t, double)>& progress);
 
 }  // namespace nvmemp::tools

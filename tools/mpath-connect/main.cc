@@ -1,7 +1,11 @@
 // mpath-connect: the command line of nvme-mpath, with nvme-cli's flag names.
 //   mpath-connect discover -t tcp -a ADDR [-s PORT] [-q HOSTNQN] [-I HOSTID] [-o normal|json]
-//   mpath-connect bench -t tcp -a ADDR -s PORT -n SUBNQN [--nsid 1] [-w WORKLOAD] [--bs 4k]
-//                       [--iodepth 32] [--threads N] [--time 10] [--digest] [-o normal|json]
+//   mpath-connect bench -t tcp (-a ADDR -s PORT [--connect-all] | --path ADDR:PORT ...) -n SUBNQN
+//                       [--nsid 1] [-w WORKLOAD] [--bs 4k] [--iodepth 32] [--threads N] [--time 10]
+//                       [--policy queue-depth] [--keep-alive-tmo S] [--reconnect-delay S]
+//                       [--ctrl-loss-tmo S] [--fast-io-fail-tmo S] [--no-path-retry queue|fail|S]
+//                       [--digest] [-o normal|json]
+#include <charconv>
 #include <cstdio>
 #include <string>
 #include <unistd.h>
@@ -13,6 +17,7 @@
 #include "bench.h"
 #include "common/log.h"
 #include "discover_cmd.h"
+#include "nvmemp/mpath.h"
 
 using namespace nvmemp;
 
@@ -31,9 +36,10 @@ struct Common {
   bool digest = false;
 };
 
-void add_common(CLI::App* c, Common& o, bool need_port) {
+void add_common(CLI::App* c, Common& o, bool need_addr, bool need_port) {
   c->add_option("-t,--transport", o.transport, "transport type (tcp)")->check(CLI::IsMember({"tcp"}));
-  c->add_option("-a,--traddr", o.traddr, "target address (IPv4 or IPv6)")->required();
+  auto* addr = c->add_option("-a,--traddr", o.traddr, "target address (IPv4 or IPv6)");
+  if (need_addr) addr->required();
   auto* port = c->add_option("-s,--trsvcid", o.trsvcid, "target port (discover: 8009 when not given)")
                    ->check(CLI::Range(1, 65535));
   if (need_port) port->required();
@@ -95,12 +101,99 @@ int run_discover(const Common& o) {
   return 0;
 }
 
-int run_bench(const Common& o, const std::string& nqn, tools::BenchOptions b) {
-  auto c = controller_options(o, 0);
-  if (!c) return fail(c.error().message);
-  c->subnqn = nqn;
+struct MpathOpts {
+  bool connect_all = false;
+  std::vector<std::string> paths;  // ADDR:PORT, [v6]:PORT
+  std::string policy = "queue-depth";
+  double reconnect_delay = 10;
+  double ctrl_loss_tmo = 600;
+  double fast_io_fail_tmo = -1;  // off
+  std::string no_path_retry = "queue";
+  double io_timeout = 30;
+  double stall_timeout = 0.3;
+  double probe_timeout = 1;
+  double write_failover_delay = -1;  // unset: the safe default
+};
+
+Result<Endpoint> parse_path(const std::string& text, const Common& o) {
+  Endpoint ep;
+  ep.host_traddr = o.host_traddr;
+  ep.host_iface = o.host_iface;
+  std::string host;
+  std::string port;
+  if (!text.empty() && text[0] == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return make_error(Errc::InvalidArgument, fmt::format("--path {}: use [IPv6]:PORT", text));
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) {
+      return make_error(Errc::InvalidArgument, fmt::format("--path {}: use ADDR:PORT (IPv6 as [ADDR]:PORT)", text));
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  unsigned n = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  if (host.empty() || ec != std::errc() || p != port.data() + port.size() || n == 0 || n > 65535) {
+    return make_error(Errc::InvalidArgument, fmt::format("--path {}: the port must be 1..65535", text));
+  }
+  ep.traddr = host;
+  ep.trsvcid = static_cast<std::uint16_t>(n);
+  return ep;
+}
+
+std::chrono::seconds whole_seconds(double s) { return std::chrono::seconds(static_cast<long long>(s)); }
+std::chrono::milliseconds millis(double s) { return std::chrono::milliseconds(static_cast<long long>(s * 1000.0 + 0.5)); }
+
+Result<FabricOptions> fabric_options(const Common& o, const MpathOpts& m) {
+  FabricOptions f;
+  f.hostnqn = o.hostnqn;
+  f.hostid = o.hostid;
+  if (o.keep_alive_tmo >= 0) f.keep_alive_tmo = std::chrono::seconds(o.keep_alive_tmo);
+  f.reconnect_delay = whole_seconds(m.reconnect_delay);
+  f.ctrl_loss_tmo = whole_seconds(m.ctrl_loss_tmo);
+  if (m.fast_io_fail_tmo >= 0) f.fast_io_fail_tmo = whole_seconds(m.fast_io_fail_tmo);
+  auto np = parse_no_path_retry(m.no_path_retry);
+  if (!np) return tl::unexpected(np.error());
+  f.no_path_retry = *np;
+  auto pol = parse_io_policy(m.policy);
+  if (!pol) return tl::unexpected(pol.error());
+  f.policy = *pol;
+  f.io_timeout = millis(m.io_timeout);
+  f.stall_timeout = millis(m.stall_timeout);
+  f.probe_timeout = millis(m.probe_timeout);
+  if (m.write_failover_delay >= 0) f.write_failover_delay = millis(m.write_failover_delay);
+  f.hdr_digest = f.data_digest = o.digest;
+  return f;
+}
+
+int run_bench(const Common& o, const MpathOpts& m, const std::string& nqn, tools::BenchOptions b) {
+  auto f = fabric_options(o, m);
+  if (!f) return fail(f.error().message);
+  tools::BenchTarget t;
+  t.subnqn = nqn;
+  t.connect_all = m.connect_all;
+  if (m.connect_all || m.paths.empty()) {
+    if (o.traddr.empty()) return fail("bench: give -a/--traddr (with -s), or --path ADDR:PORT");
+    Endpoint ep{o.traddr, static_cast<std::uint16_t>(o.trsvcid != 0 ? o.trsvcid : (m.connect_all ? 8009 : 4420)),
+                o.host_traddr, o.host_iface};
+    if (m.connect_all) {
+      t.discovery = ep;
+    } else {
+      t.paths.push_back(ep);
+    }
+  }
+  for (const auto& p : m.paths) {
+    auto ep = parse_path(p, o);
+    if (!ep) return fail(ep.error().message);
+    t.paths.push_back(*ep);
+  }
   const bool tty = o.output != "json" && ::isatty(STDOUT_FILENO) != 0;
-  auto r = tools::run_bench(*c, b, [&](std::uint64_t ios, double secs) {
+  auto r = tools::run_bench(*f, t, b, [&](std::uint64_t ios, double secs) {
     if (tty && secs > 0) {
       std::fprintf(stdout, "\r[%4.0fs] %10.0f IOPS %9.1f MiB/s", secs, static_cast<double>(ios) / secs,
                    static_cast<double>(ios) / secs * b.bs / (1024.0 * 1024.0));
@@ -110,10 +203,20 @@ int run_bench(const Common& o, const std::string& nqn, tools::BenchOptions b) {
   if (tty) std::fputs("\n", stdout);
   if (!r) return fail(r.error().message);
   if (o.output == "json") {
+    nlohmann::ordered_json paths = nlohmann::ordered_json::array();
+    for (const auto& p : r->paths) {
+      paths.push_back({{"traddr", p.traddr}, {"trsvcid", p.trsvcid}, {"cntlid", p.cntlid}, {"ana_state", p.ana_state},
+                       {"state", p.state}, {"ios", p.ios}, {"errors", p.errors}, {"failovers", p.failovers},
+                       {"stalls", p.stalls}, {"reconnects", p.reconnects}});
+    }
+    nlohmann::ordered_json stalls = nlohmann::ordered_json::array();
+    for (const auto& s : r->stalls) stalls.push_back({{"at_s", s.at_s}, {"ms", s.ms}});
     nlohmann::ordered_json j = {{"workload", tools::workload_name(b.workload)},
                         {"bs", b.bs},
                         {"iodepth", b.iodepth},
                         {"threads", b.threads},
+                        {"wwid", r->wwid},
+                        {"policy", r->policy},
                         {"ios", r->ios},
                         {"iops", r->iops},
                         {"mib_s", r->mib_s},
@@ -122,17 +225,31 @@ int run_bench(const Common& o, const std::string& nqn, tools::BenchOptions b) {
                           {"p999", r->lat_p999_us}, {"max", r->lat_max_us}}},
                         {"errors", r->errors},
                         {"verify_failures", r->verify_failures},
+                        {"failovers", r->failovers},
+                        {"retries", r->retries},
+                        {"max_stall_ms", r->max_stall_ms},
+                        {"stalls", stalls},
+                        {"paths", paths},
                         {"seconds", r->seconds}};
     if (!r->first_error.empty()) j["first_error"] = r->first_error;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("%s bs=%u iodepth=%u threads=%u (%s ring)\n", tools::workload_name(b.workload), b.bs, b.iodepth,
-                b.threads, r->ring_flags.c_str());
+    std::printf("%s bs=%u iodepth=%u threads=%u policy=%s wwid=%s\n", tools::workload_name(b.workload), b.bs, b.iodepth,
+                b.threads, r->policy.c_str(), r->wwid.c_str());
     std::printf("  ios=%llu iops=%.0f bw=%.1f MiB/s errors=%llu verify_failures=%llu\n",
                 static_cast<unsigned long long>(r->ios), r->iops, r->mib_s, static_cast<unsigned long long>(r->errors),
                 static_cast<unsigned long long>(r->verify_failures));
     std::printf("  lat (us): avg=%.1f p50=%.1f p99=%.1f p99.9=%.1f max=%.1f\n", r->lat_avg_us, r->lat_p50_us,
                 r->lat_p99_us, r->lat_p999_us, r->lat_max_us);
+    std::printf("  failovers=%llu retries=%llu max_stall=%.1f ms\n", static_cast<unsigned long long>(r->failovers),
+                static_cast<unsigned long long>(r->retries), r->max_stall_ms);
+    for (const auto& p : r->paths) {
+      std::printf("  path %s:%u cntlid %u %s ana=%s ios=%llu errors=%llu failovers=%llu stalls=%llu reconnects=%llu\n",
+                  p.traddr.c_str(), p.trsvcid, p.cntlid, p.state.c_str(), p.ana_state.c_str(),
+                  static_cast<unsigned long long>(p.ios), static_cast<unsigned long long>(p.errors),
+                  static_cast<unsigned long long>(p.failovers), static_cast<unsigned long long>(p.stalls),
+                  static_cast<unsigned long long>(p.reconnects));
+    }
     if (!r->first_error.empty()) std::printf("  first error: %s\n", r->first_error.c_str());
   }
   return (r->errors == 0 && r->verify_failures == 0) ? 0 : 1;
@@ -145,15 +262,36 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Common dopt;
   auto* disc = app.add_subcommand("discover", "read the discovery log of a discovery controller, referrals followed");
-  add_common(disc, dopt, false);
+  add_common(disc, dopt, true, false);
 
   Common bopt;
   std::string nqn;
   std::string workload = "randread";
   std::string bs = "4k";
   tools::BenchOptions b;
-  auto* bench = app.add_subcommand("bench", "fio-like load over one path to one namespace");
-  add_common(bench, bopt, true);
+  auto* bench = app.add_subcommand("bench", "fio-like load on one namespace over one or more paths");
+  add_common(bench, bopt, false, false);
+  MpathOpts mo;
+  bench->add_flag("--connect-all", mo.connect_all,
+                  "discover from -a/-s (default port 8009) and connect every path of -n");
+  bench->add_option("--path", mo.paths, "a path ADDR:PORT ([IPv6]:PORT); repeat for more paths");
+  bench->add_option("--policy", mo.policy, "numa, round-robin or queue-depth")
+      ->check(CLI::IsMember({"numa", "round-robin", "queue-depth"}));
+  bench->add_option("--reconnect-delay", mo.reconnect_delay, "seconds between reconnect attempts (10)")
+      ->check(CLI::Range(1.0, 3600.0));
+  bench->add_option("--ctrl-loss-tmo", mo.ctrl_loss_tmo, "seconds before a lost controller is given up (600; -1 never)")
+      ->check(CLI::Range(-1.0, 31536000.0));
+  bench->add_option("--fast-io-fail-tmo", mo.fast_io_fail_tmo, "seconds after which held I/O fails (off)")
+      ->check(CLI::Range(0.0, 31536000.0));
+  bench->add_option("--no-path-retry", mo.no_path_retry, "queue, fail or seconds: I/O with no usable path (queue)");
+  bench->add_option("--io-timeout", mo.io_timeout, "seconds a command may take before its queue is reset (30)")
+      ->check(CLI::Range(1.0, 3600.0));
+  bench->add_option("--stall-timeout", mo.stall_timeout,
+                    "seconds without an answer before a queue is suspected (0.3)")
+      ->check(CLI::Range(0.05, 60.0));
+  bench->add_option("--write-failover-delay", mo.write_failover_delay,
+                    "seconds a write lost with its connection waits (default: keep-alive timeout, safe)")
+      ->check(CLI::Range(0.0, 3600.0));
   bench->add_option("-n,--nqn", nqn, "subsystem NQN")->required();
   bench->add_option("--nsid", b.nsid, "namespace ID")->check(CLI::Range(1u, 0xFFFFFFFEu));
   bench->add_option("-w,--rw", workload, "randread, randwrite, read, write, randrw or verify");
@@ -186,5 +324,5 @@ int main(int argc, char** argv) {
     return 2;
   }
   b.workload = *w;
-  return run_bench(bopt, nqn, b);
+  return run_bench(bopt, mo, nqn, b);
 }

@@ -203,7 +203,8 @@ void Controller::step_ana_log(std::function<void()> next) {
   }
   auto fail = [this](std::string why) { fail_step(std::move(why)); };
   auto r = admin_->submit(*cmd, len, {}, [this, fail, next = std::move(next), attempt = attempt_](const AdminResult& res) {
-    if (attempt != attempt_) return;
+    if (attempt != attempt_ || step_ == Step::Idle) return;  // the association is gone
+    if (ana_reads_ > 0) --ana_reads_;
     if (!res.completion.status.ok()) {
       fail(fmt::format("{}: Get Log Page ANA: {}", name(), status_text(res.completion.status, false)));
       return;
@@ -214,10 +215,53 @@ void Controller::step_ana_log(std::function<void()> next) {
       return;
     }
     info_.ana = std::move(*log);
+    on_ana_log(*info_.ana);
+    if (sm_.state() == CtrlState::Live && on_ana_) {
+      on_ana_(*this);
+    }
     next();
+    if (ana_again_ && ana_reads_ == 0 && sm_.state() == CtrlState::Live) {
+      ana_again_ = false;  // a refresh_ana() came while this read was out: its answer may predate it
+      step_ana_log([] {});
+    }
   });
   if (!r) {
     fail(r.error().message);
+    return;
+  }
+  ++ana_reads_;
+}
+
+void Controller::refresh_ana() {
+  if (sm_.state() != CtrlState::Live || !info_.id.ana_supported() || !admin_ || !admin_->live()) {
+    return;
+  }
+  if (ana_reads_ > 0) {
+    ana_again_ = true;
+    return;
+  }
+  step_ana_log([] {});
+}
+
+Nanos Controller::anatt_timeout() const {
+  // ANATT must not be 0 with ANA reporting (NVMe Base 2.0, Identify Controller); one that
+  // is gets 10 s rather than an immediate reset. Doubled like the kernel (nvme_read_ana_log():
+  // "slack for transports or AEN processing overhead").
+  const std::uint8_t anatt = info_.id.anatt != 0 ? info_.id.anatt : 10;
+  return 2 * std::chrono::seconds(anatt);
+}
+
+void Controller::on_ana_log(const AnaLog& log) {
+  // One timer for the controller, as the kernel's anatt_timer; unlike the kernel's
+  // mod_timer() it is not pushed back by every read that still shows a group in change
+  // (refresh_ana() after each ANA-status I/O would keep it from ever firing): it runs from
+  // the read that first showed one and stops when a read shows none.
+  const bool change = std::any_of(log.groups.begin(), log.groups.end(),
+                                  [](const AnaGroup& g) { return g.state == AnaState::Change; });
+  if (!change) {
+    anatt_deadline_.reset();
+  } else if (!anatt_deadline_) {
+    anatt_deadline_ = clock_.now() + anatt_timeout();
   }
 }
 

@@ -1,5 +1,7 @@
 #include "controller/controller.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/log.h"
@@ -89,10 +91,16 @@ void Controller::connect(DoneFn done) {
 
 void Controller::retire_admin(const std::string& why) {
   if (admin_) {
+    last_alive_ = std::max(last_alive_, admin_->qp().last_progress());
     admin_->close(why);
     retired_.push_back(std::move(admin_));
   }
   aer_outstanding_ = false;
+  // What belonged to the association goes with it (the kernel's nvme_mpath_stop()).
+  ana_reads_ = 0;
+  ana_again_ = false;
+  anatt_deadline_.reset();
+  finish_probes(false);
 }
 
 void Controller::fail_bring_up(std::string why, bool permanent) {
@@ -120,6 +128,7 @@ void Controller::finish_bring_up() {
   lost_since_ = TimePoint{};
   reconnect_pending_ = false;
   last_error_.clear();
+  ++generation_;
   set_state(CtrlState::Live, "bring-up complete");
   if (auto d = std::move(done_)) {
     done_ = nullptr;
@@ -165,6 +174,23 @@ void Controller::tick() {
   if (step_ == Step::WaitReady && now >= next_poll_) {
     step_poll_ready();
   }
+  if (!probes_.empty()) {
+    // Probes whose time is up fail; the Keep Alive itself stays out (KATO still applies).
+    std::vector<ProbeFn> late;
+    std::erase_if(probes_, [&](Probe& p) {
+      if (now < p.deadline) return false;
+      late.push_back(std::move(p.cb));
+      return true;
+    });
+    for (auto& cb : late) cb(false);
+  }
+  if (sm_.state() == CtrlState::Live && anatt_deadline_ && now >= *anatt_deadline_) {
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(anatt_timeout()).count();
+    anatt_deadline_.reset();
+    log(LogLevel::Warn, "ctrl {}: ANA transition time of {} s expired with a group still in the change state", name(),
+        secs);
+    reset(fmt::format("{}: ANA transition time of {} s (2 x ANATT) expired", name(), secs));
+  }
   if (sm_.state() == CtrlState::Live && ka_.enabled()) {
     if (ka_.expired(now)) {
       reset(fmt::format("{}: keep-alive timed out ({} ms without an answer)", name(), opts_.kato.count()));
@@ -195,6 +221,7 @@ void Controller::send_keep_alive() {
   auto r = admin_->submit(make_keep_alive(), 0, {}, [this, attempt = attempt_](const AdminResult& res) {
     if (attempt != attempt_) return;
     ka_.on_completed(clock_.now());
+    finish_probes(res.completion.status.ok() && sm_.state() == CtrlState::Live);
     if (!res.completion.status.ok() && sm_.state() == CtrlState::Live) {
       reset(fmt::format("{}: Keep Alive failed: {}", name(), status_text(res.completion.status, false)));
     }
@@ -202,6 +229,36 @@ void Controller::send_keep_alive() {
   if (!r) {
     reset(r.error().message);
   }
+}
+
+void Controller::finish_probes(bool alive) {
+  if (probes_.empty()) return;
+  // The callbacks may probe again or reset: they must find the list already empty.
+  std::vector<Probe> done;
+  done.swap(probes_);
+  for (auto& p : done) p.cb(alive);
+}
+
+void Controller::probe(Nanos timeout, ProbeFn cb) {
+  if (sm_.state() != CtrlState::Live || !admin_ || !admin_->live()) {
+    cb(false);
+    return;
+  }
+  probes_.push_back(Probe{clock_.now() + timeout, std::move(cb)});
+  if (!ka_.outstanding()) {
+    send_keep_alive();  // a failed submit resets, which fails the probe
+  }
+}
+
+TimePoint Controller::last_alive() const noexcept {
+  return admin_ ? std::max(last_alive_, admin_->qp().last_progress()) : last_alive_;
+}
+
+bool Controller::io_fail_fast() const noexcept {
+  if (!opts_.fast_io_fail_tmo || lost_since_ == TimePoint{} || sm_.state() == CtrlState::Live) {
+    return false;
+  }
+  return clock_.now() - lost_since_ >= *opts_.fast_io_fail_tmo;
 }
 
 Result<void> Controller::admin(const Sqe& sqe, std::uint32_t read_len, std::vector<std::uint8_t> write,

@@ -39,9 +39,15 @@ struct ControllerOptions {
   bool ddgst = false;                           // data_digest
   std::chrono::milliseconds connect_timeout{10000};  // TCP connect + ICResp
   std::chrono::milliseconds admin_timeout{60000};    // per admin command (kernel: 60 s)
+  Nanos io_timeout = std::chrono::seconds(30);       // per I/O command (kernel nvme_io_timeout: 30 s)
   std::chrono::milliseconds reconnect_delay{10000};  // between attempts (kernel: 10 s)
   std::chrono::seconds ctrl_loss_tmo{600};      // give up after this long without a connection; <0: never
   std::uint32_t max_data_len = 1u << 20;        // upper bound of one transfer (MDTS may lower it)
+  // nvme-cli fast_io_fail_tmo: once the controller has been without its connection this long
+  // (counted from the loss, like the kernel's failfast work started when a reset begins),
+  // io_fail_fast() turns true: the multipath head then fails I/O for this path instead of
+  // queueing it for the reconnect. Unset (the kernel's default -1): never.
+  std::optional<std::chrono::seconds> fast_io_fail_tmo;
 };
 
 struct NamespaceInfo {
@@ -69,6 +75,11 @@ class Controller {
   // changed namespace list) and updated info().
   using EventFn = std::function<void(Controller&, const wire::AsyncEvent&)>;
   using StateFn = std::function<void(Controller&, CtrlState, const std::string& why)>;
+  // The ANA log was read again on a live controller and info().ana updated: after an ANA
+  // change event (on_event follows for that), after refresh_ana(). Not during bring-up: Live
+  // (on_state) announces the first log.
+  using AnaFn = std::function<void(Controller&)>;
+  using ProbeFn = std::function<void(bool alive)>;
 
   Controller(transport::Reactor& reactor, const Clock& clock, ControllerOptions opts);
   ~Controller();
@@ -90,8 +101,21 @@ class Controller {
   Result<void> admin(const wire::Sqe& sqe, std::uint32_t read_len, std::vector<std::uint8_t> write,
                      AdminQueue::Callback cb);
 
+  // Sends a Keep Alive now, due or not (when one is outstanding already, waits for that one),
+  // and calls cb(true) when it is answered with success within `timeout`, cb(false)
+  // otherwise: no answer in time, an error status, the connection lost. Not live: cb(false)
+  // at once, from inside this call. The controller is not reset here (a late answer still
+  // counts for keep-alive); the caller decides. cb runs on the control thread, once.
+  void probe(Nanos timeout, ProbeFn cb);
+  // Reads the ANA log again (as the ANA change event does) and then calls on_ana: for an
+  // I/O that returned an ANA status (SCT 3, SC 1..3). A call while a read is in flight is
+  // folded into one more read after it, so the log seen is never older than the call. No
+  // effect unless live with ANA reporting. A failed read resets the controller.
+  void refresh_ana();
+
   void on_event(EventFn fn) { on_event_ = std::move(fn); }
   void on_state(StateFn fn) { on_state_ = std::move(fn); }
+  void on_ana(AnaFn fn) { on_ana_ = std::move(fn); }
 
   CtrlState state() const noexcept { return sm_.state(); }
   const ControllerInfo& info() const noexcept { return info_; }
@@ -100,6 +124,21 @@ class Controller {
   std::string name() const;
   bool is_discovery() const { return opts_.subnqn == kDiscoveryNqn; }
   const std::string& last_error() const noexcept { return last_error_; }
+
+  // The controller's last sign of life: when its admin queue last received anything (a
+  // completion, a keep-alive answer, an event). TimePoint{} before the first.
+  TimePoint last_alive() const noexcept;
+  // Counts associations: incremented each time bring-up reaches Live (0 before the first).
+  // Paths and I/O queues made for an older generation belong to a gone association.
+  std::uint64_t generation() const noexcept { return generation_; }
+  // Identify Controller CQT (0 when the controller does not report it).
+  Nanos cqt() const noexcept { return std::chrono::milliseconds(info_.id.cqt_ms); }
+  // True once the controller has been out of Live for fast_io_fail_tmo since it lost its
+  // connection (the kernel's NVME_CTRL_FAILFAST_EXPIRED); false again when Live. Never true
+  // when fast_io_fail_tmo is unset, nor before the first loss (the first connect).
+  bool io_fail_fast() const noexcept;
+  // When the ANA transition timer fires (a group stayed in the change state), if armed.
+  std::optional<TimePoint> anatt_deadline() const noexcept { return anatt_deadline_; }
 
  private:
   enum class Step : std::uint8_t { Idle, Handshake, Connect, WaitReady, Identify, Done, Shutdown };
@@ -127,6 +166,9 @@ class Controller {
   void submit_aer();
   void handle_aer(const AdminResult& r);
   void send_keep_alive();
+  void finish_probes(bool alive);
+  void on_ana_log(const wire::AnaLog& log);
+  Nanos anatt_timeout() const;
   std::string status_text(const Status& st, bool fabrics) const;
 
   transport::Reactor& reactor_;
@@ -143,6 +185,17 @@ class Controller {
   DoneFn done_;
   EventFn on_event_;
   StateFn on_state_;
+  AnaFn on_ana_;
+  struct Probe {
+    TimePoint deadline;
+    ProbeFn cb;
+  };
+  std::vector<Probe> probes_;          // waiting for the Keep Alive in flight
+  TimePoint last_alive_{};             // of admin queues already retired
+  std::uint64_t generation_ = 0;
+  unsigned ana_reads_ = 0;             // ANA log reads out
+  bool ana_again_ = false;             // refresh_ana() while one was: read once more after
+  std::optional<TimePoint> anatt_deadline_;
   TimePoint step_deadline_{};
   TimePoint next_poll_{};
   TimePoint next_reconnect_{};

@@ -1,5 +1,7 @@
 #include "controller/io_queue.h"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 namespace nvmemp::controller {
@@ -8,85 +10,181 @@ using namespace std::chrono_literals;
 
 void IoQueue::trampoline(void* ctx, const transport::Completion& c) {
   auto* self = static_cast<IoQueue*>(ctx);
-  if (self->connecting_) {
-    self->connect_done_ = c;  // the Fabrics Connect of this queue
+  if (!self->connecting_) {
+    self->user_fn_(self->user_ctx_, c);
     return;
   }
-  self->user_fn_(self->user_ctx_, c);
+  // The Fabrics Connect of this queue. Completed by the teardown of a failed queue pair:
+  // on_closed() reports, with the queue pair's reason.
+  if (self->qp_->state() == transport::QpState::Failed) {
+    return;
+  }
+  if (!c.status.ok()) {
+    self->fail_setup(Errc::Protocol, fmt::format("{}: Connect rejected: {}", self->qp_->config().name,
+                                                 c.status.to_string(StatusContext::FabricsCommand)));
+    return;
+  }
+  self->connecting_ = false;
+  self->ready_ok_ = true;
+  self->ready_reported_ = true;
+  if (auto fn = std::move(self->on_ready_)) {
+    self->on_ready_ = nullptr;
+    fn({});
+  }
 }
 
-Result<std::unique_ptr<IoQueue>> IoQueue::open(transport::Reactor& reactor, const Clock& clock,
-                                               const ControllerOptions& opts, const ControllerInfo& info,
-                                               std::uint16_t qid, transport::CompletionFn on_complete, void* ctx) {
+void IoQueue::on_live(void* ctx) {
+  // From received(): the ICResp is in; the Connect goes out with the same poll's sends.
+  static_cast<IoQueue*>(ctx)->send_connect();
+}
+
+void IoQueue::send_connect() {
+  wire::ConnectParams p;
+  p.qid = qid_;
+  p.sqsize = sqsize_;
+  transport::Command cmd{wire::make_connect(p), {}, connect_data_, nullptr};
+  // The Connect gets what is left of connect_timeout, not the queue's io_timeout.
+  if (deadline_ != TimePoint::max()) {
+    cmd.timeout = std::max<Nanos>(deadline_ - clock_.now(), Nanos(1));
+  }
+  if (auto cid = qp_->submit(cmd); !cid) {
+    fail_setup(Errc::Protocol, cid.error().message);
+  }
+}
+
+void IoQueue::fail_setup(Errc code, std::string why) {
+  if (fail_reason_.empty()) {
+    fail_code_ = code;
+    fail_reason_ = std::move(why);
+  }
+  reactor_.close(*qp_, fail_reason_);  // on_closed() reports, once the socket is closed
+}
+
+void IoQueue::on_closed(void* ctx, transport::QueuePair& /*qp*/, const std::string& reason) {
+  auto* self = static_cast<IoQueue*>(ctx);
+  self->closed_ = true;
+  self->close_reason_ = reason;
+  if (self->ready_reported_) {
+    return;
+  }
+  self->ready_reported_ = true;
+  Error err{self->fail_code_, self->fail_reason_};
+  if (err.message.empty()) {
+    err.code = self->clock_.now() >= self->deadline_ ? Errc::Timeout : Errc::Io;
+    err.message = reason;
+  }
+  // Last: the owner may destroy this IoQueue from on_ready (nothing is left to drain).
+  if (auto fn = std::move(self->on_ready_)) {
+    self->on_ready_ = nullptr;
+    fn(tl::unexpected(std::move(err)));
+  }
+}
+
+Result<std::unique_ptr<IoQueue>> IoQueue::begin(transport::Reactor& reactor, const Clock& clock,
+                                                const ControllerOptions& opts, std::uint16_t cntlid,
+                                                std::uint32_t max_icd, std::uint32_t max_data_len, std::uint16_t qid,
+                                                int connected_fd, transport::CompletionFn on_complete, void* ctx,
+                                                ReadyFn on_ready) {
   const std::string name =
-      fmt::format("{} @ {} cntlid {} qid {}", opts.subnqn, transport::endpoint_name(opts.endpoint), info.cntlid, qid);
-  auto q = std::unique_ptr<IoQueue>(new IoQueue(reactor));
+      fmt::format("{} @ {} cntlid {} qid {}", opts.subnqn, transport::endpoint_name(opts.endpoint), cntlid, qid);
+  if (connected_fd < 0 || qid == 0 || on_complete == nullptr || !on_ready) {
+    if (connected_fd >= 0) ::close(connected_fd);
+    return make_error(Errc::InvalidArgument,
+                      fmt::format("{}: begin() needs a socket, an I/O qid (not 0) and both callbacks", name));
+  }
+  auto data = wire::encode_connect_data(opts.host.hostid, cntlid, opts.subnqn, opts.host.hostnqn);
+  if (!data) {
+    ::close(connected_fd);
+    return make_error(data.error().code, fmt::format("{}: {}", name, data.error().message));
+  }
+  auto q = std::unique_ptr<IoQueue>(new IoQueue(reactor, clock));
+  q->self_ = std::make_shared<IoQueue*>(q.get());
   q->user_fn_ = on_complete;
   q->user_ctx_ = ctx;
+  q->on_ready_ = std::move(on_ready);
+  q->qid_ = qid;
+  q->sqsize_ = static_cast<std::uint16_t>(std::max<std::uint16_t>(opts.queue_size, 2) - 1);  // 0's based
+  q->connect_data_.assign(data->begin(), data->end());  // lives as long as the queue pair
+  // connect_timeout 0 (or less): no deadline of its own, the Connect has io_timeout.
+  q->deadline_ = opts.connect_timeout.count() > 0 ? clock.now() + opts.connect_timeout : TimePoint::max();
   transport::QueuePairConfig qc;
   qc.qid = qid;
   qc.queue_size = opts.queue_size;
   qc.hdgst = opts.hdgst;
   qc.ddgst = opts.ddgst;
-  qc.max_icd = info.max_icd;
-  qc.max_data_len = info.max_data_len;
+  qc.max_icd = max_icd;
+  qc.max_data_len = max_data_len;
+  qc.io_timeout = opts.io_timeout;
+  qc.icresp_timeout = opts.connect_timeout;
   qc.name = name;
   q->qp_ = std::make_unique<transport::QueuePair>(qc, clock, &IoQueue::trampoline, q.get());
-
-  auto fd = transport::tcp_connect(opts.endpoint, opts.connect_timeout);
-  if (!fd) {
-    return make_error(fd.error().code, fmt::format("{}: {}", name, fd.error().message));
-  }
-  auto a = reactor.attach(
-      *fd, *q->qp_,
-      [](void* c, transport::QueuePair&, const std::string& reason) {
-        auto* self = static_cast<IoQueue*>(c);
-        self->closed_ = true;
-        self->close_reason_ = reason;
-      },
-      q.get());
-  if (!a) {
-    return tl::unexpected(a.error());
+  q->qp_->on_live(&IoQueue::on_live);
+  if (auto a = reactor.attach(connected_fd, *q->qp_, &IoQueue::on_closed, q.get()); !a) {
+    ::close(connected_fd);
+    q->closed_ = true;  // nothing attached: nothing to drain
+    return make_error(a.error().code, fmt::format("{}: {}", name, a.error().message));
   }
   if (auto s = q->qp_->start(); !s) {
-    return tl::unexpected(s.error());
+    q->fail_setup(Errc::Protocol, s.error().message);  // cannot happen on a new queue pair
   }
-  const TimePoint deadline = clock.now() + opts.connect_timeout;
-  auto turn_until = [&](auto&& done) {
-    while (!done() && !q->closed_ && clock.now() < deadline) {
-      if (auto p = reactor.poll(10ms); !p) return;
-    }
-  };
-  turn_until([&] { return q->qp_->state() == transport::QpState::Live; });
-  if (q->qp_->state() != transport::QpState::Live) {
-    return make_error(Errc::Timeout, fmt::format("{}: no ICResp{}{}", name, q->closed_ ? ": " : "", q->close_reason_));
-  }
-  auto data = wire::encode_connect_data(opts.host.hostid, info.cntlid, opts.subnqn, opts.host.hostnqn);
-  if (!data) {
-    return tl::unexpected(data.error());
-  }
-  wire::ConnectParams p;
-  p.qid = qid;
-  p.sqsize = static_cast<std::uint16_t>(opts.queue_size - 1);
-  q->connect_data_.assign(data->begin(), data->end());  // lives as long as the queue pair
-  auto cid = q->qp_->submit(transport::Command{wire::make_connect(p), {}, q->connect_data_, nullptr});
-  if (!cid) {
-    return tl::unexpected(cid.error());
-  }
-  turn_until([&] { return q->connect_done_.has_value(); });
-  if (!q->connect_done_) {
-    return make_error(Errc::Timeout, fmt::format("{}: no answer to Connect{}{}", name, q->closed_ ? ": " : "",
-                                                 q->close_reason_));
-  }
-  if (!q->connect_done_->status.ok()) {
-    return make_error(Errc::Protocol, fmt::format("{}: Connect rejected: {}", name,
-                                                  q->connect_done_->status.to_string(StatusContext::FabricsCommand)));
-  }
-  q->connecting_ = false;
   return q;
 }
 
+Result<std::unique_ptr<IoQueue>> IoQueue::open(transport::Reactor& reactor, const Clock& clock,
+                                               const ControllerOptions& opts, const ControllerInfo& info,
+                                               std::uint16_t qid, transport::CompletionFn on_complete, void* ctx) {
+  auto fd = transport::tcp_connect(opts.endpoint, opts.connect_timeout);
+  if (!fd) {
+    return make_error(fd.error().code, fmt::format("{} @ {} cntlid {} qid {}: {}", opts.subnqn,
+                                                   transport::endpoint_name(opts.endpoint), info.cntlid, qid,
+                                                   fd.error().message));
+  }
+  std::optional<Result<void>> ready;
+  auto q = begin(reactor, clock, opts, info.cntlid, info.max_icd, info.max_data_len, qid, *fd, on_complete, ctx,
+                 [&ready](const Result<void>& r) { ready = r; });
+  if (!q) {
+    return tl::unexpected(q.error());
+  }
+  // The queue pair's own deadlines end the set-up; this bound only guards against a reactor
+  // that stopped turning.
+  const TimePoint bound = clock.now() + opts.connect_timeout + 2s;
+  while (!ready && clock.now() < bound) {
+    if (auto p = reactor.poll(10ms); !p) {
+      return tl::unexpected(p.error());
+    }
+  }
+  if (!ready) {
+    return make_error(Errc::Timeout, fmt::format("{}: not connected within {} ms", (*q)->qp_->config().name,
+                                                 opts.connect_timeout.count()));
+  }
+  if (!*ready) {
+    return tl::unexpected(ready->error());
+  }
+  return std::move(*q);
+}
+
+void IoQueue::close(const std::string& reason) {
+  if (closed_ || close_posted_) {
+    return;
+  }
+  close_posted_ = true;
+  // Through the reactor's mailbox so the completions run from a later poll, never inside the
+  // caller's own code. Cold path: the post allocates and takes the mailbox lock.
+  reactor_.post([self = std::weak_ptr<IoQueue*>(self_), reason] {
+    if (auto p = self.lock(); p && !(*p)->closed_) {
+      IoQueue& q = **p;
+      if (!q.ready_reported_) {
+        q.fail_setup(Errc::Io, fmt::format("{}: closed: {}", q.qp_->config().name, reason));
+      } else {
+        q.reactor_.close(*q.qp_, reason);
+      }
+    }
+  });
+}
+
 IoQueue::~IoQueue() {
+  self_.reset();
+  on_ready_ = nullptr;
   if (!closed_) {
     reactor_.close_and_drain(*qp_, qp_->config().name + ": I/O queue closed", std::chrono::seconds(2));
   }

@@ -29,6 +29,8 @@ class KeepAlive {
   }
 
   bool enabled() const noexcept { return kato_.count() > 0; }
+  // A Keep Alive is in flight (on_sent() without on_completed() yet).
+  bool outstanding() const noexcept { return outstanding_; }
   // True when a Keep Alive should be sent now.
   bool due(TimePoint now) const noexcept;
   // True when the Keep Alive in flight has been outstanding for KATO.

@@ -30,6 +30,15 @@ Result<Policy> parse_policy(std::string_view name) {
                                                "\": use numa, round-robin or queue-depth");
 }
 
+}  // namespace nvmemp::multipath
+
+namespace nvmemp {
+const char* io_policy_name(IoPolicy p) noexcept { return multipath::policy_name(p); }
+Result<IoPolicy> parse_io_policy(std::string_view name) { return multipath::parse_policy(name); }
+}  // namespace nvmemp
+
+namespace nvmemp::multipath {
+
 int PathSelector::select(std::span<const PathCandidate> paths) noexcept {
   switch (policy_) {
     case Policy::Numa:

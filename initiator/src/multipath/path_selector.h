@@ -17,16 +17,14 @@
 #include <span>
 #include <string_view>
 
+#include "nvmemp/mpath.h"
 #include "nvmemp/result.h"
 #include "wire/log_pages.h"
 
 namespace nvmemp::multipath {
 
-enum class Policy : std::uint8_t {
-  Numa,        // kernel default: stay on the first optimized path while it is usable
-  RoundRobin,  // kernel "round-robin": next usable path after the last one, best ANA class
-  QueueDepth,  // kernel "queue-depth" (v6.11) and SPDK queue_depth: fewest outstanding commands
-};
+// The public enum (nvmemp/mpath.h IoPolicy): Numa, RoundRobin, QueueDepth.
+using Policy = ::nvmemp::IoPolicy;
 
 // queue-depth, not the kernel's numa: on fabrics every controller is "local", so numa sends all
 // I/O of a head down one path; vendors and users now ask for queue-depth (issue 5, item 3).

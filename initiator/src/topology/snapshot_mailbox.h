@@ -78,7 +78,14 @@ class SnapshotMailbox {
 template <class Snapshot>
 class SnapshotPublisher {
  public:
-  void subscribe(SnapshotMailbox<Snapshot>* box) { boxes_.push_back(box); }
+  // A new mailbox gets the snapshot in force at once.
+  void subscribe(SnapshotMailbox<Snapshot>* box) {
+    boxes_.push_back(box);
+    if (current_) box->post(current_, epoch_);
+  }
+  // The mailbox's owner is going away; it no longer holds back collect().
+  void unsubscribe(SnapshotMailbox<Snapshot>* box) { std::erase(boxes_, box); }
+  const std::shared_ptr<const Snapshot>& current() const noexcept { return current_; }
 
   std::uint64_t publish(std::shared_ptr<const Snapshot> snap) {
     ++epoch_;

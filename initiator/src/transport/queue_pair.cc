@@ -27,6 +27,7 @@ struct QueuePair::Slot {
   bool any_sent = false;         // a byte of the capsule has left
   bool resp = false;             // CapsuleResp (or C2HData SUCCESS) is in
   bool digest_error = false;     // some C2HData failed its data digest
+  bool abandoned = false;        // abandon_read(): C2HData is checked but not copied
   Completion result;
   std::uint32_t c2h_bytes = 0;   // read data received so far
   std::uint32_t pdus_unsent = 0; // PDUs of this command in the TX ring
@@ -35,6 +36,7 @@ struct QueuePair::Slot {
   std::uint32_t r2t_remaining = 0;
   std::uint32_t h2c_queued = 0;  // write data handed to H2CData PDUs so far
   TimePoint deadline{};
+  Nanos timeout{};               // what `deadline` was set from, for the message
 };
 
 struct QueuePair::TxPdu {
@@ -91,6 +93,9 @@ Result<void> QueuePair::start() {
   std::memcpy(p->hdr.data(), bytes.data(), bytes.size());
   p->hdr_len = static_cast<std::uint16_t>(bytes.size());
   state_ = QpState::IcSent;
+  if (cfg_.icresp_timeout.count() > 0) {
+    icresp_deadline_ = clock_.now() + cfg_.icresp_timeout;
+  }
   return {};
 }
 
@@ -150,7 +155,8 @@ Result<std::uint16_t> QueuePair::submit(const Command& cmd) {
   s.data_len = len;
   s.is_read = is_read;
   s.is_r2t_write = is_r2t_write;
-  s.deadline = cmd.no_timeout ? TimePoint::max() : clock_.now() + cfg_.io_timeout;
+  s.timeout = cmd.timeout.count() > 0 ? cmd.timeout : cfg_.io_timeout;
+  s.deadline = cmd.no_timeout ? TimePoint::max() : clock_.now() + s.timeout;
   const std::uint16_t cid = make_cid(tag, gen);
   s.result.user = cmd.user;
 
@@ -271,6 +277,8 @@ void QueuePair::advance_tx(std::size_t n) {
 }
 
 Result<void> QueuePair::received(Bytes bytes) {
+  // One clock read per received batch, not per PDU: the stall check needs no finer grain.
+  last_progress_ = clock_.now();
   if (state_ == QpState::Failed) {
     return make_error(Errc::Protocol, failure_);
   }
@@ -330,6 +338,10 @@ void QueuePair::on_icresp(const IcResp& r) {
   rx.max_plen = cfg_.max_data_len + static_cast<std::uint32_t>(kMaxHeaderSection + kDigestLen);
   parser_.set_params(rx);
   state_ = QpState::Live;
+  icresp_deadline_ = TimePoint::max();
+  if (on_live_ != nullptr) {
+    on_live_(ctx_);
+  }
 }
 
 QueuePair::Slot* QueuePair::lookup(std::uint16_t cid, const char* what) {
@@ -374,7 +386,11 @@ void QueuePair::on_c2h_data(const C2HData& d, bool digest_ok) {
                                d.cccid, d.datao, d.data.size(), s->c2h_bytes, s->data_len));
     return;
   }
-  std::memcpy(s->cmd.read_buf.data() + d.datao, d.data.data(), d.data.size());
+  // An abandoned read's buffer belongs to the caller again: the data was checked, it goes
+  // nowhere.
+  if (!s->abandoned) {
+    std::memcpy(s->cmd.read_buf.data() + d.datao, d.data.data(), d.data.size());
+  }
   s->c2h_bytes = static_cast<std::uint32_t>(end);
   s->digest_error = s->digest_error || !digest_ok;
   if (d.success) {
@@ -458,14 +474,32 @@ void QueuePair::complete_all_failed() {
   }
 }
 
+Result<void> QueuePair::abandon_read(std::uint16_t cid) {
+  const std::uint16_t tag = cid_tag(cid);
+  if (tag >= slots_.size() || !slots_[tag].busy || slots_[tag].gen != cid_gen(cid) || !slots_[tag].is_read) {
+    return make_error(Errc::InvalidArgument,
+                      fmt::format("{}: cannot abandon cid {:#x}: not a read in flight", cfg_.name, cid));
+  }
+  Slot& s = slots_[tag];
+  s.abandoned = true;
+  s.result.abandoned = true;
+  s.cmd.read_buf = {};
+  return {};
+}
+
 bool QueuePair::check_timeouts() {
   if (state_ == QpState::Failed) return false;
   const TimePoint now = clock_.now();
+  if (state_ == QpState::IcSent && now >= icresp_deadline_) {
+    fail(fmt::format("{}: no ICResp within {} ms", cfg_.name,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.icresp_timeout).count()));
+    return true;
+  }
   for (std::uint16_t tag = 0; tag < slots_.size(); ++tag) {
     const Slot& s = slots_[tag];
     if (s.busy && now >= s.deadline) {
       fail(fmt::format("{}: command cid {:#x} (opcode {:#04x}) timed out after {} ms", cfg_.name, make_cid(tag, s.gen),
-                       s.opcode, std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.io_timeout).count()));
+                       s.opcode, std::chrono::duration_cast<std::chrono::milliseconds>(s.timeout).count()));
       return true;
     }
   }

@@ -36,6 +36,9 @@ struct QueuePairConfig {
   std::uint32_t max_icd = 0;            // in-capsule data limit (admin 8 KiB, I/O IOCCSZ×16−64)
   std::uint32_t max_data_len = 1u << 20;  // largest transfer of one command (MDTS)
   Nanos io_timeout = std::chrono::seconds(30);  // per command; expiry fails the queue pair
+  // From start() to a valid ICResp; expiry fails the queue pair (through check_timeouts(),
+  // which the reactor runs). 0: no deadline (the owner watches the handshake itself).
+  Nanos icresp_timeout{0};
   std::string name;                     // for messages: "nqn @ 127.0.0.1:4420 qid 1"
 };
 
@@ -48,6 +51,9 @@ struct Command {
   void* user = nullptr;
   // No deadline: an Asynchronous Event Request waits for an event however long it takes.
   bool no_timeout = false;
+  // This command's deadline instead of the queue's io_timeout when > 0 (a Fabrics Connect
+  // bounded by what is left of connect_timeout).
+  Nanos timeout{0};
 };
 
 struct Completion {
@@ -57,10 +63,16 @@ struct Completion {
   // False when not one byte of the command left this host: failover of a write is safe at
   // once. True when it may have reached the controller (see issue 5: late writes).
   bool reached_controller = false;
+  // The read was abandoned (abandon_read()) before it completed: its data went nowhere and
+  // the caller's buffer was not touched after abandon_read() returned.
+  bool abandoned = false;
   void* user = nullptr;
 };
 
 using CompletionFn = void (*)(void* ctx, const Completion& c);
+// Called from received() once a valid ICResp made the queue pair live (commands may be
+// submitted from it).
+using LiveFn = void (*)(void* ctx);
 
 enum class QpState : std::uint8_t { New, IcSent, Live, Failed };
 const char* qp_state_name(QpState s) noexcept;
@@ -91,7 +103,16 @@ class QueuePair {
   // The send of what gather_tx() offered failed (the queue pair should be failed too).
   void send_failed();
 
-  // Fails the queue pair when a command has outlived io_timeout. Returns true if it did.
+  // Detaches the read buffer of outstanding read `cid` (the same command issued again on
+  // another path while this copy is still out): its C2HData is still checked (offsets,
+  // lengths, digests) so the stream stays in step, but copied nowhere, and its completion,
+  // success or failure, carries abandoned = true. The caller may reuse the buffer at once.
+  // Errors (InvalidArgument): `cid` is not a read in flight (unknown, old generation, no
+  // controller-to-host data).
+  Result<void> abandon_read(std::uint16_t cid);
+
+  // Fails the queue pair when a command has outlived its deadline (io_timeout or its own),
+  // or the ICResp has not come within icresp_timeout. Returns true if it did.
   bool check_timeouts();
 
   // Tears down: every command in flight completes (Host Pathing Error / Aborted By Host).
@@ -105,6 +126,12 @@ class QueuePair {
   const wire::IcResp& icresp() const noexcept { return icresp_; }
   std::uint16_t inflight() const noexcept { return inflight_; }
   const QueuePairConfig& config() const noexcept { return cfg_; }
+  // When bytes last came in from the controller (TimePoint{} before the first): a queue with
+  // commands out and no progress for long is stalled (a blackholed path). Compare with the
+  // age of the oldest command too: an idle queue makes no progress either.
+  TimePoint last_progress() const noexcept { return last_progress_; }
+  // `fn(ctx)` runs once when the queue pair becomes live (ctx as given to the constructor).
+  void on_live(LiveFn fn) noexcept { on_live_ = fn; }
 
  private:
   struct Slot;
@@ -129,7 +156,10 @@ class QueuePair {
   const Clock& clock_;
   CompletionFn on_complete_;
   void* ctx_;
+  LiveFn on_live_ = nullptr;
   QpState state_ = QpState::New;
+  TimePoint last_progress_{};
+  TimePoint icresp_deadline_ = TimePoint::max();
   std::string failure_;
   wire::IcResp icresp_;
   wire::TxParams tx_params_;

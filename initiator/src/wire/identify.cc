@@ -22,6 +22,10 @@ static_assert(offsetof(struct nvme_id_ctrl, crdt1) == 128);
 static_assert(offsetof(struct nvme_id_ctrl, kas) == 320);
 static_assert(offsetof(struct nvme_id_ctrl, anatt) == 342);
 static_assert(offsetof(struct nvme_id_ctrl, nanagrpid) == 348);
+// CQT is newer than libnvme 1.3, which still has bytes 384..511 reserved: its offset is the
+// spec's (the kernel's struct nvme_id_ctrl has it at the same place), pinned inside that gap.
+constexpr std::size_t kCqtOffset = 386;
+static_assert(offsetof(struct nvme_id_ctrl, rsvd384) == 384 && kCqtOffset + 2 <= 384 + sizeof(nvme_id_ctrl::rsvd384));
 static_assert(offsetof(struct nvme_id_ctrl, maxcmd) == 514);
 static_assert(offsetof(struct nvme_id_ctrl, sgls) == 536);
 static_assert(offsetof(struct nvme_id_ctrl, mnan) == 540);
@@ -114,6 +118,7 @@ Result<IdentifyController> parse_identify_controller(Bytes data) {
   c.anacap = load_u8(b, offsetof(C, anacap));
   c.anagrpmax = load_le32(b, offsetof(C, anagrpmax));
   c.nanagrpid = load_le32(b, offsetof(C, nanagrpid));
+  c.cqt_ms = load_le16(b, kCqtOffset);
   c.sqes = load_u8(b, offsetof(C, sqes));
   c.cqes = load_u8(b, offsetof(C, cqes));
   c.maxcmd = load_le16(b, offsetof(C, maxcmd));

@@ -44,6 +44,10 @@ struct IdentifyController {
   std::uint8_t anacap = 0;        // b0-4 states reported, b6 grpid fixed, b7 grpid != 0
   std::uint32_t anagrpmax = 0;    // largest ANA group id
   std::uint32_t nanagrpid = 0;    // number of ANA group ids
+  // Command Quiesce Time (bytes 387:386, added after NVMe Base 2.0; 0: not reported): the
+  // worst-case time, in milliseconds, the controller needs to quiesce its outstanding
+  // commands after a keep-alive timeout or other loss of communication.
+  std::uint16_t cqt_ms = 0;
   std::uint8_t sqes = 0;          // 3:0 required, 7:4 max SQ entry size, log2 bytes
   std::uint8_t cqes = 0;          // 3:0 required, 7:4 max CQ entry size, log2 bytes
   std::uint16_t maxcmd = 0;       // max outstanding commands per queue (fabrics)

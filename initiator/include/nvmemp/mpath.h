@@ -1,0 +1,218 @@
+// nvme-mpath library API: multipath NVMe/TCP block I/O from user space.
+//
+// Two objects:
+//
+//   Fabric     the control plane. start() launches its control thread, which owns every
+//              controller (admin queue, keep-alive, asynchronous events, reconnect) and the
+//              topology: subsystems, namespace heads and paths. Its methods may be called from
+//              any thread; they hand the work to the control thread and wait for the answer.
+//
+//   IoContext  the data plane of ONE thread. Create one per I/O thread with
+//              Fabric::create_io_context() on that thread; it owns an io_uring ring and one I/O
+//              queue per path. Submit with read()/write()/flush(); completions run inside poll()
+//              on the same thread. Nothing in an IoContext takes a lock or writes a cache line
+//              another thread writes: topology changes arrive as immutable snapshots.
+//
+// Typical use:
+//
+//   auto fabric = nvmemp::Fabric::start({});                     // host NQN from /etc/nvme
+//   fabric.value()->connect_all({"127.0.0.1", 8009}, "nqn.2026-01.io.example:mpath-test");
+//   auto head = fabric.value()->find_head("nqn.2026-01.io.example:mpath-test", 1);
+//   auto io = fabric.value()->create_io_context();              // on the I/O thread
+//   io.value()->read(head->id, 0, 8, buf, on_done, &my_state);  // 8 blocks at LBA 0
+//   while (busy) io.value()->poll(std::chrono::milliseconds(1));
+//
+// What the library does for the application:
+//   - identity: paths to the same namespace (subsystem NQN + nsid, same NGUID/EUI-64/UUID,
+//     same size and LBA format) form one head; a path that disagrees is refused, never merged;
+//   - priority: the controller's ANA states pick the paths (optimized first, then
+//     non-optimized; inaccessible / persistent-loss / change are never used);
+//   - failover: a command that fails on one path for a path reason is sent down another one; a
+//     write lost with its connection waits until the old controller can no longer execute it
+//     (keep-alive timeout after it went silent) so it never lands late over newer data;
+//   - a path that stops answering (a "blackhole") is suspected within `stall_timeout`, reads are
+//     re-issued elsewhere and new I/O avoids it; a merely slow path keeps working;
+//   - no usable path: I/O is held or failed according to `no_path_retry`.
+// An I/O completes with an error only when the namespace itself says so (e.g. LBA out of range,
+// DNR set) or when no path is left under the no_path_retry rule; the error text says why.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nvmemp/result.h"
+#include "nvmemp/status.h"
+
+namespace nvmemp {
+
+// ---- options ---------------------------------------------------------------------------------
+
+// Path selection among the usable paths of a head (the kernel's iopolicy names).
+enum class IoPolicy : std::uint8_t {
+  Numa,        // first optimized path, kept while usable (the kernel's default)
+  RoundRobin,  // rotate among optimized paths, else among non-optimized ones
+  QueueDepth,  // the path with the fewest outstanding commands (our default)
+};
+const char* io_policy_name(IoPolicy p) noexcept;                   // "numa", ...
+[[nodiscard]] Result<IoPolicy> parse_io_policy(std::string_view name);
+
+// What happens to I/O while a head has no usable path (multipath.conf's no_path_retry).
+struct NoPathRetry {
+  enum class Mode : std::uint8_t {
+    Queue,    // hold I/O while any controller of the subsystem may come back (default)
+    Fail,     // fail I/O at once
+    Seconds,  // hold I/O up to `seconds`, then fail it
+  };
+  Mode mode = Mode::Queue;
+  std::chrono::seconds seconds{0};
+};
+// "queue", "fail" or a number of seconds (> 0).
+[[nodiscard]] Result<NoPathRetry> parse_no_path_retry(std::string_view text);
+std::string no_path_retry_name(const NoPathRetry& n);
+
+struct FabricOptions {
+  std::string hostnqn;  // empty: /etc/nvme/hostnqn, else one derived from the machine's UUID
+  std::string hostid;   // empty: /etc/nvme/hostid, else derived as nvme-cli does
+  // Connection knobs, with the kernel's (nvme-cli's) defaults. Seconds, as in nvme-cli.
+  std::chrono::seconds keep_alive_tmo{5};
+  std::chrono::seconds reconnect_delay{10};
+  std::chrono::seconds ctrl_loss_tmo{600};            // negative: reconnect forever
+  std::optional<std::chrono::seconds> fast_io_fail_tmo;  // unset: off
+  NoPathRetry no_path_retry;                          // default: queue
+  IoPolicy policy = IoPolicy::QueueDepth;             // for every subsystem; set_policy() changes one
+  std::chrono::milliseconds io_timeout{30000};        // per command, then the queue is reset (kernel: 30 s)
+  // A queue with commands outstanding and nothing received for this long is suspected (reads
+  // move elsewhere, new I/O avoids it) and its controller is probed with a Keep Alive; a path
+  // whose probe is not answered within probe_timeout is reset. The effective threshold per
+  // queue is max(stall_timeout, 8 x its average latency), so a slow path is not suspected.
+  std::chrono::milliseconds stall_timeout{300};
+  std::chrono::milliseconds probe_timeout{1000};
+  // How long a write lost with its connection waits before it is sent down another path.
+  // Unset (default, safe): keep-alive timeout (+ CQT) after the old path was declared lost.
+  // 0: at once, as the kernel and SPDK do, which can let a late write overwrite newer data.
+  std::optional<std::chrono::milliseconds> write_failover_delay;
+  std::uint16_t queue_size = 128;     // entries per I/O queue
+  std::uint16_t max_io_contexts = 4;  // I/O queues asked of each controller (one per IoContext)
+  bool hdr_digest = false;
+  bool data_digest = false;
+  std::uint32_t max_transfer = 1u << 20;  // bytes; the controller's MDTS may lower it
+  unsigned max_retries = 5;               // same-path retries of one command (nvme_max_retries)
+};
+
+// ---- what the topology looks like -------------------------------------------------------------
+
+struct Endpoint {
+  std::string traddr;           // IPv4 or IPv6 literal
+  std::uint16_t trsvcid = 4420;
+  std::string host_traddr;      // optional local address
+  std::string host_iface;       // optional local interface
+};
+
+struct PathCounters {
+  std::uint64_t ios = 0, bytes = 0, errors = 0, failovers = 0, retries = 0, stalls = 0;
+  std::uint64_t outstanding = 0;
+};
+
+struct PathInfo {
+  std::uint16_t id = 0;
+  std::string name;             // "nqn @ 127.0.0.1:4420 cntlid 1"
+  std::string subnqn;
+  std::string traddr;
+  std::uint16_t trsvcid = 0;
+  std::uint16_t cntlid = 0;
+  std::string state;            // "live", "resetting", "connecting", "deleting", "dead"
+  std::uint64_t reconnects = 0;
+  std::string last_error;
+  PathCounters counters;        // summed over I/O contexts
+};
+
+struct HeadPathInfo {
+  std::uint16_t path_id = 0;
+  std::string ana_state;        // "optimized", "non-optimized", "inaccessible", ...
+  bool usable = false;          // live and optimized / non-optimized
+};
+
+struct HeadCounters {
+  std::uint64_t ios = 0, bytes = 0, errors = 0, failovers = 0, retries = 0, held = 0;
+};
+
+struct HeadInfo {
+  std::uint32_t id = 0;
+  std::string subnqn;
+  std::uint32_t nsid = 0;
+  std::string wwid;             // the Linux kernel's format: uuid.… / eui.… / nvme.…
+  std::uint64_t blocks = 0;     // namespace size in logical blocks
+  std::uint32_t block_size = 0; // bytes per logical block
+  std::uint32_t max_transfer = 0;  // bytes, the minimum over its paths
+  IoPolicy policy = IoPolicy::QueueDepth;
+  std::vector<HeadPathInfo> paths;
+  HeadCounters counters;        // summed over I/O contexts
+  // Last ANA change seen on any path of this head: when (system clock) and how long the
+  // path set took to settle (ANA event → new log applied).
+  std::optional<std::chrono::system_clock::time_point> last_ana_change;
+  std::chrono::milliseconds last_ana_change_took{0};
+};
+
+struct TopologyInfo {
+  std::vector<PathInfo> paths;
+  std::vector<HeadInfo> heads;
+};
+
+// ---- I/O -----------------------------------------------------------------------------------
+
+struct IoResult {
+  Status status;               // success, the controller's status, or a host status
+  const char* error = nullptr; // null on success; what failed and where (valid in the callback)
+};
+// Runs on the IoContext's thread, inside poll(). May submit new I/O.
+using IoCallback = void (*)(void* arg, const IoResult& result);
+
+class IoContext {
+ public:
+  virtual ~IoContext() = default;
+  // Queue an I/O on namespace head `head`. `buf` must be nlb x block_size bytes and stay valid
+  // (and untouched, for a write) until the callback. Errors here are the caller's mistakes
+  // (unknown head, size, too many outstanding); path trouble comes through the callback.
+  virtual Result<void> read(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb,
+                            std::span<std::uint8_t> buf, IoCallback cb, void* arg) = 0;
+  virtual Result<void> write(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb,
+                             std::span<const std::uint8_t> buf, IoCallback cb, void* arg) = 0;
+  virtual Result<void> flush(std::uint32_t head, IoCallback cb, void* arg) = 0;
+  // Turns this thread's ring: sends, receives, retries, failovers; runs callbacks. Waits up to
+  // `timeout` when there is nothing to do. Returns the number of callbacks run.
+  virtual Result<unsigned> poll(std::chrono::nanoseconds timeout) = 0;
+  // I/Os submitted and not yet completed.
+  virtual std::size_t outstanding() const noexcept = 0;
+  // True when `head` has a path this context can send I/O on now.
+  virtual bool ready(std::uint32_t head) const noexcept = 0;
+};
+
+class Fabric {
+ public:
+  static Result<std::unique_ptr<Fabric>> start(const FabricOptions& opts);
+  virtual ~Fabric() = default;  // disconnects every controller (orderly shutdown)
+
+  // Connects one path (controller) of `subnqn` and waits for its first bring-up. A second
+  // connection with the same address, port, subsystem and host NQN is refused.
+  virtual Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn) = 0;
+  // Reads the discovery log at `discovery` (referrals followed) and connects every TCP entry
+  // of `subnqn`. Fails when none could be connected; the errors of the others are logged.
+  virtual Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) = 0;
+  virtual Result<void> disconnect(std::uint16_t path_id) = 0;
+
+  virtual Result<void> set_policy(const std::string& subnqn, IoPolicy policy) = 0;
+  virtual Result<HeadInfo> find_head(const std::string& subnqn, std::uint32_t nsid) = 0;
+  virtual Result<HeadInfo> find_wwid(const std::string& wwid) = 0;
+  virtual TopologyInfo topology() = 0;
+
+  // A data-plane context for the calling thread (at most max_io_contexts at a time).
+  virtual Result<std::unique_ptr<IoContext>> create_io_context() = 0;
+};
+
+}  // namespace nvmemp

@@ -1,0 +1,663 @@
+// Fabric: the control thread. It owns the controllers (one per path), the topology model and
+// the snapshot publisher; I/O contexts talk to it only through ControlLink (posted) and the
+// snapshot mailboxes. Public calls from other threads are posted to its reactor and waited for.
+#include <charconv>
+#include <future>
+#include <set>
+#include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "controller/controller.h"
+#include "discovery/discovery.h"
+#include "multipath/io_engine.h"
+#include "topology/topology.h"
+
+namespace nvmemp {
+
+using namespace std::chrono_literals;
+using controller::Controller;
+using controller::CtrlState;
+using multipath::IoEngine;
+using topology::HeadId;
+using topology::PathId;
+using topology::TopologySnapshot;
+
+namespace {
+
+// Bring-up can take connect_timeout plus a few admin commands; a public call never waits
+// longer than this for the control thread.
+constexpr auto kCallBound = 180s;
+
+class FabricImpl;
+
+// An I/O context as handed to the application: unregisters from the fabric before the engine
+// (and its reactor) go away.
+class ContextHandle final : public IoContext {
+ public:
+  ContextHandle(FabricImpl& f, std::unique_ptr<IoEngine> e) : fabric_(f), engine_(std::move(e)) {}
+  ~ContextHandle() override;
+  Result<void> read(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, std::span<std::uint8_t> b, IoCallback cb,
+                    void* a) override {
+    return engine_->read(h, slba, nlb, b, cb, a);
+  }
+  Result<void> write(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, std::span<const std::uint8_t> b,
+                     IoCallback cb, void* a) override {
+    return engine_->write(h, slba, nlb, b, cb, a);
+  }
+  Result<void> flush(std::uint32_t h, IoCallback cb, void* a) override { return engine_->flush(h, cb, a); }
+  Result<unsigned> poll(std::chrono::nanoseconds t) override { return engine_->poll(t); }
+  std::size_t outstanding() const noexcept override { return engine_->outstanding(); }
+  bool ready(std::uint32_t h) const noexcept override { return engine_->ready(h); }
+
+ private:
+  FabricImpl& fabric_;
+  std::unique_ptr<IoEngine> engine_;
+};
+
+class FabricImpl final : public Fabric, public multipath::ControlLink {
+ public:
+  explicit FabricImpl(FabricOptions opts) : opts_(std::move(opts)) {}
+  ~FabricImpl() override;
+
+  Result<void> init();
+
+  // Fabric
+  Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn) override;
+  Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) override;
+  Result<void> disconnect(std::uint16_t path_id) override;
+  Result<void> set_policy(const std::string& subnqn, IoPolicy policy) override;
+  Result<HeadInfo> find_head(const std::string& subnqn, std::uint32_t nsid) override;
+  Result<HeadInfo> find_wwid(const std::string& wwid) override;
+  TopologyInfo topology() override;
+  Result<std::unique_ptr<IoContext>> create_io_context() override;
+
+  // ControlLink (I/O threads)
+  void request_queue(unsigned context, PathId path, std::uint64_t generation) override;
+  void report_stall(PathId path, std::uint64_t generation, const std::string& why) override;
+  void report_ana_error(PathId path) override;
+
+  void release_context(unsigned index);
+
+ private:
+  struct Entry {
+    PathId id = 0;
+    std::unique_ptr<Controller> ctrl;
+    topology::ConnectionKey key;
+    std::uint64_t generation = 0;  // bring-ups that reached Live
+    std::uint64_t reconnects = 0;
+    TimePoint down_since{};
+    bool probing = false;
+    bool removed = false;          // destroy at the end of the loop turn
+    bool fail_fast = false;        // as last published
+    std::shared_ptr<multipath::PathCounterSet> counters = std::make_shared<multipath::PathCounterSet>();
+    std::optional<std::chrono::system_clock::time_point> ana_changed;
+    std::chrono::milliseconds ana_took{0};
+    TimePoint ana_error_at{};      // an I/O saw an ANA status: the re-read's start
+  };
+
+  // Runs fn on the control thread and waits for the value it hands to `reply`.
+  template <class T>
+  T call(std::function<void(std::function<void(T)>)> fn, T on_timeout);
+  void loop();
+  Entry* entry(PathId id);
+  Entry* add_entry(const Endpoint& ep, const std::string& subnqn, Result<PathId>& id);
+  void start_controller(Entry& e, std::function<void(Result<PathInfo>)> reply);
+  void update(Entry& e);
+  void publish();
+  PathInfo path_info(const Entry& e) const;
+  HeadInfo head_info(const topology::HeadView& h, const TopologySnapshot& s) const;
+
+  FabricOptions opts_;
+  controller::HostIdentity host_;
+  SteadyClock clock_;
+  std::unique_ptr<transport::Reactor> reactor_;
+  std::thread thread_;
+  std::thread::id thread_id_;
+  std::atomic<bool> stop_{false};
+  // Control thread only:
+  topology::Topology topo_;
+  topology::SnapshotPublisher<TopologySnapshot> publisher_;
+  std::vector<std::unique_ptr<Entry>> entries_;
+  std::unordered_map<HeadId, std::shared_ptr<multipath::HeadCounterSet>> head_counters_;
+  std::vector<IoEngine*> contexts_;
+  std::vector<std::unique_ptr<discovery::Discovery>> discoveries_;
+  bool dirty_ = false;
+};
+
+ContextHandle::~ContextHandle() {
+  fabric_.release_context(engine_->index());
+  engine_.reset();
+}
+
+template <class T>
+T FabricImpl::call(std::function<void(std::function<void(T)>)> fn, T on_timeout) {
+  auto promise = std::make_shared<std::promise<T>>();
+  auto future = promise->get_future();
+  auto reply = [promise, done = std::make_shared<bool>(false)](T v) {
+    if (*done) return;
+    *done = true;
+    promise->set_value(std::move(v));
+  };
+  if (std::this_thread::get_id() == thread_id_) {
+    fn(reply);
+  } else {
+    reactor_->post([fn, reply] { fn(reply); });
+  }
+  if (future.wait_for(kCallBound) != std::future_status::ready) return on_timeout;
+  return future.get();
+}
+
+Result<void> FabricImpl::init() {
+  controller::HostIdentityOptions ho;
+  if (!opts_.hostnqn.empty()) ho.hostnqn = opts_.hostnqn;
+  if (!opts_.hostid.empty()) ho.hostid = opts_.hostid;
+  auto h = controller::load_host_identity(ho);
+  if (!h) return tl::unexpected(h.error());
+  host_ = std::move(*h);
+  if (host_.generated) log(LogLevel::Info, "{}", host_.hint);
+  if (opts_.max_io_contexts == 0 || opts_.max_io_contexts > multipath::kMaxIoContexts) {
+    return make_error(Errc::InvalidArgument, fmt::format("max_io_contexts {} must be 1..{}", opts_.max_io_contexts,
+                                                         multipath::kMaxIoContexts));
+  }
+  if (opts_.queue_size < 2 || opts_.queue_size > 1024) {
+    return make_error(Errc::InvalidArgument, fmt::format("queue_size {} must be 2..1024", opts_.queue_size));
+  }
+  topo_.set_default_policy(opts_.policy);
+  contexts_.assign(opts_.max_io_contexts, nullptr);
+  // The reactor belongs to the control thread (single issuer): create it there.
+  std::promise<Result<void>> ready;
+  auto fut = ready.get_future();
+  thread_ = std::thread([this, &ready] {
+    thread_id_ = std::this_thread::get_id();
+    auto r = transport::Reactor::create(clock_);
+    if (!r) {
+      ready.set_value(tl::unexpected(r.error()));
+      return;
+    }
+    reactor_ = std::move(*r);
+    ready.set_value({});
+    loop();
+  });
+  auto res = fut.get();
+  if (!res) {
+    thread_.join();
+    return res;
+  }
+  return {};
+}
+
+FabricImpl::~FabricImpl() {
+  if (!reactor_) return;
+  // Orderly shutdown of every controller, bounded, on the control thread.
+  call<bool>(
+      [this](std::function<void(bool)> reply) {
+        auto left = std::make_shared<std::size_t>(0);
+        for (auto& e : entries_) {
+          if (e->ctrl->state() == CtrlState::Dead || e->removed) continue;
+          ++*left;
+        }
+        if (*left == 0) {
+          reply(true);
+          return;
+        }
+        for (auto& e : entries_) {
+          if (e->ctrl->state() == CtrlState::Dead || e->removed) continue;
+          e->ctrl->shutdown([left, reply](const Result<void>&) {
+            if (--*left == 0) reply(true);
+          });
+        }
+      },
+      false);
+  stop_ = true;
+  reactor_->post([] {});
+  thread_.join();
+}
+
+void FabricImpl::loop() {
+  while (!stop_.load(std::memory_order_acquire)) {
+    (void)reactor_->poll(10ms);
+    for (auto& e : entries_) e->ctrl->tick();
+    for (auto& d : discoveries_) d->tick();
+    std::erase_if(discoveries_, [](const auto& d) { return d->finished(); });
+    for (auto& e : entries_) {
+      const bool ff = e->ctrl->io_fail_fast();
+      if (ff != e->fail_fast) {
+        e->fail_fast = ff;
+        dirty_ = true;
+      }
+    }
+    // Controllers are destroyed here, never inside their own callbacks.
+    std::erase_if(entries_, [&](const auto& e) {
+      if (!e->removed) return false;
+      topo_.remove_path(e->id);
+      dirty_ = true;
+      return true;
+    });
+    if (dirty_) publish();
+    publisher_.collect();
+  }
+  entries_.clear();
+}
+
+FabricImpl::Entry* FabricImpl::entry(PathId id) {
+  for (auto& e : entries_) {
+    if (e->id == id && !e->removed) return e.get();
+  }
+  return nullptr;
+}
+
+void FabricImpl::update(Entry& e) {
+  const Controller& c = *e.ctrl;
+  topology::PathInput in;
+  in.name = c.name();
+  in.endpoint = c.options().endpoint;
+  in.live = c.state() == CtrlState::Live;
+  in.dead = c.state() == CtrlState::Dead;
+  in.generation = e.generation;
+  in.info = c.info().cntlid != 0 || e.generation > 0 ? &c.info() : nullptr;
+  in.queue_size = c.options().queue_size;
+  in.hdgst = c.options().hdgst;
+  in.ddgst = c.options().ddgst;
+  in.facts.crdt_100ms = c.info().id.crdt;
+  in.facts.kato = c.options().kato;
+  in.facts.cqt = std::chrono::milliseconds(c.info().id.cqt_ms);
+  in.facts.last_alive = in.live ? c.last_alive() : e.down_since;
+  for (const auto& err : topo_.update_path(e.id, in)) {
+    log(LogLevel::Error, "{}", err.message);
+  }
+  dirty_ = true;
+}
+
+void FabricImpl::publish() {
+  dirty_ = false;
+  auto s = std::make_shared<TopologySnapshot>(*topo_.build());
+  for (auto& pv : s->paths) {
+    if (Entry* e = entry(pv.id)) {
+      pv.counters = e->counters;
+      pv.fail_fast = e->fail_fast;
+    }
+  }
+  for (auto& hv : s->heads) {
+    auto& c = head_counters_[hv.id];
+    if (!c) c = std::make_shared<multipath::HeadCounterSet>();
+    hv.counters = c;
+  }
+  publisher_.publish(std::move(s));
+}
+
+void FabricImpl::start_controller(Entry& ent, std::function<void(Result<PathInfo>)> reply) {
+  const PathId id = ent.id;
+  ent.ctrl->on_state([this, id](Controller& c, CtrlState s, const std::string&) {
+    Entry* e = entry(id);
+    if (e == nullptr) return;
+    if (s == CtrlState::Live) {
+      if (e->generation > 0) ++e->reconnects;
+      ++e->generation;
+    } else if (s == CtrlState::Resetting || e->down_since == TimePoint{}) {
+      e->down_since = clock_.now();  // declared lost: nothing more is sent to it from now on
+    }
+    (void)c;
+    update(*e);
+  });
+  ent.ctrl->on_event([this, id](Controller&, const wire::AsyncEvent& ev) {
+    Entry* e = entry(id);
+    if (e == nullptr) return;
+    if (ev.log_page == 0x0C) {  // ANA change notice
+      e->ana_changed = std::chrono::system_clock::now();
+    }
+    update(*e);
+  });
+  ent.ctrl->on_ana([this, id](Controller&) {
+    if (Entry* e = entry(id)) {
+      if (e->ana_error_at != TimePoint{}) {
+        e->ana_took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - e->ana_error_at);
+        e->ana_error_at = TimePoint{};
+      }
+      e->ana_changed = std::chrono::system_clock::now();
+      update(*e);
+    }
+  });
+  ent.ctrl->connect([this, id, reply](const Result<void>& r) {
+    Entry* e = entry(id);
+    if (e == nullptr) {
+      reply(make_error(Errc::NotFound, "the path was removed during its bring-up"));
+      return;
+    }
+    if (!r) {
+      e->removed = true;  // a first connect that fails leaves nothing behind (as nvme connect)
+      reply(tl::unexpected(r.error()));
+      return;
+    }
+    update(*e);
+    reply(path_info(*e));
+  });
+}
+
+FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& subnqn, Result<PathId>& id) {
+  topology::ConnectionKey key{ep.traddr, ep.trsvcid, subnqn, host_.hostnqn};
+  id = topo_.add_path(key);
+  if (!id) return nullptr;
+  controller::ControllerOptions co;
+  co.endpoint = transport::TcpEndpoint{ep.traddr, ep.trsvcid, ep.host_traddr, ep.host_iface};
+  co.subnqn = subnqn;
+  co.host = host_;
+  co.kato = opts_.keep_alive_tmo;
+  co.queue_size = opts_.queue_size;
+  co.nr_io_queues = opts_.max_io_contexts;
+  co.hdgst = opts_.hdr_digest;
+  co.ddgst = opts_.data_digest;
+  co.reconnect_delay = opts_.reconnect_delay;
+  co.ctrl_loss_tmo = opts_.ctrl_loss_tmo;
+  co.fast_io_fail_tmo = opts_.fast_io_fail_tmo;
+  co.max_data_len = opts_.max_transfer;
+  auto e = std::make_unique<Entry>();
+  e->id = *id;
+  e->key = key;
+  e->ctrl = std::make_unique<Controller>(*reactor_, clock_, co);
+  entries_.push_back(std::move(e));
+  return entries_.back().get();
+}
+
+Result<PathInfo> FabricImpl::connect(const Endpoint& ep, const std::string& subnqn) {
+  return call<Result<PathInfo>>(
+      [this, ep, subnqn](std::function<void(Result<PathInfo>)> reply) {
+        Result<PathId> id = PathId{0};
+        Entry* e = add_entry(ep, subnqn, id);
+        if (e == nullptr) {
+          reply(tl::unexpected(id.error()));
+          return;
+        }
+        start_controller(*e, reply);
+      },
+      make_error(Errc::Timeout, fmt::format("connect to {} @ {}:{}: no answer from the control thread", subnqn,
+                                            ep.traddr, ep.trsvcid)));
+}
+
+Result<std::vector<PathInfo>> FabricImpl::connect_all(const Endpoint& disc, const std::string& subnqn) {
+  using Records = Result<discovery::DiscoveryResult>;
+  auto recs = call<Records>(
+      [this, disc](std::function<void(Records)> reply) {
+        discovery::DiscoveryOptions o;
+        o.controller.endpoint = transport::TcpEndpoint{disc.traddr, disc.trsvcid, disc.host_traddr, disc.host_iface};
+        o.controller.subnqn = controller::kDiscoveryNqn;
+        o.controller.host = host_;
+        o.controller.kato = 0s;
+        discoveries_.push_back(std::make_unique<discovery::Discovery>(*reactor_, clock_, o));
+        discoveries_.back()->start([reply](Records r) { reply(std::move(r)); });
+      },
+      make_error(Errc::Timeout, "discovery: no answer from the control thread"));
+  if (!recs) return tl::unexpected(recs.error());
+  std::vector<PathInfo> out;
+  std::vector<std::string> errors;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& rec : recs->records) {
+    const auto& en = rec.entry;
+    if (!en.is_tcp() || en.subnqn != subnqn || !seen.insert({en.traddr, en.trsvcid}).second) continue;
+    Endpoint ep;
+    ep.traddr = en.traddr;
+    ep.host_traddr = disc.host_traddr;
+    ep.host_iface = disc.host_iface;
+    unsigned port = 0;
+    auto [p, ec] = std::from_chars(en.trsvcid.data(), en.trsvcid.data() + en.trsvcid.size(), port);
+    if (ec != std::errc() || port == 0 || port > 65535) {
+      errors.push_back(fmt::format("{} (from {}): trsvcid \"{}\" is not a port", en.traddr, rec.source, en.trsvcid));
+      continue;
+    }
+    ep.trsvcid = static_cast<std::uint16_t>(port);
+    auto r = connect(ep, subnqn);
+    if (r) {
+      out.push_back(std::move(*r));
+    } else {
+      errors.push_back(r.error().message);
+      log(LogLevel::Warn, "connect-all: {}", r.error().message);
+    }
+  }
+  if (out.empty()) {
+    std::string why = errors.empty() ? fmt::format("the discovery log at {}:{} lists no TCP entry for {}", disc.traddr,
+                                                   disc.trsvcid, subnqn)
+                                     : fmt::format("no path of {} could be connected: {}", subnqn,
+                                                   fmt::join(errors, "; "));
+    return make_error(Errc::NotFound, why);
+  }
+  return out;
+}
+
+Result<void> FabricImpl::disconnect(std::uint16_t path_id) {
+  return call<Result<void>>(
+      [this, path_id](std::function<void(Result<void>)> reply) {
+        Entry* e = entry(path_id);
+        if (e == nullptr) {
+          reply(make_error(Errc::NotFound, fmt::format("path {} does not exist", path_id)));
+          return;
+        }
+        e->ctrl->shutdown([this, path_id, reply](const Result<void>&) {
+          if (Entry* x = entry(path_id)) x->removed = true;
+          reply({});
+        });
+      },
+      make_error(Errc::Timeout, "disconnect: no answer from the control thread"));
+}
+
+Result<void> FabricImpl::set_policy(const std::string& subnqn, IoPolicy policy) {
+  return call<Result<void>>(
+      [this, subnqn, policy](std::function<void(Result<void>)> reply) {
+        auto r = topo_.set_policy(subnqn, policy);
+        if (r) dirty_ = true;
+        reply(r);
+      },
+      make_error(Errc::Timeout, "set_policy: no answer from the control thread"));
+}
+
+PathInfo FabricImpl::path_info(const Entry& e) const {
+  PathInfo p;
+  p.id = e.id;
+  p.name = e.ctrl->name();
+  p.subnqn = e.key.subnqn;
+  p.traddr = e.key.traddr;
+  p.trsvcid = e.key.trsvcid;
+  p.cntlid = e.ctrl->info().cntlid;
+  p.state = controller::ctrl_state_name(e.ctrl->state());
+  p.reconnects = e.reconnects;
+  p.last_error = e.ctrl->last_error();
+  p.counters = e.counters->sum();
+  return p;
+}
+
+HeadInfo FabricImpl::head_info(const topology::HeadView& h, const TopologySnapshot& s) const {
+  HeadInfo hi;
+  hi.id = h.id;
+  hi.subnqn = h.subnqn;
+  hi.nsid = h.nsid;
+  hi.wwid = h.wwid;
+  hi.blocks = h.geometry.nsze;
+  hi.block_size = h.geometry.lba_size;
+  hi.max_transfer = h.limits.max_data_len;
+  hi.policy = h.policy;
+  for (const auto& hp : h.paths) {
+    const auto& pv = s.paths[hp.path_index];
+    const multipath::PathCandidate c{pv.id, pv.live, hp.ana, 0};
+    hi.paths.push_back(HeadPathInfo{pv.id, wire::ana_state_name(hp.ana), multipath::path_selectable(c)});
+  }
+  if (auto it = head_counters_.find(h.id); it != head_counters_.end()) hi.counters = it->second->sum();
+  for (const auto& hp : h.paths) {
+    for (const auto& e : entries_) {
+      if (e->id != s.paths[hp.path_index].id || !e->ana_changed) continue;
+      if (!hi.last_ana_change || *e->ana_changed > *hi.last_ana_change) {
+        hi.last_ana_change = e->ana_changed;
+        hi.last_ana_change_took = e->ana_took;
+      }
+    }
+  }
+  return hi;
+}
+
+Result<HeadInfo> FabricImpl::find_head(const std::string& subnqn, std::uint32_t nsid) {
+  return call<Result<HeadInfo>>(
+      [this, subnqn, nsid](std::function<void(Result<HeadInfo>)> reply) {
+        if (dirty_) publish();
+        auto id = topo_.find(subnqn, nsid);
+        const auto& s = publisher_.current();
+        const topology::HeadView* h = (id && s) ? s->head(*id) : nullptr;
+        if (h == nullptr) {
+          reply(make_error(Errc::NotFound, fmt::format("no namespace {} of {} on any connected path: check the "
+                                                       "nsid with `mpath-connect discover` / the target", nsid,
+                                                       subnqn)));
+          return;
+        }
+        reply(head_info(*h, *s));
+      },
+      make_error(Errc::Timeout, "find_head: no answer from the control thread"));
+}
+
+Result<HeadInfo> FabricImpl::find_wwid(const std::string& wwid) {
+  return call<Result<HeadInfo>>(
+      [this, wwid](std::function<void(Result<HeadInfo>)> reply) {
+        if (dirty_) publish();
+        auto id = topo_.find_wwid(wwid);
+        const auto& s = publisher_.current();
+        const topology::HeadView* h = (id && s) ? s->head(*id) : nullptr;
+        if (h == nullptr) {
+          reply(make_error(Errc::NotFound, fmt::format("no namespace with wwid {} on any connected path", wwid)));
+          return;
+        }
+        reply(head_info(*h, *s));
+      },
+      make_error(Errc::Timeout, "find_wwid: no answer from the control thread"));
+}
+
+TopologyInfo FabricImpl::topology() {
+  return call<TopologyInfo>(
+      [this](std::function<void(TopologyInfo)> reply) {
+        if (dirty_) publish();
+        TopologyInfo t;
+        for (const auto& e : entries_) {
+          if (!e->removed) t.paths.push_back(path_info(*e));
+        }
+        if (const auto& s = publisher_.current()) {
+          for (const auto& h : s->heads) t.heads.push_back(head_info(h, *s));
+        }
+        reply(std::move(t));
+      },
+      TopologyInfo{});
+}
+
+Result<std::unique_ptr<IoContext>> FabricImpl::create_io_context() {
+  auto r = transport::Reactor::create(clock_, 2 * opts_.queue_size * opts_.max_io_contexts + 64);
+  if (!r) return tl::unexpected(r.error());
+  multipath::EngineOptions eo;
+  eo.host = host_;
+  eo.io_timeout = opts_.io_timeout;
+  eo.stall_timeout = opts_.stall_timeout;
+  eo.failover.max_attempts = opts_.max_retries;
+  if (opts_.write_failover_delay) eo.failover.write_failover_delay = *opts_.write_failover_delay;
+  eo.no_path_retry = opts_.no_path_retry;
+  auto slot = call<int>(
+      [this](std::function<void(int)> reply) {
+        for (std::size_t i = 0; i < contexts_.size(); ++i) {
+          if (contexts_[i] == nullptr) {
+            contexts_[i] = reinterpret_cast<IoEngine*>(1);  // reserved until the engine exists
+            reply(static_cast<int>(i));
+            return;
+          }
+        }
+        reply(-1);
+      },
+      -1);
+  if (slot < 0) {
+    return make_error(Errc::InvalidArgument, fmt::format("all {} I/O contexts are in use (FabricOptions::"
+                                                         "max_io_contexts)", opts_.max_io_contexts));
+  }
+  auto engine = std::make_unique<IoEngine>(static_cast<unsigned>(slot), std::move(*r), clock_, eo, *this);
+  IoEngine* raw = engine.get();
+  call<bool>(
+      [this, raw, slot](std::function<void(bool)> reply) {
+        contexts_[static_cast<std::size_t>(slot)] = raw;
+        if (dirty_) publish();
+        publisher_.subscribe(&raw->mailbox());
+        reply(true);
+      },
+      false);
+  return std::unique_ptr<IoContext>(new ContextHandle(*this, std::move(engine)));
+}
+
+void FabricImpl::release_context(unsigned index) {
+  call<bool>(
+      [this, index](std::function<void(bool)> reply) {
+        if (IoEngine* e = contexts_[index]) publisher_.unsubscribe(&e->mailbox());
+        contexts_[index] = nullptr;
+        reply(true);
+      },
+      false);
+}
+
+// ---- ControlLink: called on I/O threads, runs on the control thread ---------------------------
+
+void FabricImpl::request_queue(unsigned context, PathId path, std::uint64_t generation) {
+  reactor_->post([this, context, path, generation] {
+    IoEngine* eng = context < contexts_.size() ? contexts_[context] : nullptr;
+    if (eng == nullptr) return;
+    Entry* e = entry(path);
+    Result<int> fd = make_error(Errc::NotFound, fmt::format("path {} is gone", path));
+    if (e != nullptr && (e->ctrl->state() != CtrlState::Live || e->generation != generation)) {
+      fd = make_error(Errc::Protocol, fmt::format("{}: not live (association {}) any more", e->ctrl->name(),
+                                                  generation));
+    } else if (e != nullptr) {
+      fd = transport::tcp_connect(e->ctrl->options().endpoint, e->ctrl->options().connect_timeout);
+      if (!fd) fd = make_error(fd.error().code, fmt::format("{}: I/O queue: {}", e->ctrl->name(), fd.error().message));
+    }
+    // The socket travels in a shared holder: if the engine goes away before the post runs, the
+    // holder's destructor closes it.
+    struct Holder {
+      Result<int> fd;
+      ~Holder() {
+        if (fd && *fd >= 0) ::close(*fd);
+      }
+    };
+    auto h = std::make_shared<Holder>(Holder{make_error(Errc::NotFound, "empty")});
+    h->fd = fd;  // after construction: a temporary Holder would close it on the way
+    eng->reactor().post([eng, path, generation, h] {
+      Result<int> f = h->fd;
+      h->fd = make_error(Errc::NotFound, "taken");
+      eng->deliver_fd(path, generation, std::move(f));
+    });
+  });
+}
+
+void FabricImpl::report_stall(PathId path, std::uint64_t generation, const std::string& why) {
+  reactor_->post([this, path, generation, why] {
+    Entry* e = entry(path);
+    if (e == nullptr || e->probing || e->generation != generation || e->ctrl->state() != CtrlState::Live) return;
+    e->probing = true;
+    const auto timeout = opts_.probe_timeout;
+    e->ctrl->probe(timeout, [this, path, generation, why, timeout](bool alive) {
+      Entry* x = entry(path);
+      if (x == nullptr) return;
+      x->probing = false;
+      if (alive || x->generation != generation || x->ctrl->state() != CtrlState::Live) return;
+      x->ctrl->reset(fmt::format("Keep Alive probe not answered within {} ms after an I/O queue stalled ({})",
+                                 timeout.count(), why));
+    });
+  });
+}
+
+void FabricImpl::report_ana_error(PathId path) {
+  reactor_->post([this, path] {
+    if (Entry* e = entry(path); e != nullptr && e->ctrl->state() == CtrlState::Live) {
+      if (e->ana_error_at == TimePoint{}) e->ana_error_at = clock_.now();
+      e->ctrl->refresh_ana();
+    }
+  });
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Fabric>> Fabric::start(const FabricOptions& opts) {
+  auto f = std::make_unique<FabricImpl>(opts);
+  if (auto r = f->init(); !r) return tl::unexpected(r.error());
+  return std::unique_ptr<Fabric>(std::move(f));
+}
+
+}  // namespace nvmemp

@@ -1,0 +1,619 @@
+#include "multipath/io_engine.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "multipath/nvme_tcp_path.h"
+
+namespace nvmemp::multipath {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Status of an I/O the host fails itself: no path left (Host Pathing Error, DNR: the
+// application has been told, nothing retries it further) and a head that vanished.
+constexpr Status kNoPath = Status::from_parts(Status::kSctPath, Status::kScHostPathError, true);
+constexpr Status kHeadGone = Status::from_parts(Status::kSctGeneric, 0x0B, true);  // Invalid Namespace or Format
+
+bool is_ana_status(const Status& st) {
+  return st.sct() == Status::kSctPath && st.sc() >= Status::kScAnaPersistentLoss &&
+         st.sc() <= Status::kScAnaTransition;
+}
+
+}  // namespace
+
+// One path on this thread: its queue (when connected) and what this thread knows about it.
+struct IoEngine::TPath {
+  PathId id = 0;
+  enum class St : std::uint8_t { Down, WaitFd, Connecting, Live } st = St::Down;
+  std::uint64_t generation = 0;     // association the queue belongs to (or was asked for)
+  QueueCtx* q = nullptr;            // owned by `queues`
+  std::unique_ptr<QueueCtx> owned;
+  TimePoint retry_at{};             // earliest new queue after a failed one
+  TimePoint holdoff_until{};        // not used for new I/O after a path status
+  bool suspect = false;             // stalled: no new I/O until something arrives
+  bool warned_qid = false;
+  Nanos ewma{0};                    // average completion latency
+  PathCounterSet* counters = nullptr;
+};
+
+struct IoEngine::QueueCtx {
+  IoEngine* engine = nullptr;
+  TPath* tp = nullptr;
+  std::unique_ptr<PathQueue> q;
+  std::uint64_t generation = 0;
+  TimePoint busy_since{};           // when inflight went from 0 to 1
+};
+
+struct IoEngine::HeadState {
+  const topology::HeadView* view = nullptr;
+  PathSelector selector;
+  std::vector<PathCandidate> cands;  // aligned with view->paths
+  std::vector<TPath*> tpaths;        // aligned with view->paths
+};
+
+struct IoEngine::Request {
+  IoOp op = IoOp::Read;
+  HeadId head = 0;
+  std::uint64_t slba = 0;
+  std::uint32_t nlb = 0;
+  MutBytes rbuf;
+  Bytes wbuf;
+  IoCallback cb = nullptr;
+  void* arg = nullptr;
+  unsigned retries = 0;             // same-path retries (bounded by FailoverPolicy)
+  std::uint16_t ghosts = 0;         // abandoned copies still outstanding on some queue
+  bool finished = false;            // the application's callback ran
+  bool waiting = false;             // in waiting_
+  QueueCtx* on = nullptr;           // the queue it is outstanding on
+  std::uint16_t tag = 0;
+  PathId avoid = 0;                 // the path it just failed on
+  PathId pin = 0;                   // retry here (CRD retry)
+  TimePoint not_before{};
+  TimePoint held_since{};
+  TimePoint sent_at{};
+};
+
+IoEngine::IoEngine(unsigned index, std::unique_ptr<transport::Reactor> reactor, const Clock& clock,
+                   EngineOptions opts, ControlLink& link)
+    : index_(index),
+      reactor_(std::move(reactor)),
+      clock_(clock),
+      opts_(std::move(opts)),
+      link_(link),
+      mailbox_([r = reactor_.get()] { r->post([] {}); }) {
+  pool_.resize(opts_.max_requests);
+  free_.reserve(pool_.size());
+  for (auto& r : pool_) free_.push_back(&r);
+  waiting_.reserve(pool_.size());
+}
+
+IoEngine::~IoEngine() {
+  // Queues first (their destructors drain the sockets on this reactor), then the reactor.
+  for (auto& tp : paths_) tp->owned.reset();
+  graveyard_.clear();
+}
+
+IoEngine::TPath* IoEngine::tpath(PathId id) {
+  for (auto& p : paths_) {
+    if (p->id == id) return p.get();
+  }
+  return nullptr;
+}
+
+IoEngine::HeadState* IoEngine::head_state(HeadId id) {
+  auto it = head_index_.find(id);
+  return it == head_index_.end() ? nullptr : &heads_[it->second];
+}
+
+bool IoEngine::usable_here(const TPath* tp, const topology::PathView& pv) const {
+  return tp != nullptr && pv.live && tp->st == TPath::St::Live && tp->generation == pv.generation &&
+         !tp->suspect && clock_.now() >= tp->holdoff_until;
+}
+
+bool IoEngine::ready(std::uint32_t head) const noexcept {
+  auto it = head_index_.find(head);
+  if (it == head_index_.end()) return false;
+  const HeadState& hs = heads_[it->second];
+  for (std::size_t i = 0; i < hs.cands.size(); ++i) {
+    const auto& pv = snap_->paths[hs.view->paths[i].path_index];
+    PathCandidate c = hs.cands[i];
+    c.usable = usable_here(hs.tpaths[i], pv);
+    if (path_selectable(c)) return true;
+  }
+  return false;
+}
+
+// ---- topology ---------------------------------------------------------------------------------
+
+void IoEngine::refresh_topology() {
+  if (!mailbox_.refresh()) return;
+  snap_ = mailbox_.current();
+  const TimePoint now = clock_.now();
+  for (const auto& pv : snap_->paths) {
+    TPath* tp = tpath(pv.id);
+    if (tp == nullptr) {
+      paths_.push_back(std::make_unique<TPath>());
+      tp = paths_.back().get();
+      tp->id = pv.id;
+    }
+    tp->counters = pv.counters.get();
+    if (tp->st != TPath::St::Down && (!pv.live || pv.generation != tp->generation)) {
+      close_queue(*tp, pv.live ? "the controller was reconnected (new association)" : "the controller is not live");
+      tp->retry_at = now;
+    }
+    if (pv.live && tp->st == TPath::St::Down && now >= tp->retry_at) request_queue(*tp, pv);
+  }
+  for (auto& tp : paths_) {
+    if (snap_->path(tp->id) == nullptr && tp->st != TPath::St::Down) close_queue(*tp, "the path was removed");
+  }
+  // Heads: keep each head's selector (its cached path) across snapshots.
+  std::vector<HeadState> heads;
+  std::unordered_map<HeadId, std::size_t> index;
+  heads.reserve(snap_->heads.size());
+  for (const auto& hv : snap_->heads) {
+    HeadState hs;
+    if (HeadState* old = head_state(hv.id)) hs.selector = old->selector;
+    if (hs.selector.policy() != hv.policy) hs.selector.set_policy(hv.policy);
+    hs.selector.invalidate();
+    hs.view = &hv;
+    for (const auto& hp : hv.paths) {
+      const auto& pv = snap_->paths[hp.path_index];
+      hs.tpaths.push_back(tpath(pv.id));
+      hs.cands.push_back(PathCandidate{pv.id, false, hp.ana, 0});
+    }
+    index.emplace(hv.id, heads.size());
+    heads.push_back(std::move(hs));
+  }
+  heads_ = std::move(heads);
+  head_index_ = std::move(index);
+  waiting_dirty_ = true;
+}
+
+void IoEngine::request_queue(TPath& tp, const topology::PathView& pv) {
+  const auto qid = static_cast<std::uint16_t>(index_ + 1);
+  if (qid > pv.io_queues) {
+    if (!tp.warned_qid) {
+      log(LogLevel::Warn, "path {}: the controller granted {} I/O queues; I/O context {} needs qid {}: raise "
+          "the controller's queue count or use fewer I/O threads", pv.name, pv.io_queues, index_, qid);
+      tp.warned_qid = true;
+    }
+    tp.retry_at = clock_.now() + opts_.queue_retry;
+    return;
+  }
+  tp.st = TPath::St::WaitFd;
+  tp.generation = pv.generation;
+  link_.request_queue(index_, pv.id, pv.generation);
+}
+
+void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<int> fd) {
+  TPath* tp = tpath(path);
+  const topology::PathView* pv = snap_ ? snap_->path(path) : nullptr;
+  const bool wanted = tp != nullptr && pv != nullptr && tp->st == TPath::St::WaitFd &&
+                      tp->generation == generation && pv->live && pv->generation == generation;
+  if (!fd) {
+    if (tp != nullptr && tp->st == TPath::St::WaitFd && tp->generation == generation) {
+      log(LogLevel::Warn, "I/O context {}: {}; retrying in {} ms", index_, fd.error().message,
+          std::chrono::duration_cast<std::chrono::milliseconds>(opts_.queue_retry).count());
+      tp->st = TPath::St::Down;
+      tp->retry_at = clock_.now() + opts_.queue_retry;
+    }
+    return;
+  }
+  if (!wanted) {
+    ::close(*fd);
+    if (tp != nullptr && tp->st == TPath::St::WaitFd && tp->generation == generation) tp->st = TPath::St::Down;
+    return;
+  }
+  auto ctx = std::make_unique<QueueCtx>();
+  ctx->engine = this;
+  ctx->tp = tp;
+  ctx->generation = generation;
+  QueueCtx* raw = ctx.get();
+  NvmeTcpPathConfig cfg;
+  cfg.subnqn = pv->subnqn;
+  cfg.endpoint = pv->endpoint;
+  cfg.host = opts_.host;
+  cfg.cntlid = pv->cntlid;
+  cfg.qid = static_cast<std::uint16_t>(index_ + 1);
+  cfg.queue_size = pv->queue_size;
+  cfg.hdgst = pv->hdgst;
+  cfg.ddgst = pv->ddgst;
+  cfg.max_icd = pv->max_icd;
+  cfg.max_data_len = pv->max_data_len;
+  cfg.io_timeout = opts_.io_timeout;
+  cfg.connect_timeout = opts_.connect_timeout;
+  ctx->q = open_nvme_tcp_path(*reactor_, clock_, cfg, *fd, &IoEngine::completion_trampoline, raw,
+                              [this, raw](const Result<void>& r) {
+                                TPath* t = raw->tp;
+                                if (t->q != raw) return;  // replaced meanwhile
+                                if (r) {
+                                  t->st = TPath::St::Live;
+                                  t->suspect = false;
+                                  log(LogLevel::Info, "I/O context {}: {} live", index_, raw->q->name());
+                                  waiting_dirty_ = true;
+                                  for (auto& hs : heads_) hs.selector.invalidate();
+                                } else {
+                                  log(LogLevel::Warn, "I/O context {}: {}", index_, r.error().message);
+                                  close_queue(*t, r.error().message);
+                                  t->retry_at = clock_.now() + opts_.queue_retry;
+                                }
+                              });
+  tp->st = TPath::St::Connecting;
+  tp->q = raw;
+  tp->owned = std::move(ctx);
+}
+
+void IoEngine::close_queue(TPath& tp, const std::string& why) {
+  if (tp.owned) {
+    tp.owned->q->close(why);
+    graveyard_.push_back(std::move(tp.owned));
+  }
+  tp.q = nullptr;
+  tp.st = TPath::St::Down;
+  tp.suspect = false;
+  waiting_dirty_ = true;
+}
+
+// ---- submission -------------------------------------------------------------------------------
+
+Result<void> IoEngine::read(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, std::span<std::uint8_t> buf,
+                            IoCallback cb, void* arg) {
+  return submit(IoOp::Read, head, slba, nlb, buf, {}, cb, arg);
+}
+
+Result<void> IoEngine::write(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb,
+                             std::span<const std::uint8_t> buf, IoCallback cb, void* arg) {
+  return submit(IoOp::Write, head, slba, nlb, {}, buf, cb, arg);
+}
+
+Result<void> IoEngine::flush(std::uint32_t head, IoCallback cb, void* arg) {
+  return submit(IoOp::Flush, head, 0, 0, {}, {}, cb, arg);
+}
+
+Result<void> IoEngine::submit(IoOp op, std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, MutBytes rbuf,
+                              Bytes wbuf, IoCallback cb, void* arg) {
+  refresh_topology();
+  HeadState* hs = head_state(head);
+  if (hs == nullptr) {
+    return make_error(Errc::NotFound, fmt::format("namespace head {} does not exist (any more): look it up again "
+                                                  "with find_head()", head));
+  }
+  const auto& hv = *hs->view;
+  if (op != IoOp::Flush) {
+    const std::uint64_t len = std::uint64_t{nlb} * hv.geometry.lba_size;
+    const std::size_t have = op == IoOp::Read ? rbuf.size() : wbuf.size();
+    if (nlb == 0 || len != have) {
+      return make_error(Errc::InvalidArgument, fmt::format("{} nsid {}: {} blocks of {} bytes need a {}-byte buffer, "
+                                                           "got {}", hv.subnqn, hv.nsid, nlb, hv.geometry.lba_size,
+                                                           len, have));
+    }
+    if (slba + nlb > hv.geometry.nsze || slba + nlb < slba) {
+      return make_error(Errc::InvalidArgument, fmt::format("{} nsid {}: blocks {}..{} are past the end ({} blocks)",
+                                                           hv.subnqn, hv.nsid, slba, slba + nlb - 1, hv.geometry.nsze));
+    }
+    if (hv.limits.max_data_len != 0 && len > hv.limits.max_data_len) {
+      return make_error(Errc::InvalidArgument, fmt::format("{} nsid {}: {} bytes exceed the largest transfer of its "
+                                                           "paths, {} bytes: split the I/O", hv.subnqn, hv.nsid, len,
+                                                           hv.limits.max_data_len));
+    }
+  }
+  if (free_.empty()) {
+    return make_error(Errc::InvalidArgument, fmt::format("I/O context {}: {} I/Os outstanding already (the most): "
+                                                         "poll() before submitting more", index_, pool_.size()));
+  }
+  Request* r = free_.back();
+  free_.pop_back();
+  *r = Request{};
+  r->op = op;
+  r->head = head;
+  r->slba = slba;
+  r->nlb = nlb;
+  r->rbuf = rbuf;
+  r->wbuf = wbuf;
+  r->cb = cb;
+  r->arg = arg;
+  ++outstanding_;
+  dispatch(r);
+  return {};
+}
+
+void IoEngine::dispatch(Request* r) {
+  HeadState* hs = head_state(r->head);
+  if (hs == nullptr) {
+    msg_ = fmt::format("namespace head {} was removed from the topology while the I/O was outstanding", r->head);
+    finish(r, kHeadGone, msg_.c_str());
+    return;
+  }
+  const auto& hv = *hs->view;
+  int pinned = -1;
+  for (std::size_t i = 0; i < hs->cands.size(); ++i) {
+    const auto& pv = snap_->paths[hv.paths[i].path_index];
+    TPath* tp = hs->tpaths[i];
+    auto& c = hs->cands[i];
+    c.usable = usable_here(tp, pv) && pv.id != r->avoid;
+    c.inflight = (tp != nullptr && tp->q != nullptr) ? tp->q->q->inflight() : 0;
+    if (r->pin == pv.id && path_selectable(c)) pinned = static_cast<int>(i);
+  }
+  int sel = pinned >= 0 ? pinned : hs->selector.select(hs->cands);
+  if (sel < 0 && r->avoid != 0) {
+    // The only usable path is the one this request just failed on: better than holding it.
+    for (std::size_t i = 0; i < hs->cands.size(); ++i) {
+      if (hs->cands[i].path_id == r->avoid) {
+        hs->cands[i].usable = usable_here(hs->tpaths[i], snap_->paths[hv.paths[i].path_index]);
+      }
+    }
+    sel = hs->selector.select(hs->cands);
+  }
+  if (sel < 0) {
+    hold(r, *hs);
+    return;
+  }
+  TPath* tp = hs->tpaths[static_cast<std::size_t>(sel)];
+  QueueCtx* q = tp->q;
+  PathIo io{r->op, hv.nsid, r->slba, r->nlb, r->rbuf, r->wbuf, r};
+  const bool was_idle = q->q->inflight() == 0;
+  auto tag = q->q->submit(io);
+  if (!tag) {
+    // Full (more outstanding than the queue holds): try again after the next completions.
+    r->not_before = clock_.now();
+    if (!r->waiting) {
+      r->waiting = true;
+      waiting_.push_back(r);
+    }
+    return;
+  }
+  const TimePoint now = clock_.now();
+  if (was_idle) q->busy_since = now;
+  r->on = q;
+  r->tag = *tag;
+  r->sent_at = now;
+  r->pin = 0;
+  if (tp->counters) bump(tp->counters->slot[index_].outstanding);
+}
+
+void IoEngine::hold(Request* r, HeadState& hs) {
+  const TimePoint now = clock_.now();
+  const auto& hv = *hs.view;
+  if (r->held_since == TimePoint{}) {
+    r->held_since = now;
+    if (hv.counters) bump(hv.counters->slot[index_].held);
+  }
+  // A path that is live with a good ANA state but whose queue on this thread is still being
+  // set up (or was just suspected) will serve soon: that is not "no path".
+  bool soon = false;
+  bool all_fail_fast = !hv.paths.empty();
+  for (std::size_t i = 0; i < hv.paths.size(); ++i) {
+    const auto& pv = snap_->paths[hv.paths[i].path_index];
+    const PathCandidate c{pv.id, pv.live, hv.paths[i].ana, 0};
+    soon = soon || path_selectable(c);
+    all_fail_fast = all_fail_fast && !pv.live && pv.fail_fast;
+  }
+  if (!soon) {
+    const char* why = nullptr;
+    switch (opts_.no_path_retry.mode) {
+      case NoPathRetry::Mode::Fail: why = "no_path_retry fail"; break;
+      case NoPathRetry::Mode::Seconds:
+        if (now - r->held_since >= opts_.no_path_retry.seconds) why = "no_path_retry time is up";
+        break;
+      case NoPathRetry::Mode::Queue:
+        if (!hv.may_return) why = "every controller of the subsystem is gone (ctrl_loss_tmo)";
+        break;
+    }
+    if (why == nullptr && all_fail_fast) why = "fast_io_fail_tmo expired on every path";
+    if (why != nullptr) {
+      msg_ = fmt::format("no usable path to {} nsid {} ({}): {} path(s), none live with an optimized or "
+                         "non-optimized ANA state; {}; check the target and the network, then `mpath-connect` / "
+                         "the daemon's topology", hv.subnqn, hv.nsid, hv.wwid, hv.paths.size(), why);
+      finish(r, kNoPath, msg_.c_str());
+      return;
+    }
+  }
+  r->not_before = now + (soon ? 1ms : 10ms);
+  if (!r->waiting) {
+    r->waiting = true;
+    waiting_.push_back(r);
+  }
+}
+
+void IoEngine::finish(Request* r, Status st, const char* error) {
+  HeadState* hs = head_state(r->head);
+  if (hs != nullptr && hs->view->counters) {
+    auto& c = hs->view->counters->slot[index_];
+    if (st.ok()) {
+      bump(c.ios);
+      bump(c.bytes, r->op == IoOp::Read ? r->rbuf.size() : r->wbuf.size());
+    } else {
+      bump(c.errors);
+    }
+  }
+  r->finished = true;
+  --outstanding_;
+  ++callbacks_;
+  if (r->cb != nullptr) r->cb(r->arg, IoResult{st, st.ok() ? nullptr : error});
+  if (r->ghosts == 0) release(r);
+}
+
+void IoEngine::release(Request* r) {
+  r->on = nullptr;
+  free_.push_back(r);
+}
+
+// ---- completions ------------------------------------------------------------------------------
+
+void IoEngine::completion_trampoline(void* ctx, const transport::Completion& c) {
+  auto* q = static_cast<QueueCtx*>(ctx);
+  q->engine->on_complete(*q, c);
+}
+
+void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
+  auto* r = static_cast<Request*>(c.user);
+  if (r == nullptr) return;  // the queue's own Connect
+  TPath& tp = *q.tp;
+  const TimePoint now = clock_.now();
+  if (tp.suspect && tp.q == &q && q.q->live()) {
+    tp.suspect = false;
+    log(LogLevel::Info, "I/O context {}: {} answers again", index_, q.q->name());
+  }
+  if (q.q->inflight() == 0) q.busy_since = now;
+  PathSlot* pc = tp.counters ? &tp.counters->slot[index_] : nullptr;
+  if (pc) bump(pc->outstanding, static_cast<std::uint64_t>(-1));
+  if (c.abandoned) {
+    --r->ghosts;
+    if (r->finished && r->ghosts == 0) release(r);
+    return;
+  }
+  r->on = nullptr;
+  const Nanos lat = now - r->sent_at;
+  tp.ewma += (lat - tp.ewma) / 8;
+  if (c.status.ok()) {
+    if (pc) {
+      bump(pc->ios);
+      bump(pc->bytes, r->op == IoOp::Read ? r->rbuf.size() : r->wbuf.size());
+    }
+    finish(r, c.status, nullptr);
+    return;
+  }
+  if (pc) bump(pc->errors);
+  const topology::PathView* pv = snap_ ? snap_->path(tp.id) : nullptr;
+  PathFacts facts = pv ? pv->facts : PathFacts{};
+  // The old controller's last sign of life, for a write lost with its connection: we only know
+  // it went silent no earlier than now (a Keep Alive or, with TBKAS, any command of another
+  // queue may have reached it until now), so the safe base is now, or later if the control
+  // thread saw it alive later.
+  facts.last_alive = std::max(now, facts.last_alive);
+  const RequestFacts rf{r->op == IoOp::Write, c.reached_controller, r->retries};
+  const Decision d = decide_disposition(c.status, rf, facts, opts_.failover, now);
+  if (d.reread_ana || is_ana_status(c.status)) link_.report_ana_error(tp.id);
+  if (d.path_failed && q.q->live() && !(c.status.sct() == Status::kSctPath && c.status.sc() >= Status::kScHostPathError)) {
+    // A live controller refused the command for a path reason: keep new I/O off it for a while
+    // (the ANA log re-read publishes the real state).
+    tp.holdoff_until = now + opts_.path_error_holdoff;
+    for (auto& hs : heads_) hs.selector.invalidate();
+  }
+  HeadState* hs = head_state(r->head);
+  HeadSlot* hc = (hs && hs->view->counters) ? &hs->view->counters->slot[index_] : nullptr;
+  switch (d.action) {
+    case Action::Complete:
+    case Action::Fail:
+      msg_ = fmt::format("{} of {} block(s) at LBA {} on {}: {}", r->op == IoOp::Write ? "write" : r->op == IoOp::Read ? "read" : "flush",
+                         r->nlb, r->slba, q.q->name(), c.status.to_string());
+      finish(r, c.status, msg_.c_str());
+      return;
+    case Action::RetrySamePath:
+      ++r->retries;
+      if (pc) bump(pc->retries);
+      if (hc) bump(hc->retries);
+      r->pin = tp.id;
+      r->avoid = 0;
+      break;
+    case Action::Failover:
+      if (pc) bump(pc->failovers);
+      if (hc) bump(hc->failovers);
+      r->avoid = tp.id;
+      r->pin = 0;
+      break;
+  }
+  r->not_before = now + d.delay;
+  if (d.delay.count() > 0) {
+    r->waiting = true;
+    waiting_.push_back(r);
+  } else {
+    dispatch(r);
+  }
+}
+
+// ---- housekeeping -----------------------------------------------------------------------------
+
+void IoEngine::run_waiting() {
+  if (waiting_.empty()) return;
+  const TimePoint now = clock_.now();
+  // Take the list: dispatch() may put requests back.
+  std::vector<Request*> batch;
+  batch.swap(waiting_);
+  waiting_.reserve(pool_.size());
+  for (Request* r : batch) {
+    if (now < r->not_before && !(waiting_dirty_ && r->held_since != TimePoint{})) {
+      waiting_.push_back(r);
+      continue;
+    }
+    r->waiting = false;
+    dispatch(r);
+  }
+  waiting_dirty_ = false;
+}
+
+void IoEngine::suspect(TPath& tp, Nanos quiet) {
+  QueueCtx& q = *tp.q;
+  tp.suspect = true;
+  if (tp.counters) bump(tp.counters->slot[index_].stalls);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count();
+  const std::string why = fmt::format("{}: {} command(s) outstanding and nothing received for {} ms",
+                                      q.q->name(), q.q->inflight(), ms);
+  log(LogLevel::Warn, "I/O context {}: {}; moving reads and new I/O to other paths", index_, why);
+  link_.report_stall(tp.id, q.generation, why);
+  for (auto& hs : heads_) hs.selector.invalidate();
+  // Reads outstanding here are abandoned (their data, if it ever comes, is dropped) and sent
+  // again elsewhere; writes stay until the connection is torn down (the write-failover rule).
+  for (auto& r : pool_) {
+    if (r.on != &q || r.finished || r.op != IoOp::Read) continue;
+    if (!q.q->abandon_read(r.tag)) continue;
+    ++r.ghosts;
+    r.on = nullptr;
+    r.avoid = tp.id;
+    if (tp.counters) bump(tp.counters->slot[index_].failovers);
+    HeadState* hs = head_state(r.head);
+    if (hs && hs->view->counters) bump(hs->view->counters->slot[index_].failovers);
+    dispatch(&r);
+  }
+}
+
+void IoEngine::scan_paths() {
+  const TimePoint now = clock_.now();
+  for (auto& tpp : paths_) {
+    TPath& tp = *tpp;
+    if (tp.q == nullptr) {
+      if (tp.st == TPath::St::Down && snap_ != nullptr && now >= tp.retry_at) {
+        if (const auto* pv = snap_->path(tp.id); pv != nullptr && pv->live) request_queue(tp, *pv);
+      }
+      continue;
+    }
+    QueueCtx& q = *tp.q;
+    if (tp.st == TPath::St::Live && !q.q->live()) {
+      // The connection broke under us (reset by the target, I/O timeout): its commands are
+      // completing with path errors; a new queue follows when the controller is live.
+      log(LogLevel::Warn, "I/O context {}: {} lost", index_, q.q->name());
+      close_queue(tp, "connection lost");
+      tp.retry_at = now + opts_.queue_retry;
+      continue;
+    }
+    if (tp.st != TPath::St::Live || tp.suspect || q.q->inflight() == 0) continue;
+    const Nanos quiet = now - std::max(q.q->last_progress(), q.busy_since);
+    const Nanos threshold = std::max(opts_.stall_timeout, tp.ewma * 8);
+    if (quiet > threshold) suspect(tp, quiet);
+  }
+  std::erase_if(graveyard_, [](const std::unique_ptr<QueueCtx>& q) { return q->q->closed(); });
+}
+
+Result<unsigned> IoEngine::poll(std::chrono::nanoseconds timeout) {
+  callbacks_ = 0;
+  refresh_topology();
+  run_waiting();
+  Nanos wait = timeout;
+  if (!waiting_.empty() || outstanding_ > 0) wait = std::min<Nanos>(wait, 5ms);
+  if (callbacks_ > 0) wait = Nanos(0);
+  auto p = reactor_->poll(wait);
+  if (!p) return tl::unexpected(p.error());
+  const TimePoint now = clock_.now();
+  if (now >= next_scan_) {
+    next_scan_ = now + 20ms;
+    scan_paths();
+  }
+  run_waiting();
+  return callbacks_;
+}
+
+}  // namespace nvmemp::multipath

@@ -1,0 +1,147 @@
+// The data plane of one I/O thread (the IoContext of nvmemp/mpath.h): routing, requeue,
+// failover, stall (blackhole) detection and no-path holding, on this thread's reactor only.
+//
+// Flow: read()/write()/flush() take a Request from a preallocated pool and dispatch() it: the
+// head's per-thread PathSelector picks a path from the current topology snapshot and the
+// path's PathQueue sends it. The completion comes back here on the same thread; a failed one
+// goes through decide_disposition(): complete, retry on the same path after the CRD delay,
+// fail over (at once, or for a write lost with its connection after the old controller can no
+// longer execute it), or fail. A request with no usable path waits in `waiting_` under the
+// no_path_retry rule.
+//
+// Stall detection: a queue with commands outstanding that has received nothing for
+// max(stall_timeout, 8 x its average latency) is suspected: new I/O avoids it, its reads are
+// abandoned there (their late data is dropped, see PathQueue::abandon_read) and re-issued on
+// another path, and the control thread is told, which probes the controller with a Keep Alive
+// and resets it when the probe is not answered. Writes stay until the connection is torn down.
+// The first byte that arrives on the queue clears the suspicion.
+//
+// The only contact with other threads: the snapshot mailbox (picked up in poll()) and the
+// ControlLink calls, all rare events (queue set-up, stall, ANA error).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "controller/host_identity.h"
+#include "multipath/counters.h"
+#include "multipath/disposition.h"
+#include "multipath/path_queue.h"
+#include "multipath/path_selector.h"
+#include "nvmemp/mpath.h"
+#include "topology/snapshot.h"
+#include "topology/snapshot_mailbox.h"
+#include "transport/reactor.h"
+
+namespace nvmemp::multipath {
+
+using topology::HeadId;
+using topology::PathId;
+using topology::TopologySnapshot;
+
+// What an I/O thread asks of the control thread. Called on the I/O thread; implementations
+// hand the work over (Reactor::post) and answer through IoEngine::deliver_fd().
+class ControlLink {
+ public:
+  virtual ~ControlLink() = default;
+  // Connect a TCP socket for this context's I/O queue to `path` (association `generation`).
+  virtual void request_queue(unsigned context, PathId path, std::uint64_t generation) = 0;
+  // A queue of `path` stalled: probe the controller, reset it when it does not answer.
+  virtual void report_stall(PathId path, std::uint64_t generation, const std::string& why) = 0;
+  // An I/O on `path` returned an ANA status: re-read the ANA log.
+  virtual void report_ana_error(PathId path) = 0;
+};
+
+struct EngineOptions {
+  controller::HostIdentity host;
+  std::chrono::milliseconds connect_timeout{10000};
+  Nanos io_timeout = std::chrono::seconds(30);
+  Nanos stall_timeout = std::chrono::milliseconds(300);
+  Nanos queue_retry = std::chrono::seconds(1);  // after an I/O queue failed to connect
+  Nanos path_error_holdoff = std::chrono::seconds(1);  // after a path status from a live path
+  FailoverPolicy failover;
+  NoPathRetry no_path_retry;
+  std::size_t max_requests = 4096;
+};
+
+// Makes the PathQueue of one path on this thread from a connected socket (nvme_tcp_path.h).
+struct QueueSetup {
+  const topology::PathView* path;
+  std::uint16_t qid;
+  int fd;
+};
+
+class IoEngine final : public IoContext {
+ public:
+  IoEngine(unsigned index, std::unique_ptr<transport::Reactor> reactor, const Clock& clock,
+           EngineOptions opts, ControlLink& link);
+  ~IoEngine() override;
+
+  // For the control thread: where snapshots are posted (thread-safe) and where the answer to
+  // request_queue() goes (post it with reactor().post()).
+  topology::SnapshotMailbox<TopologySnapshot>& mailbox() noexcept { return mailbox_; }
+  transport::Reactor& reactor() noexcept { return *reactor_; }
+  unsigned index() const noexcept { return index_; }
+  // On this thread: the socket asked for with request_queue(), or why there is none.
+  void deliver_fd(PathId path, std::uint64_t generation, Result<int> fd);
+
+  // IoContext
+  Result<void> read(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, std::span<std::uint8_t> buf,
+                    IoCallback cb, void* arg) override;
+  Result<void> write(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb,
+                     std::span<const std::uint8_t> buf, IoCallback cb, void* arg) override;
+  Result<void> flush(std::uint32_t head, IoCallback cb, void* arg) override;
+  Result<unsigned> poll(std::chrono::nanoseconds timeout) override;
+  std::size_t outstanding() const noexcept override { return outstanding_; }
+  bool ready(std::uint32_t head) const noexcept override;
+
+ private:
+  struct TPath;
+  struct HeadState;
+  struct Request;
+  struct QueueCtx;
+
+  Result<void> submit(IoOp op, std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, MutBytes rbuf,
+                      Bytes wbuf, IoCallback cb, void* arg);
+  void refresh_topology();
+  void dispatch(Request* r);
+  void hold(Request* r, HeadState& hs);
+  void finish(Request* r, Status st, const char* error);
+  void release(Request* r);
+  void on_complete(QueueCtx& q, const transport::Completion& c);
+  static void completion_trampoline(void* ctx, const transport::Completion& c);
+  void run_waiting();
+  void scan_paths();
+  void suspect(TPath& tp, Nanos quiet);
+  void close_queue(TPath& tp, const std::string& why);
+  void request_queue(TPath& tp, const topology::PathView& pv);
+  TPath* tpath(PathId id);
+  HeadState* head_state(HeadId id);
+  bool usable_here(const TPath* tp, const topology::PathView& pv) const;
+
+  unsigned index_;
+  std::unique_ptr<transport::Reactor> reactor_;
+  const Clock& clock_;
+  EngineOptions opts_;
+  ControlLink& link_;
+  topology::SnapshotMailbox<TopologySnapshot> mailbox_;
+  const TopologySnapshot* snap_ = nullptr;
+
+  std::vector<std::unique_ptr<TPath>> paths_;
+  std::vector<std::unique_ptr<QueueCtx>> graveyard_;  // closing queues, freed once closed()
+  std::vector<HeadState> heads_;
+  std::unordered_map<HeadId, std::size_t> head_index_;
+
+  std::vector<Request> pool_;
+  std::vector<Request*> free_;
+  std::vector<Request*> waiting_;    // delayed retries/failovers and held requests
+  bool waiting_dirty_ = false;       // something changed that may let waiting requests go
+  std::size_t outstanding_ = 0;      // submitted by the application, not yet completed
+  unsigned callbacks_ = 0;           // run in the current poll()
+  TimePoint next_scan_{};
+  std::string msg_;                  // error text handed to a callback
+};
+
+}  // namespace nvmemp::multipath

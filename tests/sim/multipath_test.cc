@@ -1,0 +1,308 @@
+// Multipath fault injection on the simulated target: a write-verify workload (the CLI's bench,
+// through the library API) runs on both paths of a namespace while a fault happens. Each test
+// checks: no error seen by the application, no verify failure, I/O moved to the surviving
+// path and came back after the fault (failback), and prints the stall per fault.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "bench.h"
+#include "common/log.h"
+#include "sim_support.h"
+
+namespace nvmemp::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+FabricOptions fast_options() {
+  FabricOptions f;
+  f.hostnqn = kTestHostNqn;
+  f.keep_alive_tmo = 2s;
+  f.reconnect_delay = 1s;
+  f.ctrl_loss_tmo = 60s;
+  return f;
+}
+
+struct Run {
+  std::future<Result<tools::BenchResult>> result;
+  std::chrono::steady_clock::time_point started;
+};
+
+// Starts a verify run of `seconds` on every port of `sim`; returns at once.
+Run start_verify(sim::SimTarget& sim, double seconds, FabricOptions f = fast_options(),
+                 tools::Workload w = tools::Workload::Verify, std::uint32_t iodepth = 8) {
+  tools::BenchTarget t;
+  t.subnqn = sim.nqn();
+  for (auto p : sim.ports()) t.paths.push_back(Endpoint{"127.0.0.1", p, "", ""});
+  tools::BenchOptions b;
+  b.workload = w;
+  b.nsid = 1;
+  b.bs = 4096;
+  b.iodepth = iodepth;
+  b.threads = 1;
+  b.seconds = seconds;
+  b.seed = 42;
+  Run r;
+  r.started = std::chrono::steady_clock::now();
+  r.result = std::async(std::launch::async, [f, t, b] { return tools::run_bench(f, t, b, {}); });
+  return r;
+}
+
+// Seconds since the workload's I/O started (the bench starts about 0.7 s after the call).
+double since(const Run& r) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - r.started).count() - 0.7; }
+
+void ctl(sim::SimTarget& sim, const std::string& line) {
+  auto r = sim.control(line);
+  INFO(line);
+  REQUIRE(r.has_value());
+}
+
+const tools::BenchPath& path_on(const tools::BenchResult& r, std::uint16_t port) {
+  for (const auto& p : r.paths) {
+    if (p.trsvcid == port) return p;
+  }
+  FAIL("no path on port " << port);
+  return r.paths.front();
+}
+
+// Prints every stall and returns the longest one that began within [from, to] seconds.
+double stall_near(const tools::BenchResult& r, double from, double to, const std::string& what) {
+  double worst = 0;
+  for (const auto& s : r.stalls) {
+    if (s.at_s >= from - 0.5 && s.at_s <= to) worst = std::max(worst, s.ms);
+  }
+  std::printf("  stall after %s: %.0f ms (max_stall_ms of the run %.0f)\n", what.c_str(), worst, r.max_stall_ms);
+  return worst;
+}
+
+void check_clean(const tools::BenchResult& r) {
+  INFO("first error: " << r.first_error);
+  CHECK(r.errors == 0);
+  CHECK(r.verify_failures == 0);
+  CHECK(r.ios > 0);
+}
+
+}  // namespace
+
+TEST_CASE("multipath: both paths form one head with the kernel's wwid", "[multipath]") {
+  auto sim = start_sim();
+  auto f = Fabric::start(fast_options());
+  REQUIRE(f.has_value());
+  for (auto p : sim->ports()) REQUIRE((*f)->connect(Endpoint{"127.0.0.1", p, "", ""}, sim->nqn()).has_value());
+  auto dup = (*f)->connect(Endpoint{"127.0.0.1", sim->ports()[0], "", ""}, sim->nqn());
+  REQUIRE_FALSE(dup.has_value());
+  CHECK_THAT(dup.error().message, Catch::Contains("already"));
+  auto h = (*f)->find_head(sim->nqn(), 1);
+  REQUIRE(h.has_value());
+  CHECK(h->paths.size() == 2);
+  CHECK(h->wwid.rfind("uuid.", 0) == 0);
+  CHECK(h->policy == IoPolicy::QueueDepth);
+  auto by_wwid = (*f)->find_wwid(h->wwid);
+  REQUIRE(by_wwid.has_value());
+  CHECK(by_wwid->id == h->id);
+  auto missing = (*f)->find_head(sim->nqn(), 77);
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().code == Errc::NotFound);
+}
+
+TEST_CASE("multipath: ANA optimized -> inaccessible -> optimized moves I/O and fails back", "[multipath]") {
+  auto sim = start_sim();
+  const auto p1 = sim->ports()[0], p2 = sim->ports()[1];
+  auto run = start_verify(*sim, 6);
+  std::this_thread::sleep_for(2200ms);
+  const double t1 = since(run);
+  ctl(*sim, fmt::format("ana {} 1 inaccessible", p1));
+  std::this_thread::sleep_for(1500ms);
+  const double t2 = since(run);
+  ctl(*sim, fmt::format("ana {} 1 optimized", p1));
+  auto r = run.result.get();
+  REQUIRE(r.has_value());
+  check_clean(*r);
+  std::printf("ANA flip (sim):\n");
+  stall_near(*r, t1, t1 + 1, "optimized -> inaccessible");
+  stall_near(*r, t2, t2 + 1, "inaccessible -> optimized");
+  CHECK(path_on(*r, p1).ios > 0);
+  CHECK(path_on(*r, p2).ios > 0);
+  CHECK(path_on(*r, p1).ana_state == "optimized");
+}
+
+TEST_CASE("multipath: ANA change state and persistent loss are not used", "[multipath]") {
+  auto sim = start_sim();
+  const auto p1 = sim->ports()[0], p2 = sim->ports()[1];
+  auto run = start_verify(*sim, 6);
+  std::this_thread::sleep_for(1700ms);
+  ctl(*sim, fmt::format("ana {} 1 change", p1));
+  std::this_thread::sleep_for(1000ms);
+  ctl(*sim, fmt::format("ana {} 1 optimized", p1));
+  std::this_thread::sleep_for(1000ms);
+  ctl(*sim, fmt::format("ana {} 1 persistent-loss", p1));
+  std::this_thread::sleep_for(1000ms);
+  ctl(*sim, fmt::format("ana {} 1 optimized", p1));
+  auto r = run.result.get();
+  REQUIRE(r.has_value());
+  check_clean(*r);
+  CHECK(path_on(*r, p2).ios > 0);
+  CHECK(path_on(*r, p1).ios > 0);
+}
+
+TEST_CASE("multipath: namespace moved to another ANA group", "[multipath]") {
+  auto sim = start_sim();
+  const auto p1 = sim->ports()[0], p2 = sim->ports()[1];
+  ctl(*sim, fmt::format("ana {} 2 inaccessible", p1));
+  ctl(*sim, fmt::format("ana {} 2 optimized", p2));
+  auto run = start_verify(*sim, 4);
+  std::this_thread::sleep_for(1700ms);
+  ctl(*sim, "ns-grp 1 2");  // group 2: inaccessible on port 1, optimized on port 2
+  auto r = run.result.get();
+  REQUIRE(r.has_value());
+  check_clean(*r);
+  CHECK(path_on(*r, p2).ios > 0);
+  CHECK(path_on(*r, p2).ana_state == "optimized");
+  CHECK(path_on(*r, p1).ana_state == "inaccessible");
+}
+
+TEST_CASE("multipath: port down and up, controller reset, abrupt close, target restart", "[multipath]") {
+  auto sim = start_sim();
+  const auto p1 = sim->ports()[0], p2 = sim->ports()[1];
+  auto run = start_verify(*sim, 14);
+  std::this_thread::sleep_for(1700ms);
+  const double t1 = since(run);
+  ctl(*sim, fmt::format("port-down {}", p1));
+  std::this_thread::sleep_for(2000ms);
+  ctl(*sim, fmt::format("port-up {}", p1));
+  std::this_thread::sleep_for(3000ms);  // reconnect_delay 1 s, then failback
+  const double t2 = since(run);
+  ctl(*sim, "reset-ctrl 1");
+  std::this_thread::sleep_for(3000ms);
+  const double t3 = since(run);
+  ctl(*sim, fmt::format("drop-after {} 1", p2));  // the next PDU on port 2 closes its connections
+  std::this_thread::sleep_for(2500ms);
+  const double t4 = since(run);
+  ctl(*sim, "restart");
+  auto r = run.result.get();
+  REQUIRE(r.has_value());
+  check_clean(*r);
+  std::printf("port/controller faults (sim, writes wait KATO 2 s):\n");
+  stall_near(*r, t1, t1 + 2, "port-down");
+  stall_near(*r, t2, t2 + 2, "reset-ctrl");
+  stall_near(*r, t3, t3 + 2, "abrupt close");
+  stall_near(*r, t4, t4 + 3, "target restart");
+  CHECK(path_on(*r, p1).ios > 0);
+  CHECK(path_on(*r, p2).ios > 0);
+  CHECK(r->failovers >= 1);
+}
+
+TEST_CASE("multipath: blackhole path is left within 1 s; held writes applied late corrupt nothing", "[multipath]") {
+  auto sim = start_sim();
+  const auto p1 = sim->ports()[0];
+  FabricOptions f = fast_options();
+  f.keep_alive_tmo = 3s;
+  auto run = start_verify(*sim, 8, f);
+  std::this_thread::sleep_for(1700ms);
+  const double t1 = since(run);
+  ctl(*sim, fmt::format("blackhole {} on", p1));
+  std::this_thread::sleep_for(2500ms);
+  // The held writes land now, late but while the old controller could still legally execute
+  // them (before KATO expired after its last sign of life). The host must not have sent
+  // their copies elsewhere yet, nor moved on to newer data for those blocks.
+  auto applied = sim->apply_held(p1);
+  REQUIRE(applied.has_value());
+  std::printf("blackhole: %s", applied->c_str());
+  std::this_thread::sleep_for(1500ms);
+  ctl(*sim, fmt::format("blackhole {} off", p1));
+  auto r = run.result.get();
+  REQUIRE(r.has_value());
+  check_clean(*r);
+  std::printf("blackhole (sim):\n");
+  const double s = stall_near(*r, t1, t1 + 1.5, "blackhole on");
+  CHECK(s < 1000);
+  CHECK(path_on(*r, p1).stalls >= 1);
+}
+
+TEST_CASE("multipath: a slow path is never failed, queue-depth moves load away from it", "[multipath]") {
+  auto sim = start_sim();
+  const auto p1 = sim->ports()[0], p2 = sim->ports()[1];
+  ctl(*sim, fmt::format("ana {} 1 optimized", p2));  // both optimized: queue-depth balances
+  ctl(*sim, fmt::format("latency {} 20", p1));
+  auto run = start_verify(*sim, 4, fast_options(), tools::Workload::RandRead, 16);
+  auto r = run.result.get();
+  REQUIRE(r.has_value());
+  check_clean(*r);
+  const auto& slow = path_on(*r, p1);
+  const auto& fast = path_on(*r, p2);
+  std::printf("slow path: %llu ios (20 ms), fast path: %llu ios\n", static_cast<unsigned long long>(slow.ios),
+              static_cast<unsigned long long>(fast.ios));
+  CHECK(slow.stalls == 0);
+  CHECK(slow.reconnects == 0);
+  CHECK(slow.ios > 0);
+  CHECK(fast.ios > 10 * slow.ios);
+}
+
+TEST_CASE("multipath: flapping port for 10 s loses nothing and does not storm", "[multipath]") {
+  auto sim = start_sim();
+  const auto p1 = sim->ports()[0];
+  auto run = start_verify(*sim, 13);
+  std::this_thread::sleep_for(1700ms);
+  for (int i = 0; i < 25; ++i) {
+    ctl(*sim, fmt::format("port-down {}", p1));
+    std::this_thread::sleep_for(200ms);
+    ctl(*sim, fmt::format("port-up {}", p1));
+    std::this_thread::sleep_for(200ms);
+  }
+  auto r = run.result.get();
+  REQUIRE(r.has_value());
+  check_clean(*r);
+  // reconnect_delay 1 s bounds the attempts: at most about one per second of flapping.
+  CHECK(path_on(*r, p1).reconnects <= 14);
+}
+
+TEST_CASE("multipath: all paths down, no_path_retry queue resumes, fail reports clearly", "[multipath]") {
+  SECTION("queue") {
+    auto sim = start_sim();
+    auto run = start_verify(*sim, 7);
+    std::this_thread::sleep_for(1700ms);
+    for (auto p : sim->ports()) ctl(*sim, fmt::format("port-down {}", p));
+    std::this_thread::sleep_for(2500ms);
+    for (auto p : sim->ports()) ctl(*sim, fmt::format("port-up {}", p));
+    auto r = run.result.get();
+    REQUIRE(r.has_value());
+    check_clean(*r);
+    std::printf("all paths down for 2.5 s (queue): max stall %.0f ms\n", r->max_stall_ms);
+    CHECK(r->max_stall_ms >= 2000);
+  }
+  SECTION("fail") {
+    auto sim = start_sim();
+    FabricOptions f = fast_options();
+    f.no_path_retry = NoPathRetry{NoPathRetry::Mode::Fail, 0s};
+    f.reconnect_delay = 5s;
+    auto run = start_verify(*sim, 4, f);
+    std::this_thread::sleep_for(1700ms);
+    for (auto p : sim->ports()) ctl(*sim, fmt::format("port-down {}", p));
+    auto r = run.result.get();
+    REQUIRE(r.has_value());
+    CHECK(r->errors > 0);
+    CHECK(r->verify_failures == 0);
+    CHECK_THAT(r->first_error, Catch::Contains("no usable path") && Catch::Contains("no_path_retry fail"));
+  }
+}
+
+TEST_CASE("multipath: a path that only fails I/O is detected by its errors", "[multipath]") {
+  auto sim = start_sim();
+  const auto p2 = sim->ports()[1];
+  // 20 writes fail with Internal Path Error (SCT 3 SC 0): each fails over, no error reaches
+  // the application.
+  ctl(*sim, "fail-next 20 0x01 3 0x00");
+  auto run = start_verify(*sim, 3);
+  auto r = run.result.get();
+  REQUIRE(r.has_value());
+  check_clean(*r);
+  CHECK(r->failovers >= 20);
+  CHECK(path_on(*r, p2).ios > 0);
+}
+
+}  // namespace nvmemp::test
