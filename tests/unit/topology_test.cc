@@ -485,24 +485,34 @@ TEST_CASE("a namespace removed from every path loses its head; it returns with a
   CHECK(members(*s, *s->head(h2)) == std::vector<PathId>{p2});
   CHECK(members(*s, *s->head(*f.topo.find(kNqn, 1))) == std::vector<PathId>{p1, p2});
 
-  // Removed on every path: the head vanishes.
+  // Removed on every path (disabled on the target): the head stays without paths, so that
+  // I/O held under no_path_retry can resume; the snapshot shows it with no member.
   f.up(p2, ctrl_info(2, {ns_info(1)}));
   s = f.snap();
-  REQUIRE(s->heads.size() == 1);
-  CHECK_FALSE(f.topo.find(kNqn, 2));
-  CHECK_FALSE(f.topo.find_wwid(wwid_of(2)));
-  CHECK(s->head(h2) == nullptr);
+  REQUIRE(s->heads.size() == 2);
+  REQUIRE(s->head(h2) != nullptr);
+  CHECK(s->head(h2)->paths.empty());
+  CHECK(f.topo.find(kNqn, 2) == h2);
 
-  // Back again: a new head id, which the second path joins.
+  // Back again with the same identifiers: the same head, both paths.
   f.up(p2, ctrl_info(2, {ns_info(1), ns_info(2)}));
   f.up(p1, ctrl_info(1, {ns_info(1), ns_info(2)}));
-  const auto back = f.topo.find(kNqn, 2);
-  REQUIRE(back);
-  CHECK(*back != h2);
-  CHECK(*back > h2);
+  CHECK(f.topo.find(kNqn, 2) == h2);
   s = f.snap();
-  CHECK(members(*s, *s->head(*back)) == std::vector<PathId>{p1, p2});
+  CHECK(members(*s, *s->head(h2)) == std::vector<PathId>{p1, p2});
   CHECK(s->heads[0].id < s->heads[1].id);  // heads by id
+
+  // Gone from every path, then back with other identifiers (deleted and re-created on the
+  // target): another namespace, a new head id.
+  f.up(p1, ctrl_info(1, {ns_info(1)}));
+  f.up(p2, ctrl_info(2, {ns_info(1)}));
+  auto recreated = ns_info(2);
+  recreated.ids.uuid = uuid_of(2, 0x77);
+  f.up(p1, ctrl_info(1, {ns_info(1), recreated}));
+  const auto other = f.topo.find(kNqn, 2);
+  REQUIRE(other);
+  CHECK(*other > h2);
+  CHECK(f.snap()->head(h2) == nullptr);
 }
 
 TEST_CASE("resize: the head follows the member that reports it, the others catch up",

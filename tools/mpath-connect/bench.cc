@@ -308,6 +308,10 @@ Result<BenchResult> run_bench(const FabricOptions& fopts_in, const BenchTarget& 
   for (auto& t : threads) t.join();
 
   BenchResult res;
+  res.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          (std::chrono::system_clock::now() + (start_at - std::chrono::steady_clock::now()))
+                              .time_since_epoch())
+                          .count();
   LatencyHistogram hist;
   for (auto& w : workers) {
     hist.merge(w->hist);

@@ -62,6 +62,7 @@ struct BenchResult {
   std::string policy;
   std::uint64_t failovers = 0;
   std::uint64_t retries = 0;
+  std::int64_t start_unix_ms = 0;  // when I/O started (system clock), to place events on `stalls`
   double max_stall_ms = 0;     // longest gap with no completion while I/O was outstanding
   std::vector<Stall> stalls;   // every such gap of 100 ms or more
   std::vector<BenchPath> paths;

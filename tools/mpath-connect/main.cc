@@ -227,6 +227,7 @@ int run_bench(const Common& o, const MpathOpts& m, const std::string& nqn, tools
                         {"verify_failures", r->verify_failures},
                         {"failovers", r->failovers},
                         {"retries", r->retries},
+                        {"start_unix_ms", r->start_unix_ms},
                         {"max_stall_ms", r->max_stall_ms},
                         {"stalls", stalls},
                         {"paths", paths},

@@ -258,15 +258,35 @@ void Topology::reconcile(const std::string& subnqn) {
       ++it;
       continue;
     }
+    const bool was_orphan = h.members.empty();
+    bool vanished = false;  // a member that is still connected no longer reports the nsid
     std::erase_if(h.members, [&](PathId pid) {
       const auto p = paths_.find(pid);
       if (p == paths_.end()) {
         return true;
       }
       const auto r = p->second.reports.find(h.nsid);
-      return r == p->second.reports.end() || !check_same_namespace(h.identity, r->second.identity);
+      if (r == p->second.reports.end()) {
+        vanished = true;
+        return true;
+      }
+      return !check_same_namespace(h.identity, r->second.identity);
     });
-    it = h.members.empty() ? erase_head(it) : std::next(it);
+    // A namespace that disappeared from every path of a connected subsystem (disabled on the
+    // target, ns-down) keeps its head, without paths, so that I/O held under no_path_retry
+    // can resume when it comes back. It goes when a namespace with other identifiers takes
+    // the nsid, or with the subsystem's last path.
+    bool keep = false;
+    if (h.members.empty() && (vanished || was_orphan)) {
+      keep = true;
+      for (const auto& [pid, p] : paths_) {
+        if (p.key.subnqn != subnqn) continue;
+        const auto r = p.reports.find(h.nsid);
+        if (r != p.reports.end() && !check_same_namespace(h.identity, r->second.identity)) keep = false;
+      }
+      keep = keep && !paths_of(subnqn).empty();
+    }
+    it = (h.members.empty() && !keep) ? erase_head(it) : std::next(it);
   }
   // A namespace without a head gets one from its lowest path id; every other path that
   // reports it and passes the checks joins. A refusal is never final: this runs on every
