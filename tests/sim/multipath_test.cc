@@ -306,3 +306,94 @@ TEST_CASE("multipath: a path that only fails I/O is detected by its errors", "[m
 }
 
 }  // namespace nvmemp::test
+
+namespace nvmemp::test {
+
+TEST_CASE("multipath: policy is set per subsystem at run time; round-robin uses every optimized path",
+          "[multipath]") {
+  auto sim = start_sim();
+  const auto p1 = sim->ports()[0], p2 = sim->ports()[1];
+  ctl(*sim, fmt::format("ana {} 1 optimized", p2));
+  auto f = Fabric::start(fast_options());
+  REQUIRE(f.has_value());
+  for (auto p : sim->ports()) REQUIRE((*f)->connect(Endpoint{"127.0.0.1", p, "", ""}, sim->nqn()).has_value());
+  REQUIRE((*f)->set_policy(sim->nqn(), IoPolicy::RoundRobin).has_value());
+  auto h = (*f)->find_head(sim->nqn(), 1);
+  REQUIRE(h.has_value());
+  CHECK(h->policy == IoPolicy::RoundRobin);
+  auto unknown = (*f)->set_policy("nqn.2026-01.io.example:nothing", IoPolicy::Numa);
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK(unknown.error().code == Errc::NotFound);
+
+  // 200 reads one at a time: round-robin alternates between the two optimized paths.
+  auto io = (*f)->create_io_context();
+  REQUIRE(io.has_value());
+  const auto ready_by = std::chrono::steady_clock::now() + 5s;
+  while (!(*io)->ready(h->id) && std::chrono::steady_clock::now() < ready_by) (void)(*io)->poll(5ms);
+  std::vector<std::uint8_t> buf(h->block_size);
+  int done = 0;
+  int failed = 0;
+  struct Ctx {
+    int* done;
+    int* failed;
+  } ctx{&done, &failed};
+  auto cb = [](void* arg, const IoResult& r) {
+    auto* c = static_cast<Ctx*>(arg);
+    ++*c->done;
+    if (!r.status.ok()) ++*c->failed;
+  };
+  for (int i = 0; i < 200; ++i) {
+    REQUIRE((*io)->read(h->id, static_cast<std::uint64_t>(i), 1, buf, cb, &ctx).has_value());
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (done == i && std::chrono::steady_clock::now() < deadline) (void)(*io)->poll(1ms);
+  }
+  CHECK(done == 200);
+  CHECK(failed == 0);
+  const auto topo = (*f)->topology();
+  REQUIRE(topo.paths.size() == 2);
+  for (const auto& p : topo.paths) {
+    INFO(p.name);
+    CHECK(p.counters.ios >= 90);
+    CHECK(p.counters.ios <= 110);
+  }
+  // Submission errors are the caller's: wrong size, past the end, unknown head.
+  CHECK_FALSE((*io)->read(h->id, 0, 2, buf, cb, &ctx).has_value());
+  CHECK_FALSE((*io)->read(h->id, h->blocks, 1, buf, cb, &ctx).has_value());
+  CHECK((*io)->read(999, 0, 1, buf, cb, &ctx).error().code == Errc::NotFound);
+  (void)p1;
+  io->reset();
+}
+
+TEST_CASE("multipath: no_path_retry N seconds and fast_io_fail_tmo fail held I/O with a clear error",
+          "[multipath]") {
+  SECTION("no_path_retry 2") {
+    auto sim = start_sim();
+    FabricOptions f = fast_options();
+    f.no_path_retry = NoPathRetry{NoPathRetry::Mode::Seconds, 2s};
+    f.reconnect_delay = 30s;
+    auto run = start_verify(*sim, 5, f);
+    std::this_thread::sleep_for(1700ms);
+    for (auto p : sim->ports()) ctl(*sim, fmt::format("port-down {}", p));
+    auto r = run.result.get();
+    REQUIRE(r.has_value());
+    CHECK(r->errors > 0);
+    CHECK(r->verify_failures == 0);
+    CHECK_THAT(r->first_error, Catch::Contains("no_path_retry time is up"));
+  }
+  SECTION("fast_io_fail_tmo 1") {
+    auto sim = start_sim();
+    FabricOptions f = fast_options();
+    f.fast_io_fail_tmo = 1s;
+    f.reconnect_delay = 30s;
+    auto run = start_verify(*sim, 5, f);
+    std::this_thread::sleep_for(1700ms);
+    for (auto p : sim->ports()) ctl(*sim, fmt::format("port-down {}", p));
+    auto r = run.result.get();
+    REQUIRE(r.has_value());
+    CHECK(r->errors > 0);
+    CHECK(r->verify_failures == 0);
+    CHECK_THAT(r->first_error, Catch::Contains("fast_io_fail_tmo"));
+  }
+}
+
+}  // namespace nvmemp::test
