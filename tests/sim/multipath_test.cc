@@ -87,6 +87,21 @@ void check_clean(const tools::BenchResult& r) {
   CHECK(r.ios > 0);
 }
 
+// Every port goes down 1.7 s into a verify run and stays down; held I/O must end in a clear
+// error containing `why`, and no verify failure.
+void check_all_down_fails(FabricOptions f, const std::string& why) {
+  auto sim = start_sim();
+  f.reconnect_delay = 30s;
+  auto run = start_verify(*sim, 5, f);
+  std::this_thread::sleep_for(1700ms);
+  for (auto p : sim->ports()) ctl(*sim, fmt::format("port-down {}", p));
+  auto r = run.result.get();
+  REQUIRE(r.has_value());
+  CHECK(r->errors > 0);
+  CHECK(r->verify_failures == 0);
+  CHECK_THAT(r->first_error, Catch::Contains("no usable path") && Catch::Contains(why));
+}
+
 }  // namespace
 
 TEST_CASE("multipath: both paths form one head with the kernel's wwid", "[multipath]") {
@@ -276,18 +291,9 @@ TEST_CASE("multipath: all paths down, no_path_retry queue resumes, fail reports 
     CHECK(r->max_stall_ms >= 2000);
   }
   SECTION("fail") {
-    auto sim = start_sim();
     FabricOptions f = fast_options();
     f.no_path_retry = NoPathRetry{NoPathRetry::Mode::Fail, 0s};
-    f.reconnect_delay = 5s;
-    auto run = start_verify(*sim, 4, f);
-    std::this_thread::sleep_for(1700ms);
-    for (auto p : sim->ports()) ctl(*sim, fmt::format("port-down {}", p));
-    auto r = run.result.get();
-    REQUIRE(r.has_value());
-    CHECK(r->errors > 0);
-    CHECK(r->verify_failures == 0);
-    CHECK_THAT(r->first_error, Catch::Contains("no usable path") && Catch::Contains("no_path_retry fail"));
+    check_all_down_fails(f, "no_path_retry fail");
   }
 }
 
@@ -367,32 +373,14 @@ TEST_CASE("multipath: policy is set per subsystem at run time; round-robin uses 
 TEST_CASE("multipath: no_path_retry N seconds and fast_io_fail_tmo fail held I/O with a clear error",
           "[multipath]") {
   SECTION("no_path_retry 2") {
-    auto sim = start_sim();
     FabricOptions f = fast_options();
     f.no_path_retry = NoPathRetry{NoPathRetry::Mode::Seconds, 2s};
-    f.reconnect_delay = 30s;
-    auto run = start_verify(*sim, 5, f);
-    std::this_thread::sleep_for(1700ms);
-    for (auto p : sim->ports()) ctl(*sim, fmt::format("port-down {}", p));
-    auto r = run.result.get();
-    REQUIRE(r.has_value());
-    CHECK(r->errors > 0);
-    CHECK(r->verify_failures == 0);
-    CHECK_THAT(r->first_error, Catch::Contains("no_path_retry time is up"));
+    check_all_down_fails(f, "no_path_retry time is up");
   }
   SECTION("fast_io_fail_tmo 1") {
-    auto sim = start_sim();
     FabricOptions f = fast_options();
     f.fast_io_fail_tmo = 1s;
-    f.reconnect_delay = 30s;
-    auto run = start_verify(*sim, 5, f);
-    std::this_thread::sleep_for(1700ms);
-    for (auto p : sim->ports()) ctl(*sim, fmt::format("port-down {}", p));
-    auto r = run.result.get();
-    REQUIRE(r.has_value());
-    CHECK(r->errors > 0);
-    CHECK(r->verify_failures == 0);
-    CHECK_THAT(r->first_error, Catch::Contains("fast_io_fail_tmo"));
+    check_all_down_fails(f, "fast_io_fail_tmo");
   }
 }
 
