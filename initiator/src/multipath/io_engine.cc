@@ -75,6 +75,8 @@ struct IoEngine::Request {
   TimePoint not_before{};
   TimePoint held_since{};
   TimePoint sent_at{};
+  Status fail_status;               // fail_later(): delivered from poll()
+  std::string error;
 };
 
 IoEngine::IoEngine(unsigned index, std::unique_ptr<transport::Reactor> reactor, const Clock& clock,
@@ -324,8 +326,8 @@ Result<void> IoEngine::submit(IoOp op, std::uint32_t head, std::uint64_t slba, s
 void IoEngine::dispatch(Request* r) {
   HeadState* hs = head_state(r->head);
   if (hs == nullptr) {
-    msg_ = fmt::format("namespace head {} was removed from the topology while the I/O was outstanding", r->head);
-    finish(r, kHeadGone, msg_.c_str());
+    fail_later(r, kHeadGone,
+               fmt::format("namespace head {} was removed from the topology while the I/O was outstanding", r->head));
     return;
   }
   const auto& hv = *hs->view;
@@ -405,10 +407,9 @@ void IoEngine::hold(Request* r, HeadState& hs) {
     }
     if (why == nullptr && all_fail_fast) why = "fast_io_fail_tmo expired on every path";
     if (why != nullptr) {
-      msg_ = fmt::format("no usable path to {} nsid {} ({}): {} path(s), none live with an optimized or "
+      fail_later(r, kNoPath, fmt::format("no usable path to {} nsid {} ({}): {} path(s), none live with an optimized or "
                          "non-optimized ANA state; {}; check the target and the network, then `mpath-connect` / "
-                         "the daemon's topology", hv.subnqn, hv.nsid, hv.wwid, hv.paths.size(), why);
-      finish(r, kNoPath, msg_.c_str());
+                         "the daemon's topology", hv.subnqn, hv.nsid, hv.wwid, hv.paths.size(), why));
       return;
     }
   }
@@ -416,6 +417,25 @@ void IoEngine::hold(Request* r, HeadState& hs) {
   if (!r->waiting) {
     r->waiting = true;
     waiting_.push_back(r);
+  }
+}
+
+// A request that fails without a completion (no path, head gone) is finished from poll(), never
+// from inside submit(): an application that resubmits from its callback would otherwise recurse
+// without bound while no path is usable.
+void IoEngine::fail_later(Request* r, Status st, std::string error) {
+  r->fail_status = st;
+  r->error = std::move(error);
+  deferred_.push_back(r);
+}
+
+void IoEngine::run_deferred() {
+  if (deferred_.empty()) return;
+  std::vector<Request*> batch;
+  batch.swap(deferred_);
+  for (Request* r : batch) {
+    msg_ = std::move(r->error);
+    finish(r, r->fail_status, msg_.c_str());
   }
 }
 
@@ -602,8 +622,10 @@ Result<unsigned> IoEngine::poll(std::chrono::nanoseconds timeout) {
   callbacks_ = 0;
   refresh_topology();
   run_waiting();
+  run_deferred();
   Nanos wait = timeout;
   if (!waiting_.empty() || outstanding_ > 0) wait = std::min<Nanos>(wait, 5ms);
+  if (!deferred_.empty()) wait = Nanos(0);
   if (callbacks_ > 0) wait = Nanos(0);
   auto p = reactor_->poll(wait);
   if (!p) return tl::unexpected(p.error());
@@ -613,6 +635,7 @@ Result<unsigned> IoEngine::poll(std::chrono::nanoseconds timeout) {
     scan_paths();
   }
   run_waiting();
+  run_deferred();
   return callbacks_;
 }
 

@@ -109,6 +109,8 @@ class IoEngine final : public IoContext {
   void dispatch(Request* r);
   void hold(Request* r, HeadState& hs);
   void finish(Request* r, Status st, const char* error);
+  void fail_later(Request* r, Status st, std::string error);
+  void run_deferred();
   void release(Request* r);
   void on_complete(QueueCtx& q, const transport::Completion& c);
   static void completion_trampoline(void* ctx, const transport::Completion& c);
@@ -137,6 +139,7 @@ class IoEngine final : public IoContext {
   std::vector<Request> pool_;
   std::vector<Request*> free_;
   std::vector<Request*> waiting_;    // delayed retries/failovers and held requests
+  std::vector<Request*> deferred_;   // failed without a completion: finished in poll()
   bool waiting_dirty_ = false;       // something changed that may let waiting requests go
   std::size_t outstanding_ = 0;      // submitted by the application, not yet completed
   unsigned callbacks_ = 0;           // run in the current poll()
