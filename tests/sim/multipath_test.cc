@@ -120,6 +120,22 @@ TEST_CASE("multipath: both paths form one head with the kernel's wwid", "[multip
   auto by_wwid = (*f)->find_wwid(h->wwid);
   REQUIRE(by_wwid.has_value());
   CHECK(by_wwid->id == h->id);
+  CHECK_FALSE(h->last_ana_change.has_value());
+  // An ANA change event: the head shows the new state and when it changed.
+  ctl(*sim, fmt::format("ana {} 1 inaccessible", sim->ports()[0]));
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < until) {
+    h = (*f)->find_head(sim->nqn(), 1);
+    REQUIRE(h.has_value());
+    if (h->last_ana_change) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(h->last_ana_change.has_value());
+  CHECK(h->paths[0].ana_state == "inaccessible");
+  CHECK_FALSE(h->paths[0].usable);
+  CHECK(h->paths[1].usable);
+  std::printf("ANA change applied %lld us after the event's log read started\n",
+              static_cast<long long>(h->last_ana_change_took.count()));
   auto missing = (*f)->find_head(sim->nqn(), 77);
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().code == Errc::NotFound);

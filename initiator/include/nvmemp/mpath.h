@@ -156,7 +156,7 @@ struct HeadInfo {
   // Last ANA change seen on any path of this head: when (system clock) and how long the
   // path set took to settle (ANA event → new log applied).
   std::optional<std::chrono::system_clock::time_point> last_ana_change;
-  std::chrono::milliseconds last_ana_change_took{0};
+  std::chrono::microseconds last_ana_change_took{0};
 };
 
 struct TopologyInfo {

@@ -215,6 +215,7 @@ void Controller::step_ana_log(std::function<void()> next) {
       return;
     }
     info_.ana = std::move(*log);
+    last_ana_read_took_ = clock_.now() - ana_read_started_;
     on_ana_log(*info_.ana);
     if (sm_.state() == CtrlState::Live && on_ana_) {
       on_ana_(*this);
@@ -229,6 +230,7 @@ void Controller::step_ana_log(std::function<void()> next) {
     fail(r.error().message);
     return;
   }
+  if (ana_reads_ == 0) ana_read_started_ = clock_.now();
   ++ana_reads_;
 }
 

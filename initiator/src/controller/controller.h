@@ -139,6 +139,9 @@ class Controller {
   bool io_fail_fast() const noexcept;
   // When the ANA transition timer fires (a group stayed in the change state), if armed.
   std::optional<TimePoint> anatt_deadline() const noexcept { return anatt_deadline_; }
+  // How long the last ANA log read took, from its Get Log Page to the log applied (after an
+  // ANA change event that is the event-to-new-state time).
+  Nanos last_ana_read_took() const noexcept { return last_ana_read_took_; }
 
  private:
   enum class Step : std::uint8_t { Idle, Handshake, Connect, WaitReady, Identify, Done, Shutdown };
@@ -196,6 +199,8 @@ class Controller {
   unsigned ana_reads_ = 0;             // ANA log reads out
   bool ana_again_ = false;             // refresh_ana() while one was: read once more after
   std::optional<TimePoint> anatt_deadline_;
+  TimePoint ana_read_started_{};
+  Nanos last_ana_read_took_{0};
   TimePoint step_deadline_{};
   TimePoint next_poll_{};
   TimePoint next_reconnect_{};

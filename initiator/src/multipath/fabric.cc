@@ -94,7 +94,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
     bool fail_fast = false;        // as last published
     std::shared_ptr<multipath::PathCounterSet> counters = std::make_shared<multipath::PathCounterSet>();
     std::optional<std::chrono::system_clock::time_point> ana_changed;
-    std::chrono::milliseconds ana_took{0};
+    std::chrono::microseconds ana_took{0};
     TimePoint ana_error_at{};      // an I/O saw an ANA status: the re-read's start
   };
 
@@ -312,10 +312,12 @@ void FabricImpl::start_controller(Entry& ent, std::function<void(Result<PathInfo
   });
   ent.ctrl->on_ana([this, id](Controller&) {
     if (Entry* e = entry(id)) {
-      if (e->ana_error_at != TimePoint{}) {
-        e->ana_took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - e->ana_error_at);
-        e->ana_error_at = TimePoint{};
-      }
+      // From the I/O that saw an ANA status when there was one, else from the read's start
+      // (which follows the ANA change event at once).
+      const Nanos took = e->ana_error_at != TimePoint{} ? clock_.now() - e->ana_error_at
+                                                        : e->ctrl->last_ana_read_took();
+      e->ana_took = std::chrono::duration_cast<std::chrono::microseconds>(took);
+      e->ana_error_at = TimePoint{};
       e->ana_changed = std::chrono::system_clock::now();
       update(*e);
     }
