@@ -1,0 +1,1 @@
+// TOML fabric configuration (in progress).
