@@ -34,6 +34,13 @@ void Controller::step_connect() {
   auto r = admin_->submit(make_connect(p), 0, std::vector<std::uint8_t>(data->begin(), data->end()),
                           step_cb([this](const AdminResult& res) {
                             const Status st = res.completion.status;
+                            if (!st.ok() && st.sct() == Status::kSctPath &&
+                                (st.sc() == Status::kScHostPathError || st.sc() == Status::kScAbortedByHost)) {
+                              // Made by this host: the connection went while the Connect was out.
+                              fail_bring_up(fmt::format("{}: the connection was lost during Connect ({})", name(),
+                                                        status_text(st, true)));
+                              return;
+                            }
                             if (!st.ok()) {
                               // A Connect the controller refused with DNR will not work later either.
                               fail_bring_up(fmt::format("{}: Connect rejected: {}; check the subsystem NQN and "
