@@ -135,7 +135,9 @@ struct PathInfo {
 struct HeadPathInfo {
   std::uint16_t path_id = 0;
   std::string ana_state;        // "optimized", "non-optimized", "inaccessible", ...
+  std::uint32_t ana_grpid = 0;  // 0 when the controller does not report ANA
   bool usable = false;          // live and optimized / non-optimized
+  bool current = false;         // usable and in the best ANA class: where the policy sends I/O
 };
 
 struct HeadCounters {

@@ -478,10 +478,16 @@ HeadInfo FabricImpl::head_info(const topology::HeadView& h, const TopologySnapsh
   hi.block_size = h.geometry.lba_size;
   hi.max_transfer = h.limits.max_data_len;
   hi.policy = h.policy;
+  bool any_optimized = false;
   for (const auto& hp : h.paths) {
     const auto& pv = s.paths[hp.path_index];
     const multipath::PathCandidate c{pv.id, pv.live, hp.ana, 0};
-    hi.paths.push_back(HeadPathInfo{pv.id, wire::ana_state_name(hp.ana), multipath::path_selectable(c)});
+    const bool usable = multipath::path_selectable(c);
+    any_optimized = any_optimized || (usable && hp.ana == wire::AnaState::Optimized);
+    hi.paths.push_back(HeadPathInfo{pv.id, wire::ana_state_name(hp.ana), hp.anagrpid, usable, false});
+  }
+  for (auto& p : hi.paths) {
+    p.current = p.usable && (!any_optimized || p.ana_state == "optimized");
   }
   if (auto it = head_counters_.find(h.id); it != head_counters_.end()) hi.counters = it->second->sum();
   for (const auto& hp : h.paths) {
