@@ -16,6 +16,7 @@
 
 #include "bench.h"
 #include "common/log.h"
+#include "daemon_cmds.h"
 #include "discover_cmd.h"
 #include "nvmemp/mpath.h"
 
@@ -303,6 +304,51 @@ int main(int argc, char** argv) {
   bench->add_flag("--digest", bopt.digest, "header and data digests");
   bench->add_option("--seed", b.seed, "verify pattern seed (default: from the clock)");
 
+  // Commands served by nvme-mpathd through its control socket.
+  std::string socket = tools::kDefaultControlSocket;
+  std::string dout = "normal";
+  auto daemon_cmd = [&](const char* name, const char* help, bool listing) {
+    auto* c = app.add_subcommand(name, help);
+    c->add_option("--socket", socket, "nvme-mpathd control socket")->capture_default_str();
+    if (listing) c->add_option("-o,--output-format", dout, "normal or json")->check(CLI::IsMember({"normal", "json"}));
+    return c;
+  };
+  auto* list = daemon_cmd("list", "namespace heads and their paths with ANA state (nvme-mpathd)", true);
+  auto* topo = daemon_cmd("show-topology", "the same as list: subsystems -> namespace heads -> paths", true);
+  bool prometheus = false;
+  auto* stats = daemon_cmd("stats", "per path and per namespace head counters (nvme-mpathd)", true);
+  stats->add_flag("--prometheus", prometheus, "Prometheus text exposition format");
+  Common copt;
+  std::string cnqn;
+  auto* conn = daemon_cmd("connect", "connect one path of a subsystem (nvme-mpathd; root)", false);
+  conn->add_option("-t,--transport", copt.transport, "transport type (tcp)")->check(CLI::IsMember({"tcp"}));
+  conn->add_option("-a,--traddr", copt.traddr, "target address")->required();
+  conn->add_option("-s,--trsvcid", copt.trsvcid, "target port (4420)")->check(CLI::Range(1, 65535));
+  conn->add_option("-n,--nqn", cnqn, "subsystem NQN")->required();
+  conn->add_option("--host-traddr", copt.host_traddr, "local address to connect from");
+  conn->add_option("-f,--host-iface", copt.host_iface, "local interface to connect through");
+  Common aopt;
+  std::string anqn;
+  auto* conn_all = daemon_cmd("connect-all", "discover and connect every path of a subsystem (nvme-mpathd; root)", false);
+  conn_all->add_option("-t,--transport", aopt.transport, "transport type (tcp)")->check(CLI::IsMember({"tcp"}));
+  conn_all->add_option("-a,--traddr", aopt.traddr, "discovery controller address")->required();
+  conn_all->add_option("-s,--trsvcid", aopt.trsvcid, "discovery controller port (8009)")->check(CLI::Range(1, 65535));
+  conn_all->add_option("-n,--nqn", anqn, "subsystem NQN to connect")->required();
+  std::string dnqn;
+  int dpath = 0;
+  auto* disconn = daemon_cmd("disconnect", "disconnect every path of a subsystem, or one path (nvme-mpathd; root)", false);
+  auto* dn = disconn->add_option("-n,--nqn", dnqn, "subsystem NQN");
+  auto* dd = disconn->add_option("-d,--path", dpath, "path id (from list -o json or stats)")->check(CLI::Range(1, 65535));
+  dn->excludes(dd);
+  std::string pnqn;
+  std::string policy;
+  auto* setpol = daemon_cmd("set-policy", "set the path selection policy of a subsystem (nvme-mpathd; root)", false);
+  setpol->add_option("-n,--nqn", pnqn, "subsystem NQN")->required();
+  setpol->add_option("policy", policy, "numa, round-robin or queue-depth")
+      ->required()
+      ->check(CLI::IsMember({"numa", "round-robin", "queue-depth"}));
+  auto* reload = daemon_cmd("reload", "make nvme-mpathd re-read its configuration (root)", false);
+
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "log connection and controller events to stderr");
   try {
@@ -313,6 +359,39 @@ int main(int argc, char** argv) {
   }
   set_log_level(verbose ? LogLevel::Info : LogLevel::Warn);
   if (*disc) return run_discover(dopt);
+  const bool json = dout == "json";
+  if (*list || *topo) return tools::daemon_command(socket, {{"cmd", "list"}}, json);
+  if (*stats) {
+    nlohmann::json r = {{"cmd", "stats"}};
+    if (prometheus) r["format"] = "prometheus";
+    return tools::daemon_command(socket, r, json && !prometheus);
+  }
+  if (*conn) {
+    return tools::daemon_command(socket, {{"cmd", "connect"}, {"traddr", copt.traddr},
+                                          {"trsvcid", copt.trsvcid != 0 ? copt.trsvcid : 4420}, {"nqn", cnqn},
+                                          {"host_traddr", copt.host_traddr}, {"host_iface", copt.host_iface}},
+                                 false);
+  }
+  if (*conn_all) {
+    return tools::daemon_command(socket, {{"cmd", "connect-all"}, {"traddr", aopt.traddr},
+                                          {"trsvcid", aopt.trsvcid != 0 ? aopt.trsvcid : 8009}, {"nqn", anqn}},
+                                 false);
+  }
+  if (*disconn) {
+    if (dnqn.empty() && dpath == 0) {
+      std::fprintf(stderr, "mpath-connect: disconnect: give -n NQN or -d PATH\n");
+      return 2;
+    }
+    nlohmann::json r = {{"cmd", "disconnect"}};
+    if (dpath != 0) {
+      r["path"] = dpath;
+    } else {
+      r["nqn"] = dnqn;
+    }
+    return tools::daemon_command(socket, r, false);
+  }
+  if (*setpol) return tools::daemon_command(socket, {{"cmd", "set-policy"}, {"nqn", pnqn}, {"policy", policy}}, false);
+  if (*reload) return tools::daemon_command(socket, {{"cmd", "reload"}}, false);
   try {
     b.bs = parse_size_or_throw(bs);
   } catch (const std::exception& e) {

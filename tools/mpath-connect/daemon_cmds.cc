@@ -1,0 +1,100 @@
+#include "daemon_cmds.h"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "control_server.h"
+
+namespace nvmemp::tools {
+
+namespace {
+
+std::string size_text(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.{}f} {}", v, u == 0 ? 0 : 1, units[u]);
+}
+
+}  // namespace
+
+// As `multipath -ll` and `nvme list-subsys`: a head, then its paths.
+std::string list_text(const nlohmann::json& list) {
+  std::string out;
+  for (const auto& h : list.at("heads")) {
+    out += fmt::format("{} {} nsid {} size {} policy {}\n", h.at("wwid").get<std::string>(),
+                       h.at("nqn").get<std::string>(), h.at("nsid").get<std::uint32_t>(),
+                       size_text(h.at("size_bytes").get<std::uint64_t>()), h.at("policy").get<std::string>());
+    for (const auto& e : h.at("exports")) out += fmt::format("  export {}\n", e.get<std::string>());
+    const auto& paths = h.at("paths");
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      const auto& p = paths[i];
+      out += fmt::format("  {}- {}:{} cntlid {} {} {}{} ios {} errors {}\n", i + 1 == paths.size() ? '`' : '|',
+                         p.at("traddr").get<std::string>(), p.at("trsvcid").get<int>(), p.at("cntlid").get<int>(),
+                         p.at("state").get<std::string>(), p.at("ana_state").get<std::string>(),
+                         p.at("current").get<bool>() ? " current" : "", p.at("ios").get<std::uint64_t>(),
+                         p.at("errors").get<std::uint64_t>());
+    }
+  }
+  if (out.empty()) out = "no namespace heads\n";
+  return out;
+}
+
+std::string stats_text(const nlohmann::json& stats) {
+  std::string out;
+  for (const auto& p : stats.at("paths")) {
+    out += fmt::format("path {} {}: ios {} bytes {} errors {} failovers {} retries {} stalls {} outstanding {} "
+                       "reconnects {}\n",
+                       p.at("name").get<std::string>(), p.at("state").get<std::string>(), p.at("ios").get<std::uint64_t>(),
+                       p.at("bytes").get<std::uint64_t>(), p.at("errors").get<std::uint64_t>(),
+                       p.at("failovers").get<std::uint64_t>(), p.at("retries").get<std::uint64_t>(),
+                       p.at("stalls").get<std::uint64_t>(), p.at("outstanding").get<std::uint64_t>(),
+                       p.at("reconnects").get<std::uint64_t>());
+  }
+  for (const auto& h : stats.at("heads")) {
+    out += fmt::format("head {} ({} nsid {}): ios {} bytes {} errors {} failovers {} retries {} held {}\n",
+                       h.at("wwid").get<std::string>(), h.at("nqn").get<std::string>(), h.at("nsid").get<std::uint32_t>(),
+                       h.at("ios").get<std::uint64_t>(), h.at("bytes").get<std::uint64_t>(),
+                       h.at("errors").get<std::uint64_t>(), h.at("failovers").get<std::uint64_t>(),
+                       h.at("retries").get<std::uint64_t>(), h.at("held").get<std::uint64_t>());
+  }
+  return out;
+}
+
+int daemon_command(const std::string& socket, const nlohmann::json& request, bool json) {
+  auto r = mpathd::control_request(socket, request, std::chrono::seconds(200));
+  if (!r) {
+    std::fprintf(stderr, "mpath-connect: %s\n", r.error().message.c_str());
+    return 2;
+  }
+  if (r->contains("error")) {
+    std::fprintf(stderr, "mpath-connect: %s\n", r->at("error").get<std::string>().c_str());
+    return 1;
+  }
+  const std::string cmd = request.at("cmd").get<std::string>();
+  try {
+    if (json) {
+      std::printf("%s\n", r->dump(2).c_str());
+    } else if (cmd == "list") {
+      std::fputs(list_text(*r).c_str(), stdout);
+    } else if (cmd == "stats" && r->contains("text")) {
+      std::fputs(r->at("text").get<std::string>().c_str(), stdout);
+    } else if (cmd == "stats") {
+      std::fputs(stats_text(*r).c_str(), stdout);
+    } else {
+      std::printf("%s: done\n", cmd.c_str());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mpath-connect: the daemon's answer to %s is not what this version expects (%s); "
+                 "are mpath-connect and nvme-mpathd the same version?\n", cmd.c_str(), e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace nvmemp::tools
