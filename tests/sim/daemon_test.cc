@@ -1,0 +1,215 @@
+// nvme-mpathd against the simulated target: started from a configuration, `list` matches the
+// topology, reload adds a path under I/O with no error, a broken configuration is reported with
+// its line and the running one stays, and the binary talks to systemd through NOTIFY_SOCKET.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "control_server.h"
+#include "daemon.h"
+#include "sim_support.h"
+
+namespace nvmemp::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string temp_dir() {
+  const std::string d = fmt::format("/tmp/nvme-mpathd-test-{}", ::getpid());
+  ::mkdir(d.c_str(), 0755);
+  return d;
+}
+
+std::string config_text(const sim::SimTarget& sim, std::size_t nports, const std::string& sock, bool broken = false) {
+  std::string s = fmt::format(
+      "[host]\nhostnqn = \"{}\"\n[defaults]\nkeep_alive_tmo = 2\nreconnect_delay = 1\n[daemon]\n"
+      "control_socket = \"{}\"\n[[subsystem]]\nnqn = \"{}\"\n",
+      kTestHostNqn, sock, sim.nqn());
+  for (std::size_t i = 0; i < nports; ++i) {
+    s += fmt::format("[[subsystem.path]]\ntraddr = \"127.0.0.1\"\ntrsvcid = {}\n", sim.ports()[i]);
+  }
+  if (broken) s += "keep_alive_tmo = \"five\"\n";
+  return s;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::trunc);
+  f << text;
+}
+
+}  // namespace
+
+TEST_CASE("nvme-mpathd: list from a config, reload adds a path under I/O, a broken reload keeps the running config",
+          "[daemon]") {
+  auto sim = start_sim();
+  const std::string dir = temp_dir();
+  const std::string cfg_path = dir + "/mpath.toml";
+  const std::string sock = dir + "/control.sock";
+  write_file(cfg_path, config_text(*sim, 1, sock));
+  auto cfg = mpathd::load_config(cfg_path);
+  REQUIRE(cfg.has_value());
+  auto d = mpathd::Daemon::start(*cfg, cfg_path);
+  REQUIRE(d.has_value());
+  auto srv = mpathd::ControlServer::listen(sock, [&](const nlohmann::json& r, const mpathd::Peer& p) {
+    return mpathd::handle_control((*d)->control(), r, p);
+  });
+  REQUIRE(srv.has_value());
+  std::atomic<bool> stop{false};
+  std::thread server([&] {
+    while (!stop) {
+      srv->poll_once(20ms);
+      (*d)->tick();
+    }
+  });
+  auto list = mpathd::control_request(sock, {{"cmd", "list"}}, 5s);
+  REQUIRE(list.has_value());
+  REQUIRE(list->at("heads").size() == 2);
+  CHECK(list->at("heads").at(0).at("paths").size() == 1);
+
+  // I/O on head 1 while the reload adds the second path.
+  auto head = (*d)->fabric().find_head(sim->nqn(), 1);
+  REQUIRE(head.has_value());
+  std::atomic<int> errors{0};
+  std::atomic<int> done{0};
+  std::atomic<bool> io_stop{false};
+  std::thread io([&] {
+    auto ctx = (*d)->fabric().create_io_context();
+    REQUIRE(ctx.has_value());
+    std::vector<std::uint8_t> buf(head->block_size * 8, 0x5A);
+    struct Arg {
+      std::atomic<int>* errors;
+      std::atomic<int>* done;
+      bool busy = false;
+    } arg{&errors, &done};
+    auto cb = [](void* a, const IoResult& r) {
+      auto* x = static_cast<Arg*>(a);
+      if (!r.status.ok()) ++*x->errors;
+      ++*x->done;
+      x->busy = false;
+    };
+    std::uint64_t lba = 0;
+    while (!io_stop) {
+      if (!arg.busy) {
+        arg.busy = true;
+        REQUIRE((*ctx)->write(head->id, lba, 8, buf, cb, &arg).has_value());
+        lba = (lba + 8) % 4096;
+      }
+      (void)(*ctx)->poll(1ms);
+    }
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (arg.busy && std::chrono::steady_clock::now() < until) (void)(*ctx)->poll(1ms);
+  });
+  std::this_thread::sleep_for(500ms);
+  write_file(cfg_path, config_text(*sim, 2, sock));
+  auto rl = mpathd::control_request(sock, {{"cmd", "reload"}}, 30s);
+  REQUIRE(rl.has_value());
+  CHECK(rl->value("ok", false));
+  list = mpathd::control_request(sock, {{"cmd", "list"}}, 5s);
+  REQUIRE(list.has_value());
+  CHECK(list->at("heads").at(0).at("paths").size() == 2);
+
+  // A broken file: the error names file:line:col; the running configuration stays.
+  write_file(cfg_path, config_text(*sim, 1, sock, true));
+  rl = mpathd::control_request(sock, {{"cmd", "reload"}}, 30s);
+  REQUIRE(rl.has_value());
+  INFO(rl->dump());
+  CHECK_THAT(rl->at("error").get<std::string>(), Catch::Contains(cfg_path + ":") && Catch::Contains("keep_alive_tmo"));
+  list = mpathd::control_request(sock, {{"cmd", "list"}}, 5s);
+  CHECK(list->at("heads").at(0).at("paths").size() == 2);
+
+  std::this_thread::sleep_for(500ms);
+  io_stop = true;
+  io.join();
+  CHECK(errors == 0);
+  CHECK(done > 50);
+  stop = true;
+  server.join();
+}
+
+TEST_CASE("nvme-mpathd binary: READY=1 through NOTIFY_SOCKET, clean stop on SIGTERM, bad config refused",
+          "[daemon]") {
+  auto sim = start_sim();
+  const std::string dir = temp_dir();
+  const std::string cfg_path = dir + "/bin.toml";
+  const std::string sock = dir + "/bin-control.sock";
+  const std::string notify = dir + "/notify.sock";
+
+  // A broken file: exit 1 with file:line:col on stderr, nothing started.
+  write_file(cfg_path, config_text(*sim, 2, sock, true));
+  {
+    const std::string cmd = fmt::format("{} --config {} 2>&1", NVME_MPATHD_BIN, cfg_path);
+    FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    std::string out;
+    char buf[1024];
+    while (std::fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+    const int st = ::pclose(p);
+    CHECK(WEXITSTATUS(st) == 1);
+    CHECK_THAT(out, Catch::Contains(cfg_path + ":") && Catch::Contains("keep_alive_tmo"));
+  }
+
+  write_file(cfg_path, config_text(*sim, 2, sock));
+  const int nfd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", notify.c_str());
+  ::unlink(notify.c_str());
+  REQUIRE(::bind(nfd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::setenv("NOTIFY_SOCKET", notify.c_str(), 1);
+    ::execl(NVME_MPATHD_BIN, NVME_MPATHD_BIN, "--config", cfg_path.c_str(), "--foreground", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::string msgs;
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (msgs.find("READY=1") == std::string::npos && std::chrono::steady_clock::now() < until) {
+    char buf[4096];
+    const ssize_t n = ::recv(nfd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0) msgs.append(buf, static_cast<std::size_t>(n)).append("\n");
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK_THAT(msgs, Catch::Contains("READY=1") && Catch::Contains("STATUS=2 namespace head(s), 2/2 path(s) live"));
+  // The CLI as a user runs it.
+  {
+    const std::string cmd = fmt::format("{} list -o json --socket {}", MPATH_CONNECT_BIN, sock);
+    FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p != nullptr);
+    std::string out;
+    char buf[4096];
+    while (std::fgets(buf, sizeof(buf), p) != nullptr) out += buf;
+    CHECK(::pclose(p) == 0);
+    auto j = nlohmann::json::parse(out, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    CHECK(j.at("heads").size() == 2);
+  }
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  const auto stop_until = std::chrono::steady_clock::now() + 20s;
+  pid_t w = 0;
+  while ((w = ::waitpid(pid, &st, WNOHANG)) == 0 && std::chrono::steady_clock::now() < stop_until) {
+    std::this_thread::sleep_for(20ms);
+  }
+  if (w == 0) ::kill(pid, SIGKILL), ::waitpid(pid, &st, 0);
+  CHECK(w == pid);
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::recv(nfd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) msgs.append(buf, static_cast<std::size_t>(n));
+  CHECK_THAT(msgs, Catch::Contains("STOPPING=1"));
+  ::close(nfd);
+}
+
+}  // namespace nvmemp::test

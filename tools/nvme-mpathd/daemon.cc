@@ -1,0 +1,147 @@
+#include "daemon.h"
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+
+namespace nvmemp::mpathd {
+
+namespace {
+
+bool same_wanted(const std::string& nqn_a, const Endpoint& a, bool disc_a, const std::string& nqn_b,
+                 const Endpoint& b, bool disc_b) {
+  return nqn_a == nqn_b && disc_a == disc_b && same_endpoint(a, b);
+}
+
+}  // namespace
+
+std::vector<Daemon::Wanted> Daemon::wanted_of(const DaemonConfig& cfg) {
+  std::vector<Wanted> out;
+  for (const auto& s : cfg.subsystems) {
+    for (const auto& p : s.paths) out.push_back(Wanted{s.nqn, p.endpoint, false, {}, false, {}});
+    if (s.paths.empty()) {
+      // No static path: every discovery controller is asked for this subsystem's ports.
+      for (const auto& d : cfg.discovery) out.push_back(Wanted{s.nqn, d.endpoint, true, {}, false, {}});
+    }
+  }
+  return out;
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string config_path) {
+  auto d = std::unique_ptr<Daemon>(new Daemon(std::move(cfg), std::move(config_path)));
+  auto f = Fabric::start(d->cfg_.fabric);
+  if (!f) return tl::unexpected(f.error());
+  d->fabric_ = std::move(*f);
+  d->control_.fabric = d->fabric_.get();
+  d->control_.reload = [raw = d.get()] { return raw->reload(); };
+  d->wanted_ = wanted_of(d->cfg_);
+  for (auto& w : d->wanted_) d->try_connect(w);
+  d->apply_policies();
+  return d;
+}
+
+void Daemon::try_connect(Wanted& w) {
+  const auto now = std::chrono::steady_clock::now();
+  w.next_try = now + cfg_.fabric.reconnect_delay;
+  if (w.discovery) {
+    auto r = fabric_->connect_all(w.endpoint, w.nqn);
+    // connect_all connects what it can; a path connected already is refused as a duplicate,
+    // which is fine here. The discovery entry is "done" once something is connected.
+    if (!r && r.error().message.find("already connected") != std::string::npos) {
+      w.connected = true;  // every path it lists is connected already
+    } else if (r) {
+      w.connected = true;
+      log(LogLevel::Info, "subsystem {}: {} path(s) connected through discovery at {}:{}", w.nqn, r->size(),
+          w.endpoint.traddr, w.endpoint.trsvcid);
+    } else {
+      w.last_error = r.error().message;
+      log(LogLevel::Warn, "subsystem {}: discovery at {}:{}: {}; retrying in {} s", w.nqn, w.endpoint.traddr,
+          w.endpoint.trsvcid, w.last_error, cfg_.fabric.reconnect_delay.count());
+    }
+    return;
+  }
+  auto r = fabric_->connect(w.endpoint, w.nqn);
+  if (r) {
+    w.connected = true;
+    log(LogLevel::Info, "path {} connected", r->name);
+  } else if (r.error().message.find("already connected") != std::string::npos) {
+    w.connected = true;
+  } else {
+    w.last_error = r.error().message;
+    log(LogLevel::Warn, "path {} @ {}:{}: {}; retrying in {} s", w.nqn, w.endpoint.traddr, w.endpoint.trsvcid,
+        w.last_error, cfg_.fabric.reconnect_delay.count());
+  }
+}
+
+void Daemon::apply_policies() {
+  for (const auto& s : cfg_.subsystems) {
+    if (!s.policy) continue;
+    if (auto r = fabric_->set_policy(s.nqn, *s.policy); !r) {
+      log(LogLevel::Warn, "subsystem {}: policy {} not applied yet: {}", s.nqn, io_policy_name(*s.policy),
+          r.error().message);
+    }
+  }
+}
+
+void Daemon::tick() {
+  const auto now = std::chrono::steady_clock::now();
+  bool connected_any = false;
+  for (auto& w : wanted_) {
+    if (w.connected || now < w.next_try) continue;
+    try_connect(w);
+    connected_any = connected_any || w.connected;
+  }
+  if (connected_any) apply_policies();
+}
+
+Result<void> Daemon::reload() {
+  auto next = load_config(config_path_);
+  if (!next) return tl::unexpected(next.error());
+  if (next->fabric.hostnqn != cfg_.fabric.hostnqn || next->io_threads != cfg_.io_threads ||
+      next->control_socket != cfg_.control_socket) {
+    log(LogLevel::Warn, "reload: [host], io_threads and control_socket take effect at the next start");
+  }
+  auto wanted = wanted_of(*next);
+  // Paths that are no longer configured: disconnected (their in-flight I/O fails over to the
+  // paths that stay). Paths that are new: connected. The rest: untouched.
+  const TopologyInfo topo = fabric_->topology();
+  for (const auto& old : wanted_) {
+    if (old.discovery) continue;
+    bool keep = false;
+    for (const auto& w : wanted) keep = keep || same_wanted(old.nqn, old.endpoint, false, w.nqn, w.endpoint, w.discovery);
+    if (keep) continue;
+    for (const auto& p : topo.paths) {
+      if (p.subnqn == old.nqn && p.traddr == old.endpoint.traddr && p.trsvcid == old.endpoint.trsvcid) {
+        log(LogLevel::Info, "reload: disconnecting {} (no longer configured)", p.name);
+        if (auto r = fabric_->disconnect(p.id); !r) log(LogLevel::Warn, "reload: {}", r.error().message);
+      }
+    }
+  }
+  for (auto& w : wanted) {
+    for (const auto& old : wanted_) {
+      if (same_wanted(old.nqn, old.endpoint, old.discovery, w.nqn, w.endpoint, w.discovery)) {
+        w.connected = old.connected;
+        w.next_try = old.next_try;
+      }
+    }
+  }
+  cfg_.subsystems = next->subsystems;
+  cfg_.discovery = next->discovery;
+  cfg_.exports = next->exports;
+  wanted_ = std::move(wanted);
+  for (auto& w : wanted_) {
+    if (!w.connected) try_connect(w);
+  }
+  apply_policies();
+  log(LogLevel::Info, "reload: {} applied", config_path_);
+  return {};
+}
+
+std::string Daemon::status() const {
+  const TopologyInfo t = fabric_->topology();
+  std::size_t live = 0;
+  for (const auto& p : t.paths) live += p.state == "live" ? 1 : 0;
+  return fmt::format("{} namespace head(s), {}/{} path(s) live", t.heads.size(), live, t.paths.size());
+}
+
+}  // namespace nvmemp::mpathd

@@ -1,0 +1,56 @@
+// nvme-mpathd's topology work: connect what the configuration names, keep trying configured
+// paths that are down, apply a reloaded configuration as a difference (paths added and removed,
+// policies changed) without touching I/O on the paths that stay, and answer the control socket.
+// The data path is the library's (Fabric / IoContext); the daemon only handles topology.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "control_handler.h"
+#include "nvmemp/mpath.h"
+
+namespace nvmemp::mpathd {
+
+class Daemon {
+ public:
+  // Starts the fabric and connects what `cfg` names (paths that are down are retried later).
+  static Result<std::unique_ptr<Daemon>> start(DaemonConfig cfg, std::string config_path);
+
+  // One turn of the main loop: retries configured paths that are not connected (every
+  // reconnect_delay). Cheap; call it about every 100 ms.
+  void tick();
+  // Re-reads the configuration file; on an error the running configuration stays.
+  Result<void> reload();
+  // One line for systemd's STATUS=.
+  std::string status() const;
+
+  Fabric& fabric() noexcept { return *fabric_; }
+  ControlContext& control() noexcept { return control_; }
+  const DaemonConfig& config() const noexcept { return cfg_; }
+
+ private:
+  struct Wanted {
+    std::string nqn;
+    Endpoint endpoint;
+    bool discovery = false;  // endpoint is a discovery controller: connect-all of nqn
+    std::chrono::steady_clock::time_point next_try{};
+    bool connected = false;
+    std::string last_error;
+  };
+  Daemon(DaemonConfig cfg, std::string path) : cfg_(std::move(cfg)), config_path_(std::move(path)) {}
+  static std::vector<Wanted> wanted_of(const DaemonConfig& cfg);
+  void try_connect(Wanted& w);
+  void apply_policies();
+
+  DaemonConfig cfg_;
+  std::string config_path_;
+  std::unique_ptr<Fabric> fabric_;
+  std::vector<Wanted> wanted_;
+  ControlContext control_;
+};
+
+}  // namespace nvmemp::mpathd
