@@ -17,6 +17,7 @@
 #include "bench.h"
 #include "common/log.h"
 #include "daemon_cmds.h"
+#include "demo_cmd.h"
 #include "discover_cmd.h"
 #include "nvmemp/mpath.h"
 
@@ -348,6 +349,7 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"numa", "round-robin", "queue-depth"}));
   auto* reload = daemon_cmd("reload", "make nvme-mpathd re-read its configuration (root)", false);
+  auto* demo = app.add_subcommand("demo", "multipath on an embedded simulated target: topology, I/O, failovers");
 
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "log connection and controller events to stderr");
@@ -359,6 +361,7 @@ int main(int argc, char** argv) {
   }
   set_log_level(verbose ? LogLevel::Info : LogLevel::Warn);
   if (*disc) return run_discover(dopt);
+  if (*demo) return tools::run_demo(verbose);
   const bool json = dout == "json";
   if (*list || *topo) return tools::daemon_command(socket, {{"cmd", "list"}}, json);
   if (*stats) {

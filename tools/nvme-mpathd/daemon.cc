@@ -34,6 +34,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string conf
   d->fabric_ = std::move(*f);
   d->control_.fabric = d->fabric_.get();
   d->control_.reload = [raw = d.get()] { return raw->reload(); };
+  if (!d->cfg_.exports.empty()) {
+    log(LogLevel::Warn, "{} export(s) configured: the NBD export is not built yet (issue 6), nothing is served",
+        d->cfg_.exports.size());
+  }
   d->wanted_ = wanted_of(d->cfg_);
   for (auto& w : d->wanted_) d->try_connect(w);
   d->apply_policies();

@@ -214,8 +214,10 @@ std::shared_ptr<const TopologySnapshot> Topology::build() const {
       }
     }
     hv.limits = head_limits(!live.empty() ? live : !current.empty() ? current : all);
+    // (a named reference: clang 14 cannot capture a structured binding in a lambda)
+    const std::string& subnqn = h.subnqn;
     hv.may_return = std::any_of(paths_.begin(), paths_.end(), [&](const auto& e) {
-      return e.second.key.subnqn == h.subnqn && !e.second.dead;
+      return e.second.key.subnqn == subnqn && !e.second.dead;
     });
     snap->heads.push_back(std::move(hv));
   }

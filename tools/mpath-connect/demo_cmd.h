@@ -1,0 +1,9 @@
+// `mpath-connect demo`: multipath on an embedded simulated fabric (see demo_cmd.cc).
+#pragma once
+
+namespace nvmemp::tools {
+
+// Exit code: 0 when the application saw no error and no verify failure.
+int run_demo(bool verbose);
+
+}  // namespace nvmemp::tools
