@@ -136,6 +136,19 @@ TEST_CASE("nvme-mpathd: list from a config, reload adds a path under I/O, a brok
   server.join();
 }
 
+TEST_CASE("nvme-mpathd refuses a discovery.conf entry with another host identity", "[daemon]") {
+  mpathd::DaemonConfig cfg;
+  cfg.fabric.hostnqn = kTestHostNqn;
+  mpathd::DiscoveryConfig dc;
+  dc.endpoint = Endpoint{"127.0.0.1", 8009, "", ""};
+  dc.hostnqn = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-0000000000ff";
+  dc.origin = "/etc/nvme/discovery.conf:3";
+  cfg.discovery.push_back(dc);
+  auto d = mpathd::Daemon::start(cfg, "");
+  REQUIRE_FALSE(d.has_value());
+  CHECK_THAT(d.error().message, Catch::Contains("/etc/nvme/discovery.conf:3") && Catch::Contains("one host identity"));
+}
+
 TEST_CASE("nvme-mpathd binary: READY=1 through NOTIFY_SOCKET, clean stop on SIGTERM, bad config refused",
           "[daemon]") {
   auto sim = start_sim();

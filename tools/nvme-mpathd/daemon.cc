@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "controller/host_identity.h"
 
 namespace nvmemp::mpathd {
 
@@ -28,6 +29,22 @@ std::vector<Daemon::Wanted> Daemon::wanted_of(const DaemonConfig& cfg) {
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string config_path) {
+  // discovery.conf may name a host identity per entry (-q/-I); the daemon has one.
+  std::string hostnqn = cfg.fabric.hostnqn;
+  for (const auto& dc : cfg.discovery) {
+    if (dc.hostnqn.empty()) continue;
+    if (hostnqn.empty()) {
+      auto id = controller::load_host_identity({});
+      if (!id) return tl::unexpected(id.error());
+      hostnqn = id->hostnqn;
+    }
+    if (dc.hostnqn != hostnqn) {
+      return make_error(Errc::InvalidArgument,
+                        fmt::format("{}: this discovery entry connects as host {}, but nvme-mpathd runs as {}: the "
+                                    "daemon has one host identity; drop -q/-I there or set [host] hostnqn",
+                                    dc.origin, dc.hostnqn, hostnqn));
+    }
+  }
   auto d = std::unique_ptr<Daemon>(new Daemon(std::move(cfg), std::move(config_path)));
   auto f = Fabric::start(d->cfg_.fabric);
   if (!f) return tl::unexpected(f.error());
