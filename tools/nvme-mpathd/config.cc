@@ -3,6 +3,7 @@
 // duplicates and cross references. Problems are collected (not stopped at) so an admin fixes a
 // file in one go, and each carries the line:col toml++ recorded for the offending node.
 #include "config.h"
+#include "config_checks.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -26,71 +27,12 @@
 namespace nvmemp::mpathd {
 namespace {
 
-constexpr std::size_t kNqnMaxLen = 223;  // NVMe base spec: NQNs are at most 223 bytes
-constexpr std::string_view kDiscoveryNqn = "nqn.2014-08.org.nvmexpress.discovery";
-constexpr std::size_t kMaxProblems = 20;  // past that, the rest is noise from one mistake
-constexpr long long kYear = 31536000;     // upper bound of the long timers, as no_path_retry's
-constexpr unsigned kMaxIoThreads = 64;    // the library's limit on I/O contexts
-constexpr std::size_t kNbdNameMax = 4096; // NBD protocol: export names up to 4096 bytes
-constexpr std::size_t kIfNameMax = 15;    // IFNAMSIZ - 1
+using namespace detail;
 
-// ---- problems -----------------------------------------------------------------------------
-
-struct Position {
-  std::uint32_t line = 0;
-  std::uint32_t column = 0;
-  bool operator<(const Position& o) const { return line != o.line ? line < o.line : column < o.column; }
-};
+// ---- source positions ---------------------------------------------------------------------
 
 Position pos(const toml::source_region& r) { return {r.begin.line, r.begin.column}; }
 Position pos(const toml::node& n) { return pos(n.source()); }
-
-// Every problem found, reported in file order as "source:line:col: what".
-class Problems {
- public:
-  explicit Problems(const std::string& source) : source_(source) {}
-  void add(Position at, std::string what) { list_.push_back({at, std::move(what)}); }
-  bool empty() const { return list_.empty(); }
-  std::size_t size() const { return list_.size(); }
-  tl::unexpected<Error> error(Errc code) {
-    std::stable_sort(list_.begin(), list_.end(), [](const auto& a, const auto& b) { return a.at < b.at; });
-    std::string msg;
-    for (std::size_t i = 0; i < list_.size() && i < kMaxProblems; ++i) {
-      if (i > 0) msg += '\n';
-      msg += fmt::format("{}:{}:{}: {}", source_, list_[i].at.line, list_[i].at.column, list_[i].what);
-    }
-    if (list_.size() > kMaxProblems) msg += fmt::format("\n{}: ... and {} more", source_, list_.size() - kMaxProblems);
-    return make_error(code, std::move(msg));
-  }
-
- private:
-  struct Item {
-    Position at;
-    std::string what;
-  };
-  const std::string& source_;
-  std::vector<Item> list_;
-};
-
-// Text from the file as it may appear in a message: quoted, control bytes escaped, bounded.
-std::string quoted(std::string_view s) {
-  constexpr std::size_t kMax = 80;
-  std::string out = "\"";
-  for (const char ch : s.substr(0, kMax)) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += ch;
-    }
-  }
-  if (s.size() > kMax) out += "...";
-  out += '"';
-  return out;
-}
 
 const char* type_name(toml::node_type t) {
   switch (t) {
@@ -106,64 +48,6 @@ const char* type_name(toml::node_type t) {
     case toml::node_type::date_time: return "date-time";
   }
   return "unknown type";
-}
-
-// ---- value checks shared by the TOML file and discovery.conf ---------------------------------
-
-// Numeric IPv4/IPv6 text (as tcp_connect takes it) in canonical form, so "::1" and "0::1" are
-// recognised as the same address; nullopt when it is not an address. Host names are refused:
-// resolving them here would make a config's validity depend on DNS at load time.
-std::optional<std::string> canonical_address(const std::string& text) {
-  if (text.empty() || text.find('\0') != std::string::npos) return std::nullopt;
-  addrinfo hints{};
-  hints.ai_flags = AI_NUMERICHOST;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (::getaddrinfo(text.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) return std::nullopt;
-  char host[NI_MAXHOST] = {};
-  const int rc = ::getnameinfo(res->ai_addr, res->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST);
-  ::freeaddrinfo(res);
-  if (rc != 0) return std::nullopt;
-  return std::string(host);
-}
-
-std::string address_problem(std::string_view key, const std::string& v) {
-  return fmt::format("{} {} is not an IPv4 or IPv6 address (host names are not resolved)", key, quoted(v));
-}
-
-// Linux's dev_valid_name().
-bool valid_iface(std::string_view s) {
-  if (s.empty() || s.size() > kIfNameMax || s == "." || s == "..") return false;
-  return std::none_of(s.begin(), s.end(), [](char c) {
-    return c == '/' || c == ':' || c == '\0' || std::isspace(static_cast<unsigned char>(c)) != 0;
-  });
-}
-
-bool valid_nqn(std::string_view s) {
-  return s.size() > 4 && s.size() <= kNqnMaxLen && s.rfind("nqn.", 0) == 0 && s.find('\0') == std::string_view::npos;
-}
-
-// 8-4-4-4-12 hex digits, as /etc/nvme/hostid holds it.
-bool valid_uuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : std::isxdigit(static_cast<unsigned char>(s[i])) == 0) return false;
-  }
-  return true;
-}
-
-// bind() takes at most sizeof(sun_path) - 1 bytes; say so now rather than at start-up.
-std::optional<std::string> socket_path_problem(std::string_view key, std::string_view v) {
-  constexpr std::size_t kMax = sizeof(sockaddr_un{}.sun_path) - 1;
-  if (v.empty() || v[0] != '/') return fmt::format("{} {} must be an absolute path", key, quoted(v));
-  if (v.size() > kMax) return fmt::format("{} is {} bytes long; a Unix socket path may have at most {}", key, v.size(), kMax);
-  return std::nullopt;
-}
-
-std::string endpoint_key(const std::string& canonical_addr, std::uint16_t port) {
-  return canonical_addr.find(':') != std::string::npos ? fmt::format("[{}]:{}", canonical_addr, port)
-                                                       : fmt::format("{}:{}", canonical_addr, port);
 }
 
 // ---- keys known at each level ---------------------------------------------------------------
@@ -766,177 +650,6 @@ Result<std::string> read_file(const std::string& path) {
   return text;
 }
 
-// ---- discovery.conf -------------------------------------------------------------------------
-
-enum class Opt { Transport, Traddr, Trsvcid, HostTraddr, HostIface, HostNqn, HostId, Nqn, Persistent, Unsupported };
-
-struct OptSpec {
-  char short_name;
-  std::string_view long_name;
-  bool takes_arg;
-  Opt opt;
-  std::string_view instead;  // for an unsupported option: where its setting lives
-};
-
-// nvme-cli's connect/discover options (fabrics.c). The per-connection knobs are refused rather
-// than ignored: they would apply to one discovery controller only, which nvme-mpathd cannot do.
-constexpr std::array<OptSpec, 17> kOpts = {{
-    {'t', "transport", true, Opt::Transport, {}},
-    {'a', "traddr", true, Opt::Traddr, {}},
-    {'s', "trsvcid", true, Opt::Trsvcid, {}},
-    {'w', "host-traddr", true, Opt::HostTraddr, {}},
-    {'f', "host-iface", true, Opt::HostIface, {}},
-    {'q', "hostnqn", true, Opt::HostNqn, {}},
-    {'I', "hostid", true, Opt::HostId, {}},
-    {'n', "nqn", true, Opt::Nqn, {}},
-    {'p', "persistent", false, Opt::Persistent, {}},
-    {'k', "keep-alive-tmo", true, Opt::Unsupported, "keep_alive_tmo in [defaults]"},
-    {'c', "reconnect-delay", true, Opt::Unsupported, "reconnect_delay in [defaults]"},
-    {'l', "ctrl-loss-tmo", true, Opt::Unsupported, "ctrl_loss_tmo in [defaults]"},
-    {'O', "fast_io_fail_tmo", true, Opt::Unsupported, "fast_io_fail_tmo in [defaults]"},
-    {'g', "hdr-digest", false, Opt::Unsupported, "hdr_digest in [defaults]"},
-    {'G', "data-digest", false, Opt::Unsupported, "data_digest in [defaults]"},
-    {'Q', "queue-size", true, Opt::Unsupported, "queue_size in [defaults]"},
-    {'i', "nr-io-queues", true, Opt::Unsupported, "io_threads in [defaults]"},
-}};
-
-struct Token {
-  std::string_view text;
-  std::uint32_t column;  // 1-based
-};
-
-std::vector<Token> split_line(std::string_view line) {
-  std::vector<Token> out;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) ++i;
-    if (i >= line.size() || line[i] == '#') break;  // a comment runs to the end of the line
-    const std::size_t start = i;
-    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') ++i;
-    out.push_back({line.substr(start, i - start), static_cast<std::uint32_t>(start + 1)});
-  }
-  return out;
-}
-
-// One line's options into `d`; problems are reported at the offending token.
-void parse_discovery_line(const std::vector<Token>& toks, std::uint32_t lineno, DiscoveryConfig& d,
-                          std::string& canon, Problems& p) {
-  std::map<Opt, bool> given;
-  for (std::size_t i = 0; i < toks.size(); ++i) {
-    const Token& tok = toks[i];
-    const Position at{lineno, tok.column};
-    const OptSpec* spec = nullptr;
-    std::optional<std::string_view> value;
-    if (tok.text.size() > 2 && tok.text.rfind("--", 0) == 0) {
-      std::string_view name = tok.text.substr(2);
-      if (auto eq = name.find('='); eq != std::string_view::npos) {
-        value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-      }
-      for (const auto& o : kOpts) {
-        if (o.long_name == name) spec = &o;
-      }
-    } else if (tok.text.size() >= 2 && tok.text[0] == '-' && tok.text[1] != '-') {
-      for (const auto& o : kOpts) {
-        if (o.short_name == tok.text[1]) spec = &o;
-      }
-      if (spec != nullptr && tok.text.size() > 2) {
-        if (!spec->takes_arg) spec = nullptr;  // "-px" is not an option we know
-        else value = tok.text.substr(2);       // getopt's "-a10.0.0.1"
-      }
-    } else {
-      p.add(at, fmt::format("unexpected {}: a line holds nvme-cli options such as -t tcp -a ADDR -s PORT",
-                            quoted(tok.text)));
-      continue;
-    }
-    if (spec == nullptr) {
-      p.add(at, fmt::format("unknown option {}; known: -t/--transport, -a/--traddr, -s/--trsvcid, -w/--host-traddr, "
-                            "-f/--host-iface, -q/--hostnqn, -I/--hostid, -n/--nqn, -p/--persistent",
-                            quoted(tok.text)));
-      continue;
-    }
-    // Recorded before its value is checked, so a bad value is not also reported as missing.
-    bool twice = false;
-    if (spec->opt != Opt::Unsupported) {
-      twice = given[spec->opt];
-      given[spec->opt] = true;
-    }
-    if (spec->takes_arg && !value) {
-      if (i + 1 >= toks.size()) {
-        p.add(at, fmt::format("{} needs a value", quoted(tok.text)));
-        continue;
-      }
-      value = toks[++i].text;
-    } else if (!spec->takes_arg && value) {
-      p.add(at, fmt::format("{} takes no value", quoted(tok.text)));
-      continue;
-    }
-    if (spec->opt == Opt::Unsupported) {
-      p.add(at, fmt::format("option {} is not supported per discovery controller; set {} of the TOML configuration",
-                            quoted(tok.text), spec->instead));
-      continue;
-    }
-    if (twice) {
-      p.add(at, fmt::format("option --{} is given twice", spec->long_name));
-      continue;
-    }
-    const std::string v = value ? std::string(*value) : std::string();
-    switch (spec->opt) {
-      case Opt::Transport:
-        if (v != "tcp") p.add(at, fmt::format("transport {} is not supported: nvme-mpath speaks tcp only", quoted(v)));
-        break;
-      case Opt::Traddr:
-        if (auto c = canonical_address(v)) {
-          d.endpoint.traddr = v;
-          canon = *c;
-        } else {
-          p.add(at, address_problem("traddr", v));
-        }
-        break;
-      case Opt::Trsvcid: {
-        unsigned port = 0;
-        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), port);
-        if (ec != std::errc() || end != v.data() + v.size() || port == 0 || port > 65535) {
-          p.add(at, fmt::format("trsvcid {} must be a port number 1..65535", quoted(v)));
-        } else {
-          d.endpoint.trsvcid = static_cast<std::uint16_t>(port);
-        }
-        break;
-      }
-      case Opt::HostTraddr:
-        if (canonical_address(v)) d.endpoint.host_traddr = v;
-        else p.add(at, address_problem("host-traddr", v));
-        break;
-      case Opt::HostIface:
-        if (valid_iface(v)) d.endpoint.host_iface = v;
-        else p.add(at, fmt::format("host-iface {} is not a network interface name", quoted(v)));
-        break;
-      case Opt::HostNqn:
-        if (valid_nqn(v)) d.hostnqn = v;
-        else p.add(at, fmt::format("hostnqn {} must start with \"nqn.\" and be at most {} bytes", quoted(v), kNqnMaxLen));
-        break;
-      case Opt::HostId:
-        if (valid_uuid(v)) d.hostid = v;
-        else p.add(at, fmt::format("hostid {} must be a UUID", quoted(v)));
-        break;
-      case Opt::Nqn:
-        // Only the well-known discovery subsystem: unique discovery NQNs are not supported.
-        if (v != kDiscoveryNqn) {
-          p.add(at, fmt::format("nqn {} is not supported: discovery controllers are reached as {}", quoted(v),
-                                kDiscoveryNqn));
-        }
-        break;
-      case Opt::Persistent:
-        d.persistent = true;
-        break;
-      case Opt::Unsupported:
-        break;
-    }
-  }
-  if (!given[Opt::Transport]) p.add({lineno, 1}, "missing -t tcp (nvme-cli requires the transport)");
-  if (!given[Opt::Traddr]) p.add({lineno, 1}, "missing -a ADDR (the discovery controller's address)");
-}
-
 }  // namespace
 
 Result<DaemonConfig> parse_config(std::string_view text, const std::string& source) {
@@ -958,43 +671,6 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& sour
 #else
   return parse_toml(text, name);
 #endif
-}
-
-Result<std::vector<DiscoveryConfig>> parse_discovery_conf(std::string_view text, const std::string& source) {
-  const std::string name = source.empty() ? std::string("<discovery.conf>") : source;
-  if (text.size() > kMaxConfigBytes) {
-    return make_error(Errc::InvalidArgument,
-                      fmt::format("{}: larger than {} bytes; is this the right file?", name, kMaxConfigBytes));
-  }
-  Problems p(name);
-  std::vector<DiscoveryConfig> out;
-  std::map<std::string, std::uint32_t> seen;
-  std::uint32_t lineno = 0;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string_view line = text.substr(start, end - start);
-    start = end + 1;
-    ++lineno;
-    const auto toks = split_line(line);
-    if (toks.empty()) continue;
-    const std::size_t before = p.size();
-    DiscoveryConfig d;
-    d.endpoint.trsvcid = kDefaultDiscoveryPort;
-    d.origin = fmt::format("{}:{}", name, lineno);
-    std::string canon;
-    parse_discovery_line(toks, lineno, d, canon, p);
-    if (p.size() != before) continue;
-    const std::string key = endpoint_key(canon, d.endpoint.trsvcid);
-    if (auto [it, fresh] = seen.emplace(key, lineno); !fresh) {
-      p.add({lineno, 1}, fmt::format("duplicate discovery controller {} (first at line {})", key, it->second));
-      continue;
-    }
-    out.push_back(std::move(d));
-  }
-  if (!p.empty()) return p.error(Errc::InvalidArgument);
-  return out;
 }
 
 Result<DaemonConfig> load_config(const std::string& path) {

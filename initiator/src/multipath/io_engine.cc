@@ -1,11 +1,11 @@
 #include "multipath/io_engine.h"
+#include "multipath/io_engine_state.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
 #include "common/log.h"
-#include "multipath/nvme_tcp_path.h"
 
 namespace nvmemp::multipath {
 
@@ -25,60 +25,6 @@ bool is_ana_status(const Status& st) {
 
 }  // namespace
 
-// One path on this thread: its queue (when connected) and what this thread knows about it.
-struct IoEngine::TPath {
-  PathId id = 0;
-  enum class St : std::uint8_t { Down, WaitFd, Connecting, Live } st = St::Down;
-  std::uint64_t generation = 0;     // association the queue belongs to (or was asked for)
-  QueueCtx* q = nullptr;            // owned by `queues`
-  std::unique_ptr<QueueCtx> owned;
-  TimePoint retry_at{};             // earliest new queue after a failed one
-  TimePoint holdoff_until{};        // not used for new I/O after a path status
-  bool suspect = false;             // stalled: no new I/O until something arrives
-  bool warned_qid = false;
-  Nanos ewma{0};                    // average completion latency
-  PathCounterSet* counters = nullptr;
-};
-
-struct IoEngine::QueueCtx {
-  IoEngine* engine = nullptr;
-  TPath* tp = nullptr;
-  std::unique_ptr<PathQueue> q;
-  std::uint64_t generation = 0;
-  TimePoint busy_since{};           // when inflight went from 0 to 1
-};
-
-struct IoEngine::HeadState {
-  const topology::HeadView* view = nullptr;
-  PathSelector selector;
-  std::vector<PathCandidate> cands;  // aligned with view->paths
-  std::vector<TPath*> tpaths;        // aligned with view->paths
-};
-
-struct IoEngine::Request {
-  IoOp op = IoOp::Read;
-  HeadId head = 0;
-  std::uint64_t slba = 0;
-  std::uint32_t nlb = 0;
-  MutBytes rbuf;
-  Bytes wbuf;
-  IoCallback cb = nullptr;
-  void* arg = nullptr;
-  unsigned retries = 0;             // same-path retries (bounded by FailoverPolicy)
-  std::uint16_t ghosts = 0;         // abandoned copies still outstanding on some queue
-  bool finished = false;            // the application's callback ran
-  bool waiting = false;             // in waiting_
-  QueueCtx* on = nullptr;           // the queue it is outstanding on
-  std::uint16_t tag = 0;
-  PathId avoid = 0;                 // the path it just failed on
-  PathId pin = 0;                   // retry here (CRD retry)
-  TimePoint not_before{};
-  TimePoint held_since{};
-  TimePoint sent_at{};
-  Status fail_status;               // fail_later(): delivered from poll()
-  std::string error;
-};
-
 IoEngine::IoEngine(unsigned index, std::unique_ptr<transport::Reactor> reactor, const Clock& clock,
                    EngineOptions opts, ControlLink& link)
     : index_(index),
@@ -91,6 +37,8 @@ IoEngine::IoEngine(unsigned index, std::unique_ptr<transport::Reactor> reactor, 
   free_.reserve(pool_.size());
   for (auto& r : pool_) free_.push_back(&r);
   waiting_.reserve(pool_.size());
+  deferred_.reserve(pool_.size());
+  scratch_.reserve(pool_.size());
 }
 
 IoEngine::~IoEngine() {
@@ -127,137 +75,6 @@ bool IoEngine::ready(std::uint32_t head) const noexcept {
     if (path_selectable(c)) return true;
   }
   return false;
-}
-
-// ---- topology ---------------------------------------------------------------------------------
-
-void IoEngine::refresh_topology() {
-  if (!mailbox_.refresh()) return;
-  snap_ = mailbox_.current();
-  const TimePoint now = clock_.now();
-  for (const auto& pv : snap_->paths) {
-    TPath* tp = tpath(pv.id);
-    if (tp == nullptr) {
-      paths_.push_back(std::make_unique<TPath>());
-      tp = paths_.back().get();
-      tp->id = pv.id;
-    }
-    tp->counters = pv.counters.get();
-    if (tp->st != TPath::St::Down && (!pv.live || pv.generation != tp->generation)) {
-      close_queue(*tp, pv.live ? "the controller was reconnected (new association)" : "the controller is not live");
-      tp->retry_at = now;
-    }
-    if (pv.live && tp->st == TPath::St::Down && now >= tp->retry_at) request_queue(*tp, pv);
-  }
-  for (auto& tp : paths_) {
-    if (snap_->path(tp->id) == nullptr && tp->st != TPath::St::Down) close_queue(*tp, "the path was removed");
-  }
-  // Heads: keep each head's selector (its cached path) across snapshots.
-  std::vector<HeadState> heads;
-  std::unordered_map<HeadId, std::size_t> index;
-  heads.reserve(snap_->heads.size());
-  for (const auto& hv : snap_->heads) {
-    HeadState hs;
-    if (HeadState* old = head_state(hv.id)) hs.selector = old->selector;
-    if (hs.selector.policy() != hv.policy) hs.selector.set_policy(hv.policy);
-    hs.selector.invalidate();
-    hs.view = &hv;
-    for (const auto& hp : hv.paths) {
-      const auto& pv = snap_->paths[hp.path_index];
-      hs.tpaths.push_back(tpath(pv.id));
-      hs.cands.push_back(PathCandidate{pv.id, false, hp.ana, 0});
-    }
-    index.emplace(hv.id, heads.size());
-    heads.push_back(std::move(hs));
-  }
-  heads_ = std::move(heads);
-  head_index_ = std::move(index);
-  waiting_dirty_ = true;
-}
-
-void IoEngine::request_queue(TPath& tp, const topology::PathView& pv) {
-  const auto qid = static_cast<std::uint16_t>(index_ + 1);
-  if (qid > pv.io_queues) {
-    if (!tp.warned_qid) {
-      log(LogLevel::Warn, "path {}: the controller granted {} I/O queues; I/O context {} needs qid {}: raise "
-          "the controller's queue count or use fewer I/O threads", pv.name, pv.io_queues, index_, qid);
-      tp.warned_qid = true;
-    }
-    tp.retry_at = clock_.now() + opts_.queue_retry;
-    return;
-  }
-  tp.st = TPath::St::WaitFd;
-  tp.generation = pv.generation;
-  link_.request_queue(index_, pv.id, pv.generation);
-}
-
-void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<int> fd) {
-  TPath* tp = tpath(path);
-  const topology::PathView* pv = snap_ ? snap_->path(path) : nullptr;
-  const bool wanted = tp != nullptr && pv != nullptr && tp->st == TPath::St::WaitFd &&
-                      tp->generation == generation && pv->live && pv->generation == generation;
-  if (!fd) {
-    if (tp != nullptr && tp->st == TPath::St::WaitFd && tp->generation == generation) {
-      log(LogLevel::Warn, "I/O context {}: {}; retrying in {} ms", index_, fd.error().message,
-          std::chrono::duration_cast<std::chrono::milliseconds>(opts_.queue_retry).count());
-      tp->st = TPath::St::Down;
-      tp->retry_at = clock_.now() + opts_.queue_retry;
-    }
-    return;
-  }
-  if (!wanted) {
-    ::close(*fd);
-    if (tp != nullptr && tp->st == TPath::St::WaitFd && tp->generation == generation) tp->st = TPath::St::Down;
-    return;
-  }
-  auto ctx = std::make_unique<QueueCtx>();
-  ctx->engine = this;
-  ctx->tp = tp;
-  ctx->generation = generation;
-  QueueCtx* raw = ctx.get();
-  NvmeTcpPathConfig cfg;
-  cfg.subnqn = pv->subnqn;
-  cfg.endpoint = pv->endpoint;
-  cfg.host = opts_.host;
-  cfg.cntlid = pv->cntlid;
-  cfg.qid = static_cast<std::uint16_t>(index_ + 1);
-  cfg.queue_size = pv->queue_size;
-  cfg.hdgst = pv->hdgst;
-  cfg.ddgst = pv->ddgst;
-  cfg.max_icd = pv->max_icd;
-  cfg.max_data_len = pv->max_data_len;
-  cfg.io_timeout = opts_.io_timeout;
-  cfg.connect_timeout = opts_.connect_timeout;
-  ctx->q = open_nvme_tcp_path(*reactor_, clock_, cfg, *fd, &IoEngine::completion_trampoline, raw,
-                              [this, raw](const Result<void>& r) {
-                                TPath* t = raw->tp;
-                                if (t->q != raw) return;  // replaced meanwhile
-                                if (r) {
-                                  t->st = TPath::St::Live;
-                                  t->suspect = false;
-                                  log(LogLevel::Info, "I/O context {}: {} live", index_, raw->q->name());
-                                  waiting_dirty_ = true;
-                                  for (auto& hs : heads_) hs.selector.invalidate();
-                                } else {
-                                  log(LogLevel::Warn, "I/O context {}: {}", index_, r.error().message);
-                                  close_queue(*t, r.error().message);
-                                  t->retry_at = clock_.now() + opts_.queue_retry;
-                                }
-                              });
-  tp->st = TPath::St::Connecting;
-  tp->q = raw;
-  tp->owned = std::move(ctx);
-}
-
-void IoEngine::close_queue(TPath& tp, const std::string& why) {
-  if (tp.owned) {
-    tp.owned->q->close(why);
-    graveyard_.push_back(std::move(tp.owned));
-  }
-  tp.q = nullptr;
-  tp.st = TPath::St::Down;
-  tp.suspect = false;
-  waiting_dirty_ = true;
 }
 
 // ---- submission -------------------------------------------------------------------------------
@@ -431,9 +248,10 @@ void IoEngine::fail_later(Request* r, Status st, std::string error) {
 
 void IoEngine::run_deferred() {
   if (deferred_.empty()) return;
-  std::vector<Request*> batch;
-  batch.swap(deferred_);
-  for (Request* r : batch) {
+  // Swap with a scratch list that keeps its capacity: no allocation per poll.
+  scratch_.clear();
+  scratch_.swap(deferred_);
+  for (Request* r : scratch_) {
     msg_ = std::move(r->error);
     finish(r, r->fail_status, msg_.c_str());
   }
@@ -552,10 +370,9 @@ void IoEngine::run_waiting() {
   if (waiting_.empty()) return;
   const TimePoint now = clock_.now();
   // Take the list: dispatch() may put requests back.
-  std::vector<Request*> batch;
-  batch.swap(waiting_);
-  waiting_.reserve(pool_.size());
-  for (Request* r : batch) {
+  scratch_.clear();
+  scratch_.swap(waiting_);  // waiting_ takes the scratch list's capacity: no allocation
+  for (Request* r : scratch_) {
     if (now < r->not_before && !(waiting_dirty_ && r->held_since != TimePoint{})) {
       waiting_.push_back(r);
       continue;

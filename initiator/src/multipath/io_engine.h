@@ -140,6 +140,7 @@ class IoEngine final : public IoContext {
   std::vector<Request*> free_;
   std::vector<Request*> waiting_;    // delayed retries/failovers and held requests
   std::vector<Request*> deferred_;   // failed without a completion: finished in poll()
+  std::vector<Request*> scratch_;    // the batch being worked through (waiting_ or deferred_)
   bool waiting_dirty_ = false;       // something changed that may let waiting requests go
   std::size_t outstanding_ = 0;      // submitted by the application, not yet completed
   unsigned callbacks_ = 0;           // run in the current poll()
