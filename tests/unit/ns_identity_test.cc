@@ -359,6 +359,9 @@ TEST_CASE("head_limits: the minimum over the paths", "[ns_identity]") {
   CHECK(head_limits(one) == PathLimits{1u << 20, 8192});
   const std::vector<PathLimits> three{{1u << 20, 8192}, {131072, 16384}, {1u << 21, 4096}};
   CHECK(head_limits(three) == PathLimits{131072, 4096});
+  // ONCS: what every path supports; VWC: any path with a volatile cache makes Flush matter.
+  const std::vector<PathLimits> caps{{1u << 20, 8192, 0x0c, false}, {1u << 20, 8192, 0x08, true}};
+  CHECK(head_limits(caps) == PathLimits{1u << 20, 8192, 0x08, true});
 }
 
 TEST_CASE("ConnectionKey: equality, ordering, describe", "[ns_identity]") {

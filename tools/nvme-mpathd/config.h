@@ -63,6 +63,8 @@ struct ExportConfig {
   std::string unix_socket;             // absolute path; several exports may share one
   std::optional<std::uint16_t> tcp_port;  // also listen on 127.0.0.1:PORT (never other addresses)
   bool read_only = false;
+
+  friend bool operator==(const ExportConfig&, const ExportConfig&) = default;
 };
 
 struct DaemonConfig {

@@ -51,13 +51,15 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string conf
   d->fabric_ = std::move(*f);
   d->control_.fabric = d->fabric_.get();
   d->control_.reload = [raw = d.get()] { return raw->reload(); };
-  if (!d->cfg_.exports.empty()) {
-    log(LogLevel::Warn, "{} export(s) configured: the NBD export is not built yet (issue 6), nothing is served",
-        d->cfg_.exports.size());
-  }
   d->wanted_ = wanted_of(d->cfg_);
   for (auto& w : d->wanted_) d->try_connect(w);
   d->apply_policies();
+  if (!d->cfg_.exports.empty()) {
+    auto nbd = NbdServer::start(*d->fabric_, d->cfg_.exports, d->cfg_.io_threads);
+    if (!nbd) return tl::unexpected(nbd.error());
+    d->nbd_ = std::move(*nbd);
+    d->refresh_exports();
+  }
   return d;
 }
 
@@ -113,6 +115,16 @@ void Daemon::tick() {
     connected_any = connected_any || w.connected;
   }
   if (connected_any) apply_policies();
+  if (nbd_ && now >= next_export_refresh_) refresh_exports();
+}
+
+void Daemon::refresh_exports() {
+  next_export_refresh_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  control_.exports = nbd_ ? nbd_->exports_by_head() : decltype(control_.exports){};
+}
+
+void Daemon::stop_exports() {
+  if (nbd_) nbd_->stop();
 }
 
 Result<void> Daemon::reload() {
@@ -121,6 +133,9 @@ Result<void> Daemon::reload() {
   if (next->fabric.hostnqn != cfg_.fabric.hostnqn || next->io_threads != cfg_.io_threads ||
       next->control_socket != cfg_.control_socket) {
     log(LogLevel::Warn, "reload: [host], io_threads and control_socket take effect at the next start");
+  }
+  if (next->exports != cfg_.exports) {
+    log(LogLevel::Warn, "reload: [[export]] changes take effect at the next start");
   }
   auto wanted = wanted_of(*next);
   // Paths that are no longer configured: disconnected (their in-flight I/O fails over to the
@@ -148,7 +163,6 @@ Result<void> Daemon::reload() {
   }
   cfg_.subsystems = next->subsystems;
   cfg_.discovery = next->discovery;
-  cfg_.exports = next->exports;
   wanted_ = std::move(wanted);
   for (auto& w : wanted_) {
     if (!w.connected) try_connect(w);

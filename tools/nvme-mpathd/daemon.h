@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "control_handler.h"
+#include "nbd_server.h"
 #include "nvmemp/mpath.h"
 
 namespace nvmemp::mpathd {
@@ -27,6 +28,8 @@ class Daemon {
   Result<void> reload();
   // One line for systemd's STATUS=.
   std::string status() const;
+  // Stops the NBD export: requests in flight are answered, then the clients are disconnected.
+  void stop_exports();
 
   Fabric& fabric() noexcept { return *fabric_; }
   ControlContext& control() noexcept { return control_; }
@@ -46,11 +49,15 @@ class Daemon {
   void try_connect(Wanted& w);
   void apply_policies();
 
+  void refresh_exports();
+
   DaemonConfig cfg_;
   std::string config_path_;
   std::unique_ptr<Fabric> fabric_;
+  std::unique_ptr<NbdServer> nbd_;  // declared after fabric_: stops (drains) before it goes
   std::vector<Wanted> wanted_;
   ControlContext control_;
+  std::chrono::steady_clock::time_point next_export_refresh_{};
 };
 
 }  // namespace nvmemp::mpathd

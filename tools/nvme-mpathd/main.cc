@@ -104,8 +104,9 @@ int main(int argc, char** argv) {
       next_status += 10s;
     }
   }
-  sd_notify(0, "STOPPING=1\nSTATUS=disconnecting");
-  log(LogLevel::Warn, "nvme-mpathd: stopping (disconnecting every path)");
+  sd_notify(0, "STOPPING=1\nSTATUS=draining the NBD exports, then disconnecting");
+  log(LogLevel::Warn, "nvme-mpathd: stopping: draining the NBD exports, then disconnecting every path");
+  daemon.stop_exports();
   d->reset();  // Fabric's destructor shuts every controller down in order
   return 0;
 }

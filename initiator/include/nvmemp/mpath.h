@@ -39,6 +39,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -48,6 +49,7 @@
 
 #include "nvmemp/result.h"
 #include "nvmemp/status.h"
+#include "nvmemp/stream.h"
 
 namespace nvmemp {
 
@@ -152,6 +154,9 @@ struct HeadInfo {
   std::uint64_t blocks = 0;     // namespace size in logical blocks
   std::uint32_t block_size = 0; // bytes per logical block
   std::uint32_t max_transfer = 0;  // bytes, the minimum over its paths
+  bool volatile_write_cache = false;  // Identify Controller VWC: flush() makes writes durable
+  bool can_deallocate = false;        // every path supports Dataset Management (ONCS bit 2)
+  bool can_write_zeroes = false;      // every path supports Write Zeroes (ONCS bit 3)
   IoPolicy policy = IoPolicy::QueueDepth;
   std::vector<HeadPathInfo> paths;
   HeadCounters counters;        // summed over I/O contexts
@@ -185,7 +190,18 @@ class IoContext {
                             std::span<std::uint8_t> buf, IoCallback cb, void* arg) = 0;
   virtual Result<void> write(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb,
                              std::span<const std::uint8_t> buf, IoCallback cb, void* arg) = 0;
+  // A write with Force Unit Access: on stable media when the callback reports success.
+  virtual Result<void> write_fua(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb,
+                                 std::span<const std::uint8_t> buf, IoCallback cb, void* arg) = 0;
   virtual Result<void> flush(std::uint32_t head, IoCallback cb, void* arg) = 0;
+  // Write Zeroes (1..65536 blocks, no buffer; HeadInfo::can_write_zeroes): the blocks read
+  // back as zeroes. Not bounded by max_transfer: no data crosses the fabric.
+  virtual Result<void> write_zeroes(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, bool fua,
+                                    IoCallback cb, void* arg) = 0;
+  // Dataset Management, deallocate one range (HeadInfo::can_deallocate): the target may
+  // discard the blocks; what they read back as afterwards is the namespace's (DLFEAT) business.
+  virtual Result<void> deallocate(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, IoCallback cb,
+                                  void* arg) = 0;
   // Turns this thread's ring: sends, receives, retries, failovers; runs callbacks. Waits up to
   // `timeout` when there is nothing to do. Returns the number of callbacks run.
   virtual Result<unsigned> poll(std::chrono::nanoseconds timeout) = 0;
@@ -193,6 +209,15 @@ class IoContext {
   virtual std::size_t outstanding() const noexcept = 0;
   // True when `head` has a path this context can send I/O on now.
   virtual bool ready(std::uint32_t head) const noexcept = 0;
+
+  // Front ends: serve a client connection on this context's ring (nvmemp/stream.h). Takes
+  // over the connected socket `fd` (made non-blocking); `stream` must outlive its on_closed().
+  // Close every stream (and poll until on_closed) before destroying the context.
+  virtual Result<void> attach_stream(int fd, Stream& stream) = 0;
+  // Closes the stream's connection; on_closed() follows from a later poll().
+  virtual void close_stream(Stream& stream, const std::string& why) = 0;
+  // Thread-safe: runs `fn` on this context's thread in a later poll(), waking it if it waits.
+  virtual void post(std::function<void()> fn) = 0;
 };
 
 class Fabric {

@@ -14,6 +14,7 @@
 #include "discovery/discovery.h"
 #include "multipath/io_engine.h"
 #include "topology/topology.h"
+#include "wire/libnvme_types.h"
 
 namespace nvmemp {
 
@@ -47,7 +48,21 @@ class ContextHandle final : public IoContext {
                      IoCallback cb, void* a) override {
     return engine_->write(h, slba, nlb, b, cb, a);
   }
+  Result<void> write_fua(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, std::span<const std::uint8_t> b,
+                         IoCallback cb, void* a) override {
+    return engine_->write_fua(h, slba, nlb, b, cb, a);
+  }
   Result<void> flush(std::uint32_t h, IoCallback cb, void* a) override { return engine_->flush(h, cb, a); }
+  Result<void> write_zeroes(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, bool fua, IoCallback cb,
+                            void* a) override {
+    return engine_->write_zeroes(h, slba, nlb, fua, cb, a);
+  }
+  Result<void> deallocate(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, IoCallback cb, void* a) override {
+    return engine_->deallocate(h, slba, nlb, cb, a);
+  }
+  Result<void> attach_stream(int fd, Stream& s) override { return engine_->attach_stream(fd, s); }
+  void close_stream(Stream& s, const std::string& why) override { engine_->close_stream(s, why); }
+  void post(std::function<void()> fn) override { engine_->post(std::move(fn)); }
   Result<unsigned> poll(std::chrono::nanoseconds t) override { return engine_->poll(t); }
   std::size_t outstanding() const noexcept override { return engine_->outstanding(); }
   bool ready(std::uint32_t h) const noexcept override { return engine_->ready(h); }
@@ -477,6 +492,9 @@ HeadInfo FabricImpl::head_info(const topology::HeadView& h, const TopologySnapsh
   hi.blocks = h.geometry.nsze;
   hi.block_size = h.geometry.lba_size;
   hi.max_transfer = h.limits.max_data_len;
+  hi.volatile_write_cache = h.limits.vwc;
+  hi.can_deallocate = (h.limits.oncs & NVME_CTRL_ONCS_DSM) != 0;
+  hi.can_write_zeroes = (h.limits.oncs & NVME_CTRL_ONCS_WRITE_ZEROES) != 0;
   hi.policy = h.policy;
   bool any_optimized = false;
   for (const auto& hp : h.paths) {

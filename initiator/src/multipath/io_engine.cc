@@ -1,7 +1,11 @@
 #include "multipath/io_engine.h"
 #include "multipath/io_engine_state.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -77,6 +81,15 @@ bool IoEngine::ready(std::uint32_t head) const noexcept {
   return false;
 }
 
+Result<void> IoEngine::attach_stream(int fd, Stream& stream) {
+  const int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+    return make_error(Errc::Io, fmt::format("I/O context {}: fcntl O_NONBLOCK on fd {}: {}", index_, fd,
+                                            std::strerror(errno)));
+  }
+  return reactor_->attach_stream(fd, stream);
+}
+
 // ---- submission -------------------------------------------------------------------------------
 
 Result<void> IoEngine::read(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, std::span<std::uint8_t> buf,
@@ -89,12 +102,27 @@ Result<void> IoEngine::write(std::uint32_t head, std::uint64_t slba, std::uint32
   return submit(IoOp::Write, head, slba, nlb, {}, buf, cb, arg);
 }
 
+Result<void> IoEngine::write_fua(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb,
+                                 std::span<const std::uint8_t> buf, IoCallback cb, void* arg) {
+  return submit(IoOp::Write, head, slba, nlb, {}, buf, cb, arg, true);
+}
+
 Result<void> IoEngine::flush(std::uint32_t head, IoCallback cb, void* arg) {
   return submit(IoOp::Flush, head, 0, 0, {}, {}, cb, arg);
 }
 
+Result<void> IoEngine::write_zeroes(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, bool fua,
+                                    IoCallback cb, void* arg) {
+  return submit(IoOp::WriteZeroes, head, slba, nlb, {}, {}, cb, arg, fua);
+}
+
+Result<void> IoEngine::deallocate(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, IoCallback cb,
+                                  void* arg) {
+  return submit(IoOp::Deallocate, head, slba, nlb, {}, {}, cb, arg);
+}
+
 Result<void> IoEngine::submit(IoOp op, std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, MutBytes rbuf,
-                              Bytes wbuf, IoCallback cb, void* arg) {
+                              Bytes wbuf, IoCallback cb, void* arg, bool fua) {
   refresh_topology();
   HeadState* hs = head_state(head);
   if (hs == nullptr) {
@@ -102,7 +130,17 @@ Result<void> IoEngine::submit(IoOp op, std::uint32_t head, std::uint64_t slba, s
                                                   "with find_head()", head));
   }
   const auto& hv = *hs->view;
-  if (op != IoOp::Flush) {
+  if (op == IoOp::WriteZeroes || op == IoOp::Deallocate) {
+    const std::uint64_t most = op == IoOp::WriteZeroes ? wire::kMaxNlb : 0xffffffffu;
+    if (nlb == 0 || nlb > most) {
+      return make_error(Errc::InvalidArgument, fmt::format("{} nsid {}: {} of {} blocks: 1 to {} blocks per command",
+                                                           hv.subnqn, hv.nsid, io_op_name(op), nlb, most));
+    }
+    if (slba + nlb > hv.geometry.nsze || slba + nlb < slba) {
+      return make_error(Errc::InvalidArgument, fmt::format("{} nsid {}: blocks {}..{} are past the end ({} blocks)",
+                                                           hv.subnqn, hv.nsid, slba, slba + nlb - 1, hv.geometry.nsze));
+    }
+  } else if (op != IoOp::Flush) {
     const std::uint64_t len = std::uint64_t{nlb} * hv.geometry.lba_size;
     const std::size_t have = op == IoOp::Read ? rbuf.size() : wbuf.size();
     if (nlb == 0 || len != have) {
@@ -135,6 +173,13 @@ Result<void> IoEngine::submit(IoOp op, std::uint32_t head, std::uint64_t slba, s
   r->wbuf = wbuf;
   r->cb = cb;
   r->arg = arg;
+  r->fua = fua;
+  if (op == IoOp::Deallocate) {
+    const wire::DsmRange range{slba, nlb};
+    const auto enc = wire::encode_dsm_ranges(std::span(&range, 1));
+    std::copy(enc.begin(), enc.end(), r->dsm.begin());
+    r->wbuf = Bytes(r->dsm.data(), r->dsm.size());
+  }
   ++outstanding_;
   dispatch(r);
   return {};
@@ -173,7 +218,7 @@ void IoEngine::dispatch(Request* r) {
   }
   TPath* tp = hs->tpaths[static_cast<std::size_t>(sel)];
   QueueCtx* q = tp->q;
-  PathIo io{r->op, hv.nsid, r->slba, r->nlb, r->rbuf, r->wbuf, r};
+  PathIo io{r->op, hv.nsid, r->slba, r->nlb, r->rbuf, r->wbuf, r, r->fua};
   const bool was_idle = q->q->inflight() == 0;
   auto tag = q->q->submit(io);
   if (!tag) {
@@ -263,7 +308,7 @@ void IoEngine::finish(Request* r, Status st, const char* error) {
     auto& c = hs->view->counters->slot[index_];
     if (st.ok()) {
       bump(c.ios);
-      bump(c.bytes, r->op == IoOp::Read ? r->rbuf.size() : r->wbuf.size());
+      if (io_op_moves_data(r->op)) bump(c.bytes, r->op == IoOp::Read ? r->rbuf.size() : r->wbuf.size());
     } else {
       bump(c.errors);
     }
@@ -310,7 +355,7 @@ void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
   if (c.status.ok()) {
     if (pc) {
       bump(pc->ios);
-      bump(pc->bytes, r->op == IoOp::Read ? r->rbuf.size() : r->wbuf.size());
+      if (io_op_moves_data(r->op)) bump(pc->bytes, r->op == IoOp::Read ? r->rbuf.size() : r->wbuf.size());
     }
     finish(r, c.status, nullptr);
     return;
@@ -323,7 +368,7 @@ void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
   // queue may have reached it until now), so the safe base is now, or later if the control
   // thread saw it alive later.
   facts.last_alive = std::max(now, facts.last_alive);
-  const RequestFacts rf{r->op == IoOp::Write, c.reached_controller, r->retries};
+  const RequestFacts rf{io_op_modifies(r->op), c.reached_controller, r->retries};
   const Decision d = decide_disposition(c.status, rf, facts, opts_.failover, now);
   if (d.reread_ana || is_ana_status(c.status)) link_.report_ana_error(tp.id);
   if (d.path_failed && q.q->live() && !(c.status.sct() == Status::kSctPath && c.status.sc() >= Status::kScHostPathError)) {
@@ -337,7 +382,7 @@ void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
   switch (d.action) {
     case Action::Complete:
     case Action::Fail:
-      msg_ = fmt::format("{} of {} block(s) at LBA {} on {}: {}", r->op == IoOp::Write ? "write" : r->op == IoOp::Read ? "read" : "flush",
+      msg_ = fmt::format("{} of {} block(s) at LBA {} on {}: {}", io_op_name(r->op),
                          r->nlb, r->slba, q.q->name(), c.status.to_string());
       finish(r, c.status, msg_.c_str());
       return;

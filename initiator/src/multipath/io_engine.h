@@ -92,10 +92,19 @@ class IoEngine final : public IoContext {
                     IoCallback cb, void* arg) override;
   Result<void> write(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb,
                      std::span<const std::uint8_t> buf, IoCallback cb, void* arg) override;
+  Result<void> write_fua(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb,
+                         std::span<const std::uint8_t> buf, IoCallback cb, void* arg) override;
   Result<void> flush(std::uint32_t head, IoCallback cb, void* arg) override;
+  Result<void> write_zeroes(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, bool fua, IoCallback cb,
+                            void* arg) override;
+  Result<void> deallocate(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, IoCallback cb,
+                          void* arg) override;
   Result<unsigned> poll(std::chrono::nanoseconds timeout) override;
   std::size_t outstanding() const noexcept override { return outstanding_; }
   bool ready(std::uint32_t head) const noexcept override;
+  Result<void> attach_stream(int fd, Stream& stream) override;
+  void close_stream(Stream& stream, const std::string& why) override { reactor_->close_stream(stream, why); }
+  void post(std::function<void()> fn) override { reactor_->post(std::move(fn)); }
 
  private:
   struct TPath;
@@ -104,7 +113,7 @@ class IoEngine final : public IoContext {
   struct QueueCtx;
 
   Result<void> submit(IoOp op, std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, MutBytes rbuf,
-                      Bytes wbuf, IoCallback cb, void* arg);
+                      Bytes wbuf, IoCallback cb, void* arg, bool fua = false);
   void refresh_topology();
   void dispatch(Request* r);
   void hold(Request* r, HeadState& hs);

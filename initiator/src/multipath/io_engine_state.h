@@ -3,7 +3,10 @@
 // life of each path's queue on this thread).
 #pragma once
 
+#include <array>
+
 #include "multipath/io_engine.h"
+#include "wire/sqe.h"
 
 namespace nvmemp::multipath {
 
@@ -46,6 +49,8 @@ struct IoEngine::Request {
   Bytes wbuf;
   IoCallback cb = nullptr;
   void* arg = nullptr;
+  bool fua = false;
+  std::array<std::uint8_t, wire::kDsmRangeLen> dsm{};  // a Deallocate's range (wbuf points here)
   unsigned retries = 0;             // same-path retries (bounded by FailoverPolicy)
   std::uint16_t ghosts = 0;         // abandoned copies still outstanding on some queue
   bool finished = false;            // the application's callback ran

@@ -21,8 +21,10 @@ class NvmeTcpPath final : public PathQueue {
     const auto len = static_cast<std::uint32_t>(io.op == IoOp::Read ? io.read_buf.size() : io.write_buf.size());
     switch (io.op) {
       case IoOp::Read: sqe = wire::make_read(io.nsid, io.slba, io.nlb, len); break;
-      case IoOp::Write: sqe = wire::make_write(io.nsid, io.slba, io.nlb, len, max_icd_); break;
+      case IoOp::Write: sqe = wire::make_write(io.nsid, io.slba, io.nlb, len, max_icd_, io.fua); break;
       case IoOp::Flush: sqe = wire::make_flush(io.nsid); break;
+      case IoOp::WriteZeroes: sqe = wire::make_write_zeroes(io.nsid, io.slba, io.nlb, false, io.fua); break;
+      case IoOp::Deallocate: sqe = wire::make_dataset_management_deallocate(io.nsid, 1, max_icd_); break;
     }
     if (!sqe) return tl::unexpected(sqe.error());
     return q_->qp().submit(transport::Command{*sqe, io.read_buf, io.write_buf, io.user});
@@ -47,6 +49,17 @@ class NvmeTcpPath final : public PathQueue {
 };
 
 }  // namespace
+
+const char* io_op_name(IoOp op) noexcept {
+  switch (op) {
+    case IoOp::Read: return "read";
+    case IoOp::Write: return "write";
+    case IoOp::Flush: return "flush";
+    case IoOp::WriteZeroes: return "write zeroes";
+    case IoOp::Deallocate: return "deallocate";
+  }
+  return "?";
+}
 
 std::unique_ptr<PathQueue> open_nvme_tcp_path(transport::Reactor& reactor, const Clock& clock,
                                               const NvmeTcpPathConfig& cfg, int fd,

@@ -16,7 +16,16 @@
 
 namespace nvmemp::multipath {
 
-enum class IoOp : std::uint8_t { Read, Write, Flush };
+// Deallocate is Dataset Management with one range (AD), its 16 bytes in write_buf.
+enum class IoOp : std::uint8_t { Read, Write, Flush, WriteZeroes, Deallocate };
+
+// Changes the namespace's contents: lost with its connection, it must not be replayed on
+// another path before the old controller can no longer execute it.
+constexpr bool io_op_modifies(IoOp op) noexcept { return op == IoOp::Write || op == IoOp::WriteZeroes || op == IoOp::Deallocate; }
+// Data bytes moved (counters): the buffer of a Read or Write, nothing otherwise.
+constexpr bool io_op_moves_data(IoOp op) noexcept { return op == IoOp::Read || op == IoOp::Write; }
+const char* io_op_name(IoOp op) noexcept;  // "read", "write", "flush", "write zeroes", "deallocate"
+
 
 struct PathIo {
   IoOp op = IoOp::Read;
@@ -26,6 +35,7 @@ struct PathIo {
   MutBytes read_buf;
   Bytes write_buf;
   void* user = nullptr;    // comes back in Completion::user
+  bool fua = false;        // Write, WriteZeroes: Force Unit Access
 };
 
 class PathQueue {

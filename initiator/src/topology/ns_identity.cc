@@ -192,6 +192,8 @@ PathLimits head_limits(std::span<const PathLimits> paths) {
   for (const PathLimits& p : paths.subspan(1)) {
     out.max_data_len = std::min(out.max_data_len, p.max_data_len);
     out.max_icd = std::min(out.max_icd, p.max_icd);
+    out.oncs &= p.oncs;
+    out.vwc = out.vwc || p.vwc;
   }
   return out;
 }

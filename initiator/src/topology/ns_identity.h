@@ -89,11 +89,13 @@ Result<void> check_same_geometry(const NsGeometry& head, const NsGeometry& path,
 struct PathLimits {
   std::uint32_t max_data_len = 0;  // largest data transfer of one command, bytes
   std::uint32_t max_icd = 0;       // largest in-capsule data of an I/O command, bytes
+  std::uint16_t oncs = 0;          // optional NVM commands (head: those every path supports)
+  bool vwc = false;                // volatile write cache (head: any path has one)
 
   friend bool operator==(const PathLimits&, const PathLimits&) = default;
 };
 
-// A head's limits: each field the minimum over its paths, so that an I/O built for the head
+// A head's limits: each size the minimum over its paths, ONCS the commands all support, so that an I/O built for the head
 // fits whichever path carries it (and a failover never has to split it). {0, 0} for no paths.
 PathLimits head_limits(std::span<const PathLimits> paths);
 

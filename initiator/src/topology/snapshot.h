@@ -39,6 +39,8 @@ struct PathView {
   bool hdgst = false, ddgst = false;
   std::uint32_t max_icd = 0;
   std::uint32_t max_data_len = 0;
+  std::uint16_t oncs = 0;           // Identify Controller ONCS: optional NVM commands
+  bool vwc = false;                 // a volatile write cache is present (Flush matters)
   // CRDT, KATO, CQT and the last sign of life (keep-alive answer or admin completion) of the
   // controller, for decide_disposition() and the write-failover wait.
   multipath::PathFacts facts;

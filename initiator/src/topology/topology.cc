@@ -108,6 +108,8 @@ std::vector<Error> Topology::update_path(PathId id, const PathInput& in) {
     v.io_queues = info.io_queues;
     v.max_icd = info.max_icd;
     v.max_data_len = info.max_data_len;
+    v.oncs = info.id.oncs;
+    v.vwc = (info.id.vwc & 1) != 0;
     for (const controller::NamespaceInfo& ns : info.namespaces) {
       if (!ns.id.active()) {
         continue;  // size 0: nothing to read or write, and no geometry to check a head against
@@ -121,6 +123,8 @@ std::vector<Error> Topology::update_path(PathId id, const PathInput& in) {
     v.io_queues = 0;
     v.max_icd = 0;
     v.max_data_len = 0;
+    v.oncs = 0;
+    v.vwc = false;
   }
 
   // A member whose geometry changed since its last report saw the namespace resized (or
@@ -202,7 +206,7 @@ std::shared_ptr<const TopologySnapshot> Topology::build() const {
       if (r == p->second.reports.end()) {
         continue;  // cannot happen either: a member reports the namespace
       }
-      const PathLimits l{p->second.view.max_data_len, p->second.view.max_icd};
+      const PathLimits l{p->second.view.max_data_len, p->second.view.max_icd, p->second.view.oncs, p->second.view.vwc};
       all.push_back(l);
       if (r->second.geometry != h.geometry) {
         continue;  // still on the old size or format: waits for its own re-identify

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "common/iov_gather.h"
+
 namespace nvmemp::transport {
 
 using namespace wire;
@@ -215,25 +217,15 @@ std::size_t QueuePair::gather_tx(std::span<iovec> out) {
     return 0;
   }
   fill_h2c();
-  std::size_t n = 0;
-  std::size_t skip = tx_head_sent_;
-  for (std::size_t i = 0; i < tx_count_ && n < out.size(); ++i) {
+  IovGather g(out, tx_head_sent_);
+  for (std::size_t i = 0; i < tx_count_; ++i) {
     const TxPdu& p = tx_[(tx_head_ + i) % tx_.size()];
-    const std::pair<const std::uint8_t*, std::size_t> pieces[3] = {
-        {p.hdr.data(), p.hdr_len}, {p.data, p.data_len}, {p.ddgst.data(), p.has_ddgst ? kDigestLen : 0}};
-    for (const auto& [ptr, len] : pieces) {
-      if (len == 0) continue;
-      if (skip >= len) {
-        skip -= len;
-        continue;
-      }
-      if (n == out.size()) return n;
-      out[n].iov_base = const_cast<std::uint8_t*>(ptr + skip);
-      out[n].iov_len = len - skip;
-      skip = 0;
-      ++n;
+    if (!g.add(p.hdr.data(), p.hdr_len) || !g.add(p.data, p.data_len) ||
+        !g.add(p.ddgst.data(), p.has_ddgst ? kDigestLen : 0)) {
+      break;
     }
   }
+  const std::size_t n = g.count();
   tx_in_flight_ = tx_in_flight_ || n > 0;
   return n;
 }

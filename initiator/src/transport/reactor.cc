@@ -25,7 +25,8 @@ constexpr auto kTimeoutScan = std::chrono::milliseconds(50);
 
 struct Reactor::Conn {
   int fd = -1;
-  QueuePair* qp = nullptr;
+  QueuePair* qp = nullptr;  // a queue pair's connection, or
+  Stream* st = nullptr;     // a front end's stream
   CloseFn on_close = nullptr;
   void* ctx = nullptr;
   std::vector<std::uint8_t> rx;
@@ -82,6 +83,23 @@ Result<void> Reactor::attach(int fd, QueuePair& qp, CloseFn on_close, void* ctx)
   return {};
 }
 
+Result<void> Reactor::attach_stream(int fd, Stream& s) {
+  auto c = std::make_unique<Conn>();
+  c->fd = fd;
+  c->st = &s;
+  c->rx.resize(kRecvBuf);
+  conns_.push_back(std::move(c));
+  return {};
+}
+
+void Reactor::close_stream(Stream& s, const std::string& reason) {
+  for (auto& c : conns_) {
+    if (c->st == &s) {
+      begin_close(*c, reason, true);
+    }
+  }
+}
+
 void Reactor::close(QueuePair& qp, const std::string& reason) {
   for (auto& c : conns_) {
     if (c->qp == &qp) {
@@ -115,13 +133,13 @@ void Reactor::begin_close(Conn& c, const std::string& reason, bool orderly) {
   log(orderly ? LogLevel::Debug : LogLevel::Warn, "connection closed: {}", reason);
   // Makes the recv and send in flight finish at once; the fd is closed when both reported.
   ::shutdown(c.fd, SHUT_RDWR);
-  c.qp->fail(reason);
+  if (c.qp != nullptr) c.qp->fail(reason);
 }
 
 void Reactor::arm(Conn& c) {
   if (c.closing) return;
-  if (!c.send_inflight && c.qp->has_tx()) {
-    const std::size_t n = c.qp->gather_tx(c.iov);
+  if (!c.send_inflight && (c.st != nullptr || c.qp->has_tx())) {
+    const std::size_t n = c.st != nullptr ? c.st->gather(c.iov) : c.qp->gather_tx(c.iov);
     if (n > 0) {
       c.msg = msghdr{};
       c.msg.msg_iov = c.iov.data();
@@ -130,6 +148,9 @@ void Reactor::arm(Conn& c) {
       io_uring_prep_sendmsg(s, c.fd, &c.msg, MSG_NOSIGNAL);
       io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpSend);
       c.send_inflight = true;
+    } else if (c.st != nullptr && c.st->finished()) {
+      begin_close(c, "finished", true);
+      return;
     }
   }
   if (!c.recv_inflight) {
@@ -160,14 +181,25 @@ void Reactor::handle(std::uint64_t user_data, int res) {
     c->recv_inflight = false;
     if (c->closing) return;
     if (res > 0) {
-      auto r = c->qp->received(Bytes(c->rx.data(), static_cast<std::size_t>(res)));
+      const Bytes got(c->rx.data(), static_cast<std::size_t>(res));
+      auto r = c->st != nullptr ? c->st->on_receive(got) : c->qp->received(got);
       if (!r) {
         begin_close(*c, r.error().message);
       }
     } else if (res == 0) {
-      begin_close(*c, fmt::format("{}: connection closed by the controller", c->qp->config().name));
+      begin_close(*c, c->st != nullptr ? std::string("closed by the peer")
+                                       : fmt::format("{}: connection closed by the controller", c->qp->config().name),
+                  c->st != nullptr);
     } else if (res != -EINTR && res != -EAGAIN) {
-      begin_close(*c, fmt::format("{}: recv: {}", c->qp->config().name, std::strerror(-res)));
+      begin_close(*c, fmt::format("{}: recv: {}", c->st != nullptr ? "stream" : c->qp->config().name.c_str(),
+                                  std::strerror(-res)));
+    }
+  } else if (op == kOpSend && c->st != nullptr) {
+    c->send_inflight = false;
+    if (res >= 0) {
+      c->st->on_sent(static_cast<std::size_t>(res));
+    } else if (res != -EINTR && res != -EAGAIN) {
+      begin_close(*c, fmt::format("send: {}", std::strerror(-res)));
     }
   } else if (op == kOpSend) {
     c->send_inflight = false;
@@ -231,6 +263,7 @@ Result<unsigned> Reactor::poll(Nanos timeout) {
     next_timeout_scan_ = now + kTimeoutScan;
   }
   for (auto& c : conns_) {
+    if (c->st != nullptr) continue;
     if (scan && !c->closing && c->qp->check_timeouts()) {
       begin_close(*c, c->qp->failure());
     }
@@ -246,7 +279,9 @@ Result<unsigned> Reactor::poll(Nanos timeout) {
       c.fd = -1;
       auto owned = std::move(*it);
       it = conns_.erase(it);
-      if (owned->on_close != nullptr) {
+      if (owned->st != nullptr) {
+        owned->st->on_closed(owned->reason);
+      } else if (owned->on_close != nullptr) {
         owned->on_close(owned->ctx, *owned->qp, owned->reason);
       }
     } else {

@@ -1,7 +1,8 @@
 // The per-thread event loop: one io_uring ring drives the sockets of this thread's queue
 // pairs. Per connection one recv and one sendmsg are in flight at most; all SQEs of a loop
 // turn go in with one io_uring_enter (batched submission), and the CQEs are reaped in a batch.
-// Queue-pair completions therefore run on this thread, inside poll().
+// Queue-pair completions therefore run on this thread, inside poll(). Front ends' client
+// sockets (nvmemp::Stream, e.g. the NBD export's) are served the same way on the same ring.
 //
 // Owner: the thread that created it (SINGLE_ISSUER). Only post() may be called from others.
 #pragma once
@@ -16,6 +17,7 @@
 
 #include "common/clock.h"
 #include "nvmemp/result.h"
+#include "nvmemp/stream.h"
 #include "transport/queue_pair.h"
 #include "transport/ring.h"
 
@@ -34,6 +36,10 @@ class Reactor {
 
   // Takes over a connected stream socket (non-blocking) for `qp`, which must outlive it.
   Result<void> attach(int fd, QueuePair& qp, CloseFn on_close, void* ctx);
+  // The same for a front end's byte stream (nvmemp/stream.h): a client connection served on
+  // this ring beside the queue pairs. `s` learns of the close through Stream::on_closed().
+  Result<void> attach_stream(int fd, Stream& s);
+  void close_stream(Stream& s, const std::string& reason);
   // Fails the queue pair with `reason` and closes its socket; on_close follows from poll().
   void close(QueuePair& qp, const std::string& reason);
   // close(), then turns the loop until the socket of `qp` is closed (its recv/send have
