@@ -5,6 +5,7 @@ pkg_check_modules(LIBURING REQUIRED IMPORTED_TARGET liburing>=2.3)   # liburing-
 pkg_check_modules(LIBUDEV REQUIRED IMPORTED_TARGET libudev)          # libudev-dev
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)    # libsystemd-dev
 pkg_check_modules(LIBISAL REQUIRED IMPORTED_TARGET libisal)          # libisal-dev (CRC32C)
+pkg_check_modules(LIBNBD REQUIRED IMPORTED_TARGET libnbd)            # libnbd-dev (the demo's NBD client)
 find_package(tl-expected REQUIRED)                                   # libexpected-dev
 find_package(fmt REQUIRED)                                           # libfmt-dev
 find_package(tomlplusplus REQUIRED)                                  # libtomlplusplus-dev

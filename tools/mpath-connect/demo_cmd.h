@@ -1,4 +1,5 @@
-// `mpath-connect demo`: multipath on an embedded simulated fabric (see demo_cmd.cc).
+// `mpath-connect demo`: the simulated target, nvme-mpathd and I/O through its NBD export (see
+// demo_cmd.cc).
 #pragma once
 
 namespace nvmemp::tools {

@@ -349,7 +349,7 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"numa", "round-robin", "queue-depth"}));
   auto* reload = daemon_cmd("reload", "make nvme-mpathd re-read its configuration (root)", false);
-  auto* demo = app.add_subcommand("demo", "multipath on an embedded simulated target: topology, I/O, failovers");
+  auto* demo = app.add_subcommand("demo", "the simulated target, nvme-mpathd and I/O through its NBD export: topology, failovers");
 
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "log connection and controller events to stderr");
