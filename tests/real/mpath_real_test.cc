@@ -3,17 +3,15 @@
 // namespace down/up, reset). Each test prints the stall around every event.
 #include <catch2/catch.hpp>
 
-#include <array>
 #include <chrono>
-#include <cstdio>
 #include <future>
-#include <sys/wait.h>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "real/real_target.h"
+#include "support/shell.h"
 #include "support/sync_queue.h"
 
 namespace {
@@ -28,15 +26,8 @@ struct Output {
 };
 
 Output run_cli(const std::string& args) {
-  const std::string cmd = std::string(MPATH_CONNECT_BIN) + " " + args + " 2>/dev/null";
-  Output r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p) != nullptr) r.out += buf.data();
-  const int st = ::pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  auto r = nvmemp::test::shell(std::string(MPATH_CONNECT_BIN) + " " + args, 300, false);
+  return Output{r.status, r.out};
 }
 
 std::int64_t unix_ms() {

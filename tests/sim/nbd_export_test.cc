@@ -11,7 +11,6 @@
 
 #include <array>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -21,33 +20,17 @@
 #include "daemon.h"
 #include "nbd_proto.h"
 #include "sim_support.h"
+#include "support/shell.h"
 
 namespace nvmemp::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct Shell {
-  int status = -1;
-  std::string out;
-};
-
-// Runs `cmd` with sh, stdout and stderr together; bounded by `timeout` (coreutils timeout).
-Shell sh(const std::string& cmd, int timeout_s = 120) {
-  Shell r;
-  FILE* p = ::popen(fmt::format("timeout {} sh -c '{}' 2>&1", timeout_s, cmd).c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p) != nullptr) r.out += buf.data();
-  const int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
 void require_tools() {
   for (const char* t : {"nbdinfo", "nbdcopy", "qemu-img", "qemu-io"}) {
     INFO(t << " is missing: install Debian's libnbd-bin and qemu-utils (./build.sh test does)");
-    REQUIRE(sh(fmt::format("command -v {}", t)).status == 0);
+    REQUIRE(shell(fmt::format("command -v {}", t)).status == 0);
   }
 }
 
@@ -179,29 +162,29 @@ std::pair<std::uint32_t, std::vector<std::uint8_t>> raw_request(const RawClient&
 TEST_CASE("NBD export: nbdinfo, nbdcopy 32 MiB round trip, qemu-img and qemu-io", "[nbd][daemon]") {
   require_tools();
   Fixture f;
-  const auto info = sh(fmt::format("nbdinfo --json \"{}\"", f.uri));
+  const auto info = shell(fmt::format("nbdinfo --json \"{}\"", f.uri));
   INFO(info.out);
   REQUIRE(info.status == 0);
   CHECK(info.out.find("\"export-size\": 67108864") != std::string::npos);
   CHECK(info.out.find("\"block_size_minimum\": 512") != std::string::npos);
 
   const std::string in = f.dir + "/in.bin", out = f.dir + "/out.bin";
-  REQUIRE(sh(fmt::format("head -c 33554432 /dev/urandom > {}", in)).status == 0);
-  auto put = sh(fmt::format("nbdcopy {} \"{}\"", in, f.uri));
+  REQUIRE(shell(fmt::format("head -c 33554432 /dev/urandom > {}", in)).status == 0);
+  auto put = shell(fmt::format("nbdcopy {} \"{}\"", in, f.uri));
   INFO(put.out);
   REQUIRE(put.status == 0);
-  auto get = sh(fmt::format("nbdcopy \"{}\" - | head -c 33554432 > {} && cmp {} {}", f.uri, out, in, out));
+  auto get = shell(fmt::format("nbdcopy \"{}\" - | head -c 33554432 > {} && cmp {} {}", f.uri, out, in, out));
   INFO(get.out);
   CHECK(get.status == 0);
 
   // qemu-img convert out of the export (raw) and compare; qemu-io: unaligned write, FUA,
   // flush, discard, write zeroes, each read back.
-  auto conv = sh(fmt::format("qemu-img convert -f raw -O raw \"{}\" {}/img.raw && head -c 33554432 {}/img.raw | "
+  auto conv = shell(fmt::format("qemu-img convert -f raw -O raw \"{}\" {}/img.raw && head -c 33554432 {}/img.raw | "
                              "cmp - {}",
                              f.uri, f.dir, f.dir, in));
   INFO(conv.out);
   CHECK(conv.status == 0);
-  auto io = sh(fmt::format("qemu-io -f raw -c \"write -P 0xab 1000 3000\" -c \"read -P 0xab 1000 3000\" "
+  auto io = shell(fmt::format("qemu-io -f raw -c \"write -P 0xab 1000 3000\" -c \"read -P 0xab 1000 3000\" "
                            "-c \"write -f -P 0x5a 40960 8192\" -c \"read -P 0x5a 40960 8192\" -c flush "
                            "-c \"discard 1048576 65536\" -c \"write -z 2097152 65536\" -c \"read -P 0 2097152 65536\" "
                            "\"{}\"",
@@ -212,7 +195,7 @@ TEST_CASE("NBD export: nbdinfo, nbdcopy 32 MiB round trip, qemu-img and qemu-io"
   CHECK(io.out.find("read 65536/65536 bytes at offset 2097152") != std::string::npos);
   ::unlink(in.c_str());
   ::unlink(out.c_str());
-  sh(fmt::format("rm -f {}/img.raw", f.dir));
+  shell(fmt::format("rm -f {}/img.raw", f.dir));
 }
 
 TEST_CASE("NBD export: nbdcopy in and out while a path fails under the copy", "[nbd][daemon][multipath]") {
@@ -223,12 +206,12 @@ TEST_CASE("NBD export: nbdcopy in and out while a path fails under the copy", "[
   REQUIRE(f.sim->set_latency(1, 2).has_value());
   REQUIRE(f.sim->set_latency(2, 2).has_value());
   const std::string in = f.dir + "/in.bin", out = f.dir + "/out.bin";
-  REQUIRE(sh(fmt::format("head -c 33554432 /dev/urandom > {}", in)).status == 0);
+  REQUIRE(shell(fmt::format("head -c 33554432 /dev/urandom > {}", in)).status == 0);
   for (const bool write : {true, false}) {
-    Shell copy;
+    ShellResult copy;
     std::thread t([&] {
-      copy = write ? sh(fmt::format("nbdcopy --requests=1 --request-size=65536 {} \"{}\"", in, f.uri))
-                   : sh(fmt::format("nbdcopy --requests=1 --request-size=65536 \"{}\" - | head -c 33554432 > {}",
+      copy = write ? shell(fmt::format("nbdcopy --requests=1 --request-size=65536 {} \"{}\"", in, f.uri))
+                   : shell(fmt::format("nbdcopy --requests=1 --request-size=65536 \"{}\" - | head -c 33554432 > {}",
                                     f.uri, out));
     });
     std::this_thread::sleep_for(300ms);
@@ -239,7 +222,7 @@ TEST_CASE("NBD export: nbdcopy in and out while a path fails under the copy", "[
     INFO((write ? "nbdcopy in: " : "nbdcopy out: ") << copy.out);
     CHECK(copy.status == 0);
   }
-  CHECK(sh(fmt::format("cmp {} {}", in, out)).status == 0);
+  CHECK(shell(fmt::format("cmp {} {}", in, out)).status == 0);
   const auto topo = f.daemon->fabric().topology();
   std::uint64_t failovers = 0, errors = 0;
   for (const auto& h : topo.heads) {
