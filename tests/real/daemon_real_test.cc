@@ -28,7 +28,7 @@ struct DaemonProcess {
   pid_t pid = -1;
   std::string log;
   DaemonProcess(const std::string& config, const std::string& log_path) : log(log_path) {
-    auto r = shell(fmt::format("{} --config {} --foreground >{} 2>&1 & echo $!", NVME_MPATHD_BIN, config, log_path));
+    auto r = shell(fmt::format("{} --config {} --foreground -v >{} 2>&1 & echo $!", NVME_MPATHD_BIN, config, log_path));
     pid = std::atoi(r.out.c_str());
   }
   ~DaemonProcess() {
@@ -123,6 +123,57 @@ TEST_CASE("nvme-mpathd on nvmet: both ports from a config, list -o json with ANA
       }
     }
   }
+  REQUIRE(nvmemp::test::real_target_ctl(rt, "reset").has_value());
+  shell(fmt::format("rm -rf {}", dir));
+}
+
+TEST_CASE("nvme-mpathd on nvmet: a persistent discovery controller and its referral bring both ports in",
+          "[real][daemon][discovery]") {
+  const auto& rt = nvmemp::test::real_target();
+  REQUIRE(nvmemp::test::real_target_ctl(rt, "reset").has_value());
+  const std::string dir = fmt::format("/tmp/nvme-mpath-real-disc-{}", ::getpid());
+  REQUIRE(shell("mkdir -p " + dir).status == 0);
+  const std::string sock = dir + "/control.sock", cfg = dir + "/mpath.toml";
+  // No static path: port 1's discovery log lists port 1 and refers to port 2's discovery
+  // controller, whose log lists port 2.
+  std::ofstream(cfg, std::ios::trunc) << fmt::format(
+      "[host]\nhostnqn = \"{}\"\n[defaults]\nkeep_alive_tmo = 5\nreconnect_delay = 1\n[daemon]\n"
+      "control_socket = \"{}\"\n[[discovery]]\ntraddr = \"127.0.0.1\"\ntrsvcid = {}\n",
+      nvmemp::test::kTestHostNqn, sock, rt.port1);
+  DaemonProcess d(cfg, dir + "/nvme-mpathd.log");
+  REQUIRE(d.pid > 0);
+  auto both_live = [&] {
+    auto l = list_json(sock);
+    if (!l.is_object() || l["heads"].size() != 2) return false;
+    for (const auto& h : l["heads"]) {
+      if (h["paths"].size() != 2) return false;
+      for (const auto& p : h["paths"]) {
+        if (p["state"] != "live") return false;
+      }
+    }
+    return true;
+  };
+  bool ok = false;
+  for (int i = 0; i < 150 && !ok; ++i) {
+    ok = both_live();
+    if (!ok) std::this_thread::sleep_for(100ms);
+  }
+  INFO(list_json(sock).dump(2) << "\nlog: " << shell("tail -30 " + d.log).out);
+  REQUIRE(ok);
+  // Port 2 goes away and returns (nvmet closes its listener, discovery controller included):
+  // the discovery controller and the path reconnect; nothing is left behind.
+  REQUIRE(nvmemp::test::real_target_ctl(rt, "port-down 2").has_value());
+  std::this_thread::sleep_for(1500ms);
+  REQUIRE(nvmemp::test::real_target_ctl(rt, "port-up 2").has_value());
+  ok = false;
+  for (int i = 0; i < 150 && !ok; ++i) {
+    ok = both_live();
+    if (!ok) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(ok);
+  const auto log = shell("cat " + d.log).out;
+  CHECK(log.find(fmt::format("discovery controller 127.0.0.1:{}: followed (persistent)", rt.port2)) !=
+        std::string::npos);
   REQUIRE(nvmemp::test::real_target_ctl(rt, "reset").has_value());
   shell(fmt::format("rm -rf {}", dir));
 }

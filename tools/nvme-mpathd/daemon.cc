@@ -9,9 +9,8 @@ namespace nvmemp::mpathd {
 
 namespace {
 
-bool same_wanted(const std::string& nqn_a, const Endpoint& a, bool disc_a, const std::string& nqn_b,
-                 const Endpoint& b, bool disc_b) {
-  return nqn_a == nqn_b && disc_a == disc_b && same_endpoint(a, b);
+bool same_wanted(const std::string& nqn_a, const Endpoint& a, const std::string& nqn_b, const Endpoint& b) {
+  return nqn_a == nqn_b && same_endpoint(a, b);
 }
 
 }  // namespace
@@ -19,11 +18,7 @@ bool same_wanted(const std::string& nqn_a, const Endpoint& a, bool disc_a, const
 std::vector<Daemon::Wanted> Daemon::wanted_of(const DaemonConfig& cfg) {
   std::vector<Wanted> out;
   for (const auto& s : cfg.subsystems) {
-    for (const auto& p : s.paths) out.push_back(Wanted{s.nqn, p.endpoint, false, {}, false, {}});
-    if (s.paths.empty()) {
-      // No static path: every discovery controller is asked for this subsystem's ports.
-      for (const auto& d : cfg.discovery) out.push_back(Wanted{s.nqn, d.endpoint, true, {}, false, {}});
-    }
+    for (const auto& p : s.paths) out.push_back(Wanted{s.nqn, p.endpoint, {}, false, {}});
   }
   return out;
 }
@@ -53,6 +48,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string conf
   d->control_.reload = [raw = d.get()] { return raw->reload(); };
   d->wanted_ = wanted_of(d->cfg_);
   for (auto& w : d->wanted_) d->try_connect(w);
+  d->discovery_ = std::make_unique<DiscoveryFollower>(*d->fabric_, d->cfg_.fabric.reconnect_delay);
+  for (const auto& dc : d->cfg_.discovery) d->discovery_->add(dc);
+  d->discovery_->tick();
   d->apply_policies();
   if (!d->cfg_.exports.empty()) {
     auto nbd = NbdServer::start(*d->fabric_, d->cfg_.exports, d->cfg_.io_threads);
@@ -66,23 +64,6 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string conf
 void Daemon::try_connect(Wanted& w) {
   const auto now = std::chrono::steady_clock::now();
   w.next_try = now + cfg_.fabric.reconnect_delay;
-  if (w.discovery) {
-    auto r = fabric_->connect_all(w.endpoint, w.nqn);
-    // connect_all connects what it can; a path connected already is refused as a duplicate,
-    // which is fine here. The discovery entry is "done" once something is connected.
-    if (!r && r.error().message.find("already connected") != std::string::npos) {
-      w.connected = true;  // every path it lists is connected already
-    } else if (r) {
-      w.connected = true;
-      log(LogLevel::Info, "subsystem {}: {} path(s) connected through discovery at {}:{}", w.nqn, r->size(),
-          w.endpoint.traddr, w.endpoint.trsvcid);
-    } else {
-      w.last_error = r.error().message;
-      log(LogLevel::Warn, "subsystem {}: discovery at {}:{}: {}; retrying in {} s", w.nqn, w.endpoint.traddr,
-          w.endpoint.trsvcid, w.last_error, cfg_.fabric.reconnect_delay.count());
-    }
-    return;
-  }
   auto r = fabric_->connect(w.endpoint, w.nqn);
   if (r) {
     w.connected = true;
@@ -114,6 +95,9 @@ void Daemon::tick() {
     try_connect(w);
     connected_any = connected_any || w.connected;
   }
+  const std::size_t before = discovery_->connected();
+  discovery_->tick();
+  connected_any = connected_any || discovery_->connected() != before;
   if (connected_any) apply_policies();
   if (nbd_ && now >= next_export_refresh_) refresh_exports();
 }
@@ -142,9 +126,8 @@ Result<void> Daemon::reload() {
   // paths that stay). Paths that are new: connected. The rest: untouched.
   const TopologyInfo topo = fabric_->topology();
   for (const auto& old : wanted_) {
-    if (old.discovery) continue;
     bool keep = false;
-    for (const auto& w : wanted) keep = keep || same_wanted(old.nqn, old.endpoint, false, w.nqn, w.endpoint, w.discovery);
+    for (const auto& w : wanted) keep = keep || same_wanted(old.nqn, old.endpoint, w.nqn, w.endpoint);
     if (keep) continue;
     for (const auto& p : topo.paths) {
       if (p.subnqn == old.nqn && p.traddr == old.endpoint.traddr && p.trsvcid == old.endpoint.trsvcid) {
@@ -155,12 +138,20 @@ Result<void> Daemon::reload() {
   }
   for (auto& w : wanted) {
     for (const auto& old : wanted_) {
-      if (same_wanted(old.nqn, old.endpoint, old.discovery, w.nqn, w.endpoint, w.discovery)) {
+      if (same_wanted(old.nqn, old.endpoint, w.nqn, w.endpoint)) {
         w.connected = old.connected;
         w.next_try = old.next_try;
       }
     }
   }
+  // Discovery controllers: removed ones let go (the ports only they listed leave), new ones
+  // followed.
+  for (const auto& old : cfg_.discovery) {
+    bool keep = false;
+    for (const auto& d : next->discovery) keep = keep || same_endpoint(old.endpoint, d.endpoint);
+    if (!keep) discovery_->remove(old.endpoint);
+  }
+  for (const auto& d : next->discovery) discovery_->add(d);
   cfg_.subsystems = next->subsystems;
   cfg_.discovery = next->discovery;
   wanted_ = std::move(wanted);

@@ -1,5 +1,6 @@
-// nvme-mpathd's topology work: connect what the configuration names, keep trying configured
-// paths that are down, apply a reloaded configuration as a difference (paths added and removed,
+// nvme-mpathd's topology work: connect what the configuration names (static paths, and the
+// ports discovery controllers list: discovery_follower.h), keep trying configured paths that
+// are down, apply a reloaded configuration as a difference (paths added and removed,
 // policies changed) without touching I/O on the paths that stay, and answer the control socket.
 // The data path is the library's (Fabric / IoContext); the daemon only handles topology.
 #pragma once
@@ -11,6 +12,7 @@
 
 #include "config.h"
 #include "control_handler.h"
+#include "discovery_follower.h"
 #include "nbd_server.h"
 #include "nvmemp/mpath.h"
 
@@ -36,10 +38,10 @@ class Daemon {
   const DaemonConfig& config() const noexcept { return cfg_; }
 
  private:
+  // A static path of a [[subsystem]] (discovery controllers: DiscoveryFollower).
   struct Wanted {
     std::string nqn;
     Endpoint endpoint;
-    bool discovery = false;  // endpoint is a discovery controller: connect-all of nqn
     std::chrono::steady_clock::time_point next_try{};
     bool connected = false;
     std::string last_error;
@@ -54,6 +56,7 @@ class Daemon {
   DaemonConfig cfg_;
   std::string config_path_;
   std::unique_ptr<Fabric> fabric_;
+  std::unique_ptr<DiscoveryFollower> discovery_;
   std::unique_ptr<NbdServer> nbd_;  // declared after fabric_: stops (drains) before it goes
   std::vector<Wanted> wanted_;
   ControlContext control_;

@@ -21,6 +21,8 @@ enum class ControlOp : std::uint8_t {
   Ana,       // ana PORT GRPID STATE
   PortDown,  // port-down PORT
   PortUp,    // port-up PORT
+  Unlink,    // unlink PORT: the subsystem leaves the port; its discovery controller stays
+  Link,      // link PORT
   NsDown,    // ns-down NSID
   NsUp,      // ns-up NSID
   NsGrp,     // ns-grp NSID GRPID
@@ -182,11 +184,14 @@ inline Result<ControlCommand> parse_control_line(std::string_view line) {
     c.state = *st;
     return c;
   }
-  if (cmd == "port-down" || cmd == "port-up") {
+  if (cmd == "port-down" || cmd == "port-up" || cmd == "unlink" || cmd == "link") {
     if (auto r = want(1); !r) return tl::unexpected(r.error());
     auto port = parse_id("PORT", w[1], kMaxPort);
     if (!port) return tl::unexpected(port.error());
-    c.op = cmd == "port-down" ? ControlOp::PortDown : ControlOp::PortUp;
+    c.op = cmd == "port-down" ? ControlOp::PortDown
+           : cmd == "port-up" ? ControlOp::PortUp
+           : cmd == "unlink"  ? ControlOp::Unlink
+                              : ControlOp::Link;
     c.port = *port;
     return c;
   }

@@ -50,8 +50,8 @@ CmdResult Core::connect(Connection& c, const Sqe& sqe, Bytes data) {
     return connect_invalid(256, true);
   }
   const bool discovery = d->subnqn == kDiscoveryNqn;
-  if (!discovery && d->subnqn != cfg_.nqn) {
-    return connect_invalid(256, true);  // SUBNQN: no such subsystem here
+  if (!discovery && (d->subnqn != cfg_.nqn || !ports_[c.port()].linked)) {
+    return connect_invalid(256, true);  // SUBNQN: no such subsystem here (or not on this port)
   }
   if (p->sqsize == 0 || p->sqsize > kMqes) {
     return connect_invalid(44, false);  // SQSIZE: 1..MQES (0's based)

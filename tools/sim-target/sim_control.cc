@@ -46,6 +46,7 @@ void Core::reset_state() {
       ana_changed = true;
     }
   }
+  for (std::size_t i = 0; i < ports_.size(); ++i) set_linked(i, true);
   for (auto& ns : namespaces_) {
     if (!ns.enabled) {
       ns.enabled = true;
@@ -116,6 +117,15 @@ Result<std::string> Core::run_control(std::string_view line) {
       ports_[*idx].ana[cmd->grpid] = cmd->state;
       ++ana_chgcnt_;
       raise_aen(kAenAna, *idx, false);
+      return std::string();
+    }
+    case ControlOp::Unlink:
+    case ControlOp::Link: {
+      auto idx = resolve_port(cmd->port);
+      if (!idx) {
+        return tl::unexpected(idx.error());
+      }
+      set_linked(*idx, cmd->op == ControlOp::Link);
       return std::string();
     }
     case ControlOp::PortDown: {

@@ -80,6 +80,9 @@ struct SimPort {
   std::uint16_t tcp_port = 0;  // bound number, kept across port-down/port-up
   int listen_fd = -1;
   bool up = true;
+  // The subsystem is reachable here (its discovery log entry, Connect to it). `unlink` clears
+  // it while the port keeps serving discovery: a discovery log change on a live controller.
+  bool linked = true;
   std::map<std::uint32_t, SimAnaState> ana;  // group -> state; a missing group is inaccessible
   Pollable* listener = nullptr;  // owned by Core::live_ while listening
   PortFaults faults;
@@ -200,6 +203,7 @@ class Core {
   void close_port_connections(std::size_t idx);
   void reset_state();
   void raise_aen(std::uint32_t kind, std::size_t only_port, bool discovery_ctrls);
+  void set_linked(std::size_t idx, bool linked);
   void deliver_aen(Controller& ctrl);
   void ns_changed(std::uint32_t nsid);
   Result<std::size_t> resolve_port(std::uint32_t port) const;

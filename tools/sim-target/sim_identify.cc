@@ -203,7 +203,7 @@ std::vector<std::uint8_t> build_discovery_log(const Core& core, std::size_t port
   // referrals to the other ports' discovery controllers. TREQ bit 2: SQ flow control
   // disable supported.
   entry(NVME_NQN_CURR, 0x4, port, kDiscoveryNqn);
-  if (ports[port].up) {
+  if (ports[port].up && ports[port].linked) {
     entry(NVME_NQN_NVME, 0x4, port, core.config().nqn);
   }
   for (std::size_t q = 0; q < ports.size(); ++q) {

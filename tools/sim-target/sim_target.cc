@@ -246,6 +246,27 @@ void Core::close_port_connections(std::size_t idx) {
   }
 }
 
+void Core::set_linked(std::size_t idx, bool linked) {
+  if (ports_[idx].linked == linked) return;
+  ports_[idx].linked = linked;
+  if (!linked) {
+    // The subsystem's controllers on this port go (as nvmet deletes them on unlink); the
+    // discovery controllers stay.
+    std::vector<Connection*> victims;
+    for (auto& [p, l] : live_) {
+      auto* c = dynamic_cast<Connection*>(p);
+      if (c == nullptr || c->port() != idx || c->closed() || c->cntlid() == 0) continue;
+      auto it = controllers_.find(c->cntlid());
+      if (it != controllers_.end() && !it->second->discovery) victims.push_back(c);
+    }
+    for (Connection* c : victims) {
+      if (!retired(c)) c->close("subsystem unlinked from the port");
+    }
+  }
+  ++disc_genctr_;
+  raise_aen(kAenDisc, SIZE_MAX, true);
+}
+
 void Core::tick() {
   const auto now = SimClock::now();
   std::vector<std::uint16_t> expired;

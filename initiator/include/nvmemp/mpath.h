@@ -171,6 +171,25 @@ struct TopologyInfo {
   std::vector<HeadInfo> heads;
 };
 
+// ---- discovery -----------------------------------------------------------------------------
+
+struct DiscoveryEntry {
+  std::string subtype;          // "nvme" (a subsystem port), "referral" (another discovery
+                                // controller), "current" (this one), "other"
+  std::string trtype;           // "tcp", or "trtype N"
+  std::string subnqn;
+  std::string traddr;
+  std::uint16_t trsvcid = 0;    // 0: not a port number
+};
+struct DiscoveryLogInfo {
+  std::uint32_t watch = 0;      // watch_discovery()'s id
+  std::string source;           // "127.0.0.1:8009"
+  std::uint64_t genctr = 0;
+  std::vector<DiscoveryEntry> entries;
+};
+// Runs on the Fabric's control thread: hand the log to another thread, do not call the Fabric.
+using DiscoveryFn = std::function<void(const DiscoveryLogInfo&)>;
+
 // ---- I/O -----------------------------------------------------------------------------------
 
 struct IoResult {
@@ -238,6 +257,12 @@ class Fabric {
   virtual Result<HeadInfo> find_wwid(const std::string& wwid) = 0;
   virtual TopologyInfo topology() = 0;
 
+  // A persistent discovery controller: kept connected (keep-alive, reconnects forever every
+  // reconnect_delay); its log is read at every bring-up and after every Discovery Log Page
+  // Change event, and handed to `on_log`. Referrals are listed, not followed. What to connect
+  // is the caller's decision (nvme-mpathd connects the NVMe entries and drops vanished ones).
+  virtual Result<std::uint32_t> watch_discovery(const Endpoint& ep, DiscoveryFn on_log) = 0;
+  virtual Result<void> unwatch_discovery(std::uint32_t watch) = 0;
   // A data-plane context for the calling thread (at most max_io_contexts at a time).
   virtual Result<std::unique_ptr<IoContext>> create_io_context() = 0;
 };

@@ -1,168 +1,19 @@
 // Fabric: the control thread. It owns the controllers (one per path), the topology model and
 // the snapshot publisher; I/O contexts talk to it only through ControlLink (posted) and the
 // snapshot mailboxes. Public calls from other threads are posted to its reactor and waited for.
-#include <charconv>
-#include <future>
-#include <set>
-#include <thread>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include "common/log.h"
-#include "controller/controller.h"
-#include "discovery/discovery.h"
-#include "multipath/io_engine.h"
-#include "topology/topology.h"
+#include "multipath/fabric_impl.h"
 #include "wire/libnvme_types.h"
 
-namespace nvmemp {
-
-using namespace std::chrono_literals;
-using controller::Controller;
-using controller::CtrlState;
-using multipath::IoEngine;
-using topology::HeadId;
-using topology::PathId;
-using topology::TopologySnapshot;
-
-namespace {
-
-// Bring-up can take connect_timeout plus a few admin commands; a public call never waits
-// longer than this for the control thread.
-constexpr auto kCallBound = 180s;
-
-class FabricImpl;
-
-// An I/O context as handed to the application: unregisters from the fabric before the engine
-// (and its reactor) go away.
-class ContextHandle final : public IoContext {
- public:
-  ContextHandle(FabricImpl& f, std::unique_ptr<IoEngine> e) : fabric_(f), engine_(std::move(e)) {}
-  ~ContextHandle() override;
-  Result<void> read(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, std::span<std::uint8_t> b, IoCallback cb,
-                    void* a) override {
-    return engine_->read(h, slba, nlb, b, cb, a);
-  }
-  Result<void> write(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, std::span<const std::uint8_t> b,
-                     IoCallback cb, void* a) override {
-    return engine_->write(h, slba, nlb, b, cb, a);
-  }
-  Result<void> write_fua(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, std::span<const std::uint8_t> b,
-                         IoCallback cb, void* a) override {
-    return engine_->write_fua(h, slba, nlb, b, cb, a);
-  }
-  Result<void> flush(std::uint32_t h, IoCallback cb, void* a) override { return engine_->flush(h, cb, a); }
-  Result<void> write_zeroes(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, bool fua, IoCallback cb,
-                            void* a) override {
-    return engine_->write_zeroes(h, slba, nlb, fua, cb, a);
-  }
-  Result<void> deallocate(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, IoCallback cb, void* a) override {
-    return engine_->deallocate(h, slba, nlb, cb, a);
-  }
-  Result<void> attach_stream(int fd, Stream& s) override { return engine_->attach_stream(fd, s); }
-  void close_stream(Stream& s, const std::string& why) override { engine_->close_stream(s, why); }
-  void post(std::function<void()> fn) override { engine_->post(std::move(fn)); }
-  Result<unsigned> poll(std::chrono::nanoseconds t) override { return engine_->poll(t); }
-  std::size_t outstanding() const noexcept override { return engine_->outstanding(); }
-  bool ready(std::uint32_t h) const noexcept override { return engine_->ready(h); }
-
- private:
-  FabricImpl& fabric_;
-  std::unique_ptr<IoEngine> engine_;
-};
-
-class FabricImpl final : public Fabric, public multipath::ControlLink {
- public:
-  explicit FabricImpl(FabricOptions opts) : opts_(std::move(opts)) {}
-  ~FabricImpl() override;
-
-  Result<void> init();
-
-  // Fabric
-  Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn) override;
-  Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) override;
-  Result<void> disconnect(std::uint16_t path_id) override;
-  Result<void> set_policy(const std::string& subnqn, IoPolicy policy) override;
-  Result<HeadInfo> find_head(const std::string& subnqn, std::uint32_t nsid) override;
-  Result<HeadInfo> find_wwid(const std::string& wwid) override;
-  TopologyInfo topology() override;
-  Result<std::unique_ptr<IoContext>> create_io_context() override;
-
-  // ControlLink (I/O threads)
-  void request_queue(unsigned context, PathId path, std::uint64_t generation) override;
-  void report_stall(PathId path, std::uint64_t generation, const std::string& why) override;
-  void report_ana_error(PathId path) override;
-
-  void release_context(unsigned index);
-
- private:
-  struct Entry {
-    PathId id = 0;
-    std::unique_ptr<Controller> ctrl;
-    topology::ConnectionKey key;
-    std::uint64_t generation = 0;  // bring-ups that reached Live
-    std::uint64_t reconnects = 0;
-    TimePoint down_since{};
-    bool probing = false;
-    bool removed = false;          // destroy at the end of the loop turn
-    bool fail_fast = false;        // as last published
-    std::shared_ptr<multipath::PathCounterSet> counters = std::make_shared<multipath::PathCounterSet>();
-    std::optional<std::chrono::system_clock::time_point> ana_changed;
-    std::chrono::microseconds ana_took{0};
-    TimePoint ana_error_at{};      // an I/O saw an ANA status: the re-read's start
-  };
-
-  // Runs fn on the control thread and waits for the value it hands to `reply`.
-  template <class T>
-  T call(std::function<void(std::function<void(T)>)> fn, T on_timeout);
-  void loop();
-  Entry* entry(PathId id);
-  Entry* add_entry(const Endpoint& ep, const std::string& subnqn, Result<PathId>& id);
-  void start_controller(Entry& e, std::function<void(Result<PathInfo>)> reply);
-  void update(Entry& e);
-  void publish();
-  PathInfo path_info(const Entry& e) const;
-  HeadInfo head_info(const topology::HeadView& h, const TopologySnapshot& s) const;
-
-  FabricOptions opts_;
-  controller::HostIdentity host_;
-  SteadyClock clock_;
-  std::unique_ptr<transport::Reactor> reactor_;
-  std::thread thread_;
-  std::thread::id thread_id_;
-  std::atomic<bool> stop_{false};
-  // Control thread only:
-  topology::Topology topo_;
-  topology::SnapshotPublisher<TopologySnapshot> publisher_;
-  std::vector<std::unique_ptr<Entry>> entries_;
-  std::unordered_map<HeadId, std::shared_ptr<multipath::HeadCounterSet>> head_counters_;
-  std::vector<IoEngine*> contexts_;
-  std::vector<std::unique_ptr<discovery::Discovery>> discoveries_;
-  bool dirty_ = false;
-};
+namespace nvmemp::detail {
 
 ContextHandle::~ContextHandle() {
   fabric_.release_context(engine_->index());
   engine_.reset();
-}
-
-template <class T>
-T FabricImpl::call(std::function<void(std::function<void(T)>)> fn, T on_timeout) {
-  auto promise = std::make_shared<std::promise<T>>();
-  auto future = promise->get_future();
-  auto reply = [promise, done = std::make_shared<bool>(false)](T v) {
-    if (*done) return;
-    *done = true;
-    promise->set_value(std::move(v));
-  };
-  if (std::this_thread::get_id() == thread_id_) {
-    fn(reply);
-  } else {
-    reactor_->post([fn, reply] { fn(reply); });
-  }
-  if (future.wait_for(kCallBound) != std::future_status::ready) return on_timeout;
-  return future.get();
 }
 
 Result<void> FabricImpl::init() {
@@ -209,18 +60,23 @@ FabricImpl::~FabricImpl() {
   // Orderly shutdown of every controller, bounded, on the control thread.
   call<bool>(
       [this](std::function<void(bool)> reply) {
-        auto left = std::make_shared<std::size_t>(0);
+        std::vector<Controller*> live;
         for (auto& e : entries_) {
-          if (e->ctrl->state() == CtrlState::Dead || e->removed) continue;
-          ++*left;
+          if (e->ctrl->state() != CtrlState::Dead && !e->removed) live.push_back(e->ctrl.get());
         }
-        if (*left == 0) {
+        for (auto& w : watches_) {
+          if (w->ctrl && !w->removed && w->ctrl->state() != CtrlState::Dead && w->ctrl->state() != CtrlState::New) {
+            w->on_log = nullptr;
+            live.push_back(w->ctrl.get());
+          }
+        }
+        if (live.empty()) {
           reply(true);
           return;
         }
-        for (auto& e : entries_) {
-          if (e->ctrl->state() == CtrlState::Dead || e->removed) continue;
-          e->ctrl->shutdown([left, reply](const Result<void>&) {
+        auto left = std::make_shared<std::size_t>(live.size());
+        for (Controller* c : live) {
+          c->shutdown([left, reply](const Result<void>&) {
             if (--*left == 0) reply(true);
           });
         }
@@ -236,6 +92,7 @@ void FabricImpl::loop() {
     (void)reactor_->poll(10ms);
     for (auto& e : entries_) e->ctrl->tick();
     for (auto& d : discoveries_) d->tick();
+    tick_watches();
     std::erase_if(discoveries_, [](const auto& d) { return d->finished(); });
     for (auto& e : entries_) {
       const bool ff = e->ctrl->io_fail_fast();
@@ -255,6 +112,8 @@ void FabricImpl::loop() {
     publisher_.collect();
   }
   entries_.clear();
+  watches_.clear();
+  retired_.clear();
 }
 
 FabricImpl::Entry* FabricImpl::entry(PathId id) {
@@ -391,55 +250,6 @@ Result<PathInfo> FabricImpl::connect(const Endpoint& ep, const std::string& subn
       },
       make_error(Errc::Timeout, fmt::format("connect to {} @ {}:{}: no answer from the control thread", subnqn,
                                             ep.traddr, ep.trsvcid)));
-}
-
-Result<std::vector<PathInfo>> FabricImpl::connect_all(const Endpoint& disc, const std::string& subnqn) {
-  using Records = Result<discovery::DiscoveryResult>;
-  auto recs = call<Records>(
-      [this, disc](std::function<void(Records)> reply) {
-        discovery::DiscoveryOptions o;
-        o.controller.endpoint = transport::TcpEndpoint{disc.traddr, disc.trsvcid, disc.host_traddr, disc.host_iface};
-        o.controller.subnqn = controller::kDiscoveryNqn;
-        o.controller.host = host_;
-        o.controller.kato = 0s;
-        discoveries_.push_back(std::make_unique<discovery::Discovery>(*reactor_, clock_, o));
-        discoveries_.back()->start([reply](Records r) { reply(std::move(r)); });
-      },
-      make_error(Errc::Timeout, "discovery: no answer from the control thread"));
-  if (!recs) return tl::unexpected(recs.error());
-  std::vector<PathInfo> out;
-  std::vector<std::string> errors;
-  std::set<std::pair<std::string, std::string>> seen;
-  for (const auto& rec : recs->records) {
-    const auto& en = rec.entry;
-    if (!en.is_tcp() || en.subnqn != subnqn || !seen.insert({en.traddr, en.trsvcid}).second) continue;
-    Endpoint ep;
-    ep.traddr = en.traddr;
-    ep.host_traddr = disc.host_traddr;
-    ep.host_iface = disc.host_iface;
-    unsigned port = 0;
-    auto [p, ec] = std::from_chars(en.trsvcid.data(), en.trsvcid.data() + en.trsvcid.size(), port);
-    if (ec != std::errc() || port == 0 || port > 65535) {
-      errors.push_back(fmt::format("{} (from {}): trsvcid \"{}\" is not a port", en.traddr, rec.source, en.trsvcid));
-      continue;
-    }
-    ep.trsvcid = static_cast<std::uint16_t>(port);
-    auto r = connect(ep, subnqn);
-    if (r) {
-      out.push_back(std::move(*r));
-    } else {
-      errors.push_back(r.error().message);
-      log(LogLevel::Warn, "connect-all: {}", r.error().message);
-    }
-  }
-  if (out.empty()) {
-    std::string why = errors.empty() ? fmt::format("the discovery log at {}:{} lists no TCP entry for {}", disc.traddr,
-                                                   disc.trsvcid, subnqn)
-                                     : fmt::format("no path of {} could be connected: {}", subnqn,
-                                                   fmt::join(errors, "; "));
-    return make_error(Errc::NotFound, why);
-  }
-  return out;
 }
 
 Result<void> FabricImpl::disconnect(std::uint16_t path_id) {
@@ -677,10 +487,12 @@ void FabricImpl::report_ana_error(PathId path) {
     }
   });
 }
+}  // namespace nvmemp::detail
 
-}  // namespace
+namespace nvmemp {
 
 Result<std::unique_ptr<Fabric>> Fabric::start(const FabricOptions& opts) {
+  using detail::FabricImpl;
   auto f = std::make_unique<FabricImpl>(opts);
   if (auto r = f->init(); !r) return tl::unexpected(r.error());
   return std::unique_ptr<Fabric>(std::move(f));

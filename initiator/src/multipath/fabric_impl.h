@@ -1,0 +1,186 @@
+// The Fabric's implementation, shared by its source files: fabric.cc (the control thread,
+// paths, topology, I/O contexts) and fabric_discovery.cc (connect-all and persistent
+// discovery controllers). Internal: applications use nvmemp/mpath.h.
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "controller/controller.h"
+#include "discovery/discovery.h"
+#include "multipath/io_engine.h"
+#include "nvmemp/mpath.h"
+#include "topology/topology.h"
+
+namespace nvmemp::detail {
+
+using namespace std::chrono_literals;
+using controller::Controller;
+using controller::CtrlState;
+using multipath::IoEngine;
+using topology::HeadId;
+using topology::PathId;
+using topology::TopologySnapshot;
+
+
+// Bring-up can take connect_timeout plus a few admin commands; a public call never waits
+// longer than this for the control thread.
+constexpr auto kCallBound = 180s;
+
+class FabricImpl;
+
+// An I/O context as handed to the application: unregisters from the fabric before the engine
+// (and its reactor) go away.
+class ContextHandle final : public IoContext {
+ public:
+  ContextHandle(FabricImpl& f, std::unique_ptr<IoEngine> e) : fabric_(f), engine_(std::move(e)) {}
+  ~ContextHandle() override;
+  Result<void> read(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, std::span<std::uint8_t> b, IoCallback cb,
+                    void* a) override {
+    return engine_->read(h, slba, nlb, b, cb, a);
+  }
+  Result<void> write(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, std::span<const std::uint8_t> b,
+                     IoCallback cb, void* a) override {
+    return engine_->write(h, slba, nlb, b, cb, a);
+  }
+  Result<void> write_fua(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, std::span<const std::uint8_t> b,
+                         IoCallback cb, void* a) override {
+    return engine_->write_fua(h, slba, nlb, b, cb, a);
+  }
+  Result<void> flush(std::uint32_t h, IoCallback cb, void* a) override { return engine_->flush(h, cb, a); }
+  Result<void> write_zeroes(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, bool fua, IoCallback cb,
+                            void* a) override {
+    return engine_->write_zeroes(h, slba, nlb, fua, cb, a);
+  }
+  Result<void> deallocate(std::uint32_t h, std::uint64_t slba, std::uint32_t nlb, IoCallback cb, void* a) override {
+    return engine_->deallocate(h, slba, nlb, cb, a);
+  }
+  Result<void> attach_stream(int fd, Stream& s) override { return engine_->attach_stream(fd, s); }
+  void close_stream(Stream& s, const std::string& why) override { engine_->close_stream(s, why); }
+  void post(std::function<void()> fn) override { engine_->post(std::move(fn)); }
+  Result<unsigned> poll(std::chrono::nanoseconds t) override { return engine_->poll(t); }
+  std::size_t outstanding() const noexcept override { return engine_->outstanding(); }
+  bool ready(std::uint32_t h) const noexcept override { return engine_->ready(h); }
+
+ private:
+  FabricImpl& fabric_;
+  std::unique_ptr<IoEngine> engine_;
+};
+
+class FabricImpl final : public Fabric, public multipath::ControlLink {
+ public:
+  explicit FabricImpl(FabricOptions opts) : opts_(std::move(opts)) {}
+  ~FabricImpl() override;
+
+  Result<void> init();
+
+  // Fabric
+  Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn) override;
+  Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) override;
+  Result<void> disconnect(std::uint16_t path_id) override;
+  Result<void> set_policy(const std::string& subnqn, IoPolicy policy) override;
+  Result<HeadInfo> find_head(const std::string& subnqn, std::uint32_t nsid) override;
+  Result<HeadInfo> find_wwid(const std::string& wwid) override;
+  TopologyInfo topology() override;
+  Result<std::unique_ptr<IoContext>> create_io_context() override;
+  Result<std::uint32_t> watch_discovery(const Endpoint& ep, DiscoveryFn on_log) override;
+  Result<void> unwatch_discovery(std::uint32_t watch) override;
+
+  // ControlLink (I/O threads)
+  void request_queue(unsigned context, PathId path, std::uint64_t generation) override;
+  void report_stall(PathId path, std::uint64_t generation, const std::string& why) override;
+  void report_ana_error(PathId path) override;
+
+  void release_context(unsigned index);
+
+ private:
+  struct Entry {
+    PathId id = 0;
+    std::unique_ptr<Controller> ctrl;
+    topology::ConnectionKey key;
+    std::uint64_t generation = 0;  // bring-ups that reached Live
+    std::uint64_t reconnects = 0;
+    TimePoint down_since{};
+    bool probing = false;
+    bool removed = false;          // destroy at the end of the loop turn
+    bool fail_fast = false;        // as last published
+    std::shared_ptr<multipath::PathCounterSet> counters = std::make_shared<multipath::PathCounterSet>();
+    std::optional<std::chrono::system_clock::time_point> ana_changed;
+    std::chrono::microseconds ana_took{0};
+    TimePoint ana_error_at{};      // an I/O saw an ANA status: the re-read's start
+  };
+
+  // A persistent discovery controller (fabric_discovery.cc).
+  struct Watch {
+    std::uint32_t id = 0;
+    Endpoint endpoint;
+    std::string source;            // "127.0.0.1:8009"
+    std::unique_ptr<Controller> ctrl;
+    DiscoveryFn on_log;
+    TimePoint retry_at{};          // the first connect failed: a new controller then
+    bool reading = false;          // a log read is in flight
+    bool reread = false;           // an event came during it: read again after it
+    bool removed = false;          // unwatch_discovery(): shutting down
+    bool shut = false;             // ... and done: destroyed at the end of the loop turn
+  };
+
+  // Runs fn on the control thread and waits for the value it hands to `reply`.
+  template <class T>
+  T call(std::function<void(std::function<void(T)>)> fn, T on_timeout);
+  void loop();
+  Entry* entry(PathId id);
+  Entry* add_entry(const Endpoint& ep, const std::string& subnqn, Result<PathId>& id);
+  void start_controller(Entry& e, std::function<void(Result<PathInfo>)> reply);
+  void update(Entry& e);
+  void publish();
+  PathInfo path_info(const Entry& e) const;
+  HeadInfo head_info(const topology::HeadView& h, const TopologySnapshot& s) const;
+  Watch* watch(std::uint32_t id);
+  void start_watch(Watch& w);
+  void read_watch(std::uint32_t id);
+  void tick_watches();
+
+  FabricOptions opts_;
+  controller::HostIdentity host_;
+  SteadyClock clock_;
+  std::unique_ptr<transport::Reactor> reactor_;
+  std::thread thread_;
+  std::thread::id thread_id_;
+  std::atomic<bool> stop_{false};
+  // Control thread only:
+  topology::Topology topo_;
+  topology::SnapshotPublisher<TopologySnapshot> publisher_;
+  std::vector<std::unique_ptr<Entry>> entries_;
+  std::unordered_map<HeadId, std::shared_ptr<multipath::HeadCounterSet>> head_counters_;
+  std::vector<IoEngine*> contexts_;
+  std::vector<std::unique_ptr<discovery::Discovery>> discoveries_;
+  std::vector<std::unique_ptr<Watch>> watches_;
+  std::vector<std::unique_ptr<Controller>> retired_;  // replaced watch controllers, winding down
+  std::uint32_t next_watch_ = 1;
+  bool dirty_ = false;
+};
+
+template <class T>
+T FabricImpl::call(std::function<void(std::function<void(T)>)> fn, T on_timeout) {
+  auto promise = std::make_shared<std::promise<T>>();
+  auto future = promise->get_future();
+  auto reply = [promise, done = std::make_shared<bool>(false)](T v) {
+    if (*done) return;
+    *done = true;
+    promise->set_value(std::move(v));
+  };
+  if (std::this_thread::get_id() == thread_id_) {
+    fn(reply);
+  } else {
+    reactor_->post([fn, reply] { fn(reply); });
+  }
+  if (future.wait_for(kCallBound) != std::future_status::ready) return on_timeout;
+  return future.get();
+}
+
+}  // namespace nvmemp::detail

@@ -1,0 +1,79 @@
+// nvme-mpathd's discovery controllers ([[discovery]], discovery.conf): every NVMe/TCP port
+// their logs list is connected (its path joins its namespace heads), like nvme connect-all.
+// A persistent discovery controller stays connected (Fabric::watch_discovery): after each
+// Discovery Log Page Change event its log is read again, new ports are connected and the
+// ports it connected that no log lists any more are disconnected. A non-persistent one is read
+// once (retried until it answers) and let go. Referrals are watched too (as persistent as
+// the controller that named them), at most kMaxSources controllers in all.
+//
+// Threading: the logs arrive on the Fabric's control thread and wait in an inbox; tick(), on
+// the daemon's main loop, does the connecting and disconnecting.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "config.h"
+#include "nvmemp/mpath.h"
+
+namespace nvmemp::mpathd {
+
+class DiscoveryFollower {
+ public:
+  static constexpr std::size_t kMaxSources = 32;
+
+  DiscoveryFollower(Fabric& fabric, std::chrono::seconds retry) : fabric_(fabric), retry_(retry) {}
+  ~DiscoveryFollower();
+  DiscoveryFollower(const DiscoveryFollower&) = delete;
+  DiscoveryFollower& operator=(const DiscoveryFollower&) = delete;
+
+  // Starts following a configured discovery controller (connects on the next tick()).
+  void add(const DiscoveryConfig& d);
+  // Stops following it (reload): its watch ends; ports only it listed are disconnected.
+  void remove(const Endpoint& ep);
+  // Takes the logs that arrived, watches referrals, connects new ports (retrying failed ones
+  // every `retry`), disconnects ports no log lists any more.
+  void tick();
+
+  // For status and tests: controllers followed, ports wanted, ports connected by this.
+  std::size_t sources() const noexcept { return sources_.size(); }
+  std::size_t ports() const noexcept { return ports_.size(); }
+  std::size_t connected() const noexcept;
+
+ private:
+  struct Source {
+    Endpoint endpoint;
+    bool persistent = true;
+    bool configured = true;        // from the configuration (else: a referral)
+    std::uint32_t watch = 0;       // 0: not watched (yet, or any more)
+    bool have_log = false;
+    std::vector<DiscoveryEntry> entries;
+    std::chrono::steady_clock::time_point next_try{};
+  };
+  using PortKey = std::tuple<std::string, std::string, std::uint16_t>;  // nqn, traddr, port
+  struct Port {
+    Endpoint endpoint;
+    std::uint16_t path_id = 0;     // connected by this follower
+    bool elsewhere = false;        // connected already by someone else (a static path)
+    std::chrono::steady_clock::time_point next_try{};
+  };
+
+  void take_inbox();
+  void start_watches();
+  void follow_referrals();
+  void reconcile();
+  Source* source_of(std::uint32_t watch);
+
+  Fabric& fabric_;
+  std::chrono::seconds retry_;
+  std::vector<Source> sources_;
+  std::map<PortKey, Port> ports_;
+  std::mutex inbox_mu_;
+  std::vector<DiscoveryLogInfo> inbox_;  // filled on the control thread
+};
+
+}  // namespace nvmemp::mpathd
