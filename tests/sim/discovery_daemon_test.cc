@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "daemon.h"
+#include "daemon_support.h"
 #include "sim_support.h"
 
 namespace nvmemp::test {
@@ -23,20 +23,11 @@ namespace {
 using namespace std::chrono_literals;
 
 std::unique_ptr<mpathd::Daemon> start_daemon(const sim::SimTarget& sim, bool persistent) {
-  const std::string dir = fmt::format("/tmp/nvme-mpath-disc-test-{}", ::getpid());
-  ::mkdir(dir.c_str(), 0755);
-  const std::string path = dir + "/mpath.toml";
-  std::ofstream(path, std::ios::trunc) << fmt::format(
-      "[host]\nhostnqn = \"{}\"\n[defaults]\nkeep_alive_tmo = 2\nreconnect_delay = 1\n[daemon]\n"
-      "control_socket = \"{}/control.sock\"\n[[discovery]]\ntraddr = \"127.0.0.1\"\ntrsvcid = {}\npersistent = {}\n",
-      kTestHostNqn, dir, sim.ports()[0], persistent);
-  auto cfg = mpathd::load_config(path);
-  INFO((cfg ? std::string() : cfg.error().message));
-  REQUIRE(cfg.has_value());
-  auto d = mpathd::Daemon::start(*cfg, path);
-  INFO((d ? std::string() : d.error().message));
-  REQUIRE(d.has_value());
-  return std::move(*d);
+  const std::string dir = test_dir("disc-test");
+  return start_daemon_with(dir, fmt::format("[host]\nhostnqn = \"{}\"\n[defaults]\nkeep_alive_tmo = 2\nreconnect_delay = 1\n"
+                                            "[daemon]\ncontrol_socket = \"{}/control.sock\"\n[[discovery]]\n"
+                                            "traddr = \"127.0.0.1\"\ntrsvcid = {}\npersistent = {}\n",
+                                            kTestHostNqn, dir, sim.ports()[0], persistent));
 }
 
 // Ticks the daemon until head nsid 1 has `n` paths (bounded).

@@ -17,7 +17,7 @@
 
 #include <fmt/format.h>
 
-#include "daemon.h"
+#include "daemon_support.h"
 #include "nbd_proto.h"
 #include "sim_support.h"
 #include "support/shell.h"
@@ -34,16 +34,10 @@ void require_tools() {
   }
 }
 
-std::string temp_dir() {
-  const std::string d = fmt::format("/tmp/nvme-mpath-nbd-test-{}", ::getpid());
-  ::mkdir(d.c_str(), 0755);
-  return d;
-}
-
 // A daemon in this process in front of `sim`, exporting nsid 1 as "ns1" on `dir`/ns1.sock.
 struct Fixture {
   std::unique_ptr<sim::SimTarget> sim;
-  std::string dir = temp_dir();
+  std::string dir = test_dir("nbd-test");
   std::string sock = dir + "/ns1.sock";
   std::string uri = "nbd+unix:///ns1?socket=" + sock;
   std::unique_ptr<mpathd::Daemon> daemon;
@@ -58,15 +52,7 @@ struct Fixture {
         "[[subsystem.path]]\ntraddr = \"127.0.0.1\"\ntrsvcid = {}\n[[subsystem.path]]\ntraddr = \"127.0.0.1\"\n"
         "trsvcid = {}\n[[export]]\nname = \"ns1\"\nnqn = \"{}\"\nnsid = 1\nunix_socket = \"{}\"\n",
         kTestHostNqn, dir, sim->nqn(), sim->ports()[0], sim->ports()[1], sim->nqn(), sock);
-    const std::string path = dir + "/mpath.toml";
-    std::ofstream(path, std::ios::trunc) << text;
-    auto cfg = mpathd::load_config(path);
-    INFO((cfg ? std::string() : cfg.error().message));
-    REQUIRE(cfg.has_value());
-    auto d = mpathd::Daemon::start(*cfg, path);
-    INFO((d ? std::string() : d.error().message));
-    REQUIRE(d.has_value());
-    daemon = std::move(*d);
+    daemon = start_daemon_with(dir, text);
   }
   ~Fixture() {
     daemon.reset();
