@@ -225,4 +225,50 @@ TEST_CASE("nvme-mpathd binary: READY=1 through NOTIFY_SOCKET, clean stop on SIGT
   ::close(nfd);
 }
 
+TEST_CASE("nvme-mpathd: a [[subsystem]]'s own knobs override [defaults] (connection and I/O rules)", "[daemon]") {
+  auto sim = start_sim();
+  const std::string dir = temp_dir();
+  write_file(dir + "/knobs.toml",
+             fmt::format("[host]\nhostnqn = \"{}\"\n[defaults]\nkeep_alive_tmo = 2\nreconnect_delay = 1\n"
+                         "no_path_retry = \"queue\"\n[daemon]\ncontrol_socket = \"{}/knobs.sock\"\n[[subsystem]]\n"
+                         "nqn = \"{}\"\nkeep_alive_tmo = 7\nno_path_retry = \"fail\"\n[[subsystem.path]]\n"
+                         "traddr = \"127.0.0.1\"\ntrsvcid = {}\n",
+                         kTestHostNqn, dir, sim->nqn(), sim->ports()[0]));
+  auto cfg = mpathd::load_config(dir + "/knobs.toml");
+  REQUIRE(cfg.has_value());
+  auto d = mpathd::Daemon::start(*cfg, dir + "/knobs.toml");
+  REQUIRE(d.has_value());
+  // The connection uses the subsystem's keep-alive timeout (the target sees KATO 7000 ms).
+  auto st = sim->control("status");
+  REQUIRE(st.has_value());
+  CHECK_THAT(*st, Catch::Contains("nvm host=" + std::string(kTestHostNqn) + " kato=7000"));
+  // Its heads fail I/O at once with no usable path (no_path_retry fail), where the default
+  // (queue) would hold it.
+  auto head = (*d)->fabric().find_head(sim->nqn(), 1);
+  REQUIRE(head.has_value());
+  auto io = (*d)->fabric().create_io_context();
+  REQUIRE(io.has_value());
+  REQUIRE(sim->control("port-down 1").has_value());
+  std::vector<std::uint8_t> buf(head->block_size);
+  struct Done {
+    bool done = false;
+    IoResult r;
+    std::string error;
+  } done;
+  const auto t0 = std::chrono::steady_clock::now();
+  // Wait until the context sees the path down, then read.
+  for (int i = 0; i < 100 && (*io)->ready(head->id); ++i) (void)(*io)->poll(20ms);
+  REQUIRE((*io)->read(head->id, 0, 1, buf, [](void* a, const IoResult& r) {
+    auto* x = static_cast<Done*>(a);
+    x->done = true;
+    x->r = r;
+    x->error = r.error != nullptr ? r.error : "";
+  }, &done).has_value());
+  while (!done.done && std::chrono::steady_clock::now() - t0 < 10s) (void)(*io)->poll(20ms);
+  REQUIRE(done.done);
+  CHECK_FALSE(done.r.status.ok());
+  CHECK_THAT(done.error, Catch::Contains("no_path_retry fail"));
+  io->reset();
+}
+
 }  // namespace nvmemp::test

@@ -48,7 +48,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string conf
   d->control_.reload = [raw = d.get()] { return raw->reload(); };
   d->wanted_ = wanted_of(d->cfg_);
   for (auto& w : d->wanted_) d->try_connect(w);
-  d->discovery_ = std::make_unique<DiscoveryFollower>(*d->fabric_, d->cfg_.fabric.reconnect_delay);
+  d->discovery_ = std::make_unique<DiscoveryFollower>(
+      *d->fabric_, d->cfg_.fabric.reconnect_delay,
+      [raw = d.get()](const std::string& nqn) -> const FabricOptions& { return raw->knobs_for(nqn); });
   for (const auto& dc : d->cfg_.discovery) d->discovery_->add(dc);
   d->discovery_->tick();
   d->apply_policies();
@@ -64,7 +66,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string conf
 void Daemon::try_connect(Wanted& w) {
   const auto now = std::chrono::steady_clock::now();
   w.next_try = now + cfg_.fabric.reconnect_delay;
-  auto r = fabric_->connect(w.endpoint, w.nqn);
+  auto r = fabric_->connect(w.endpoint, w.nqn, knobs_for(w.nqn));
   if (r) {
     w.connected = true;
     log(LogLevel::Info, "path {} connected", r->name);
@@ -77,8 +79,18 @@ void Daemon::try_connect(Wanted& w) {
   }
 }
 
+const FabricOptions& Daemon::knobs_for(const std::string& nqn) const {
+  for (const auto& s : cfg_.subsystems) {
+    if (s.nqn == nqn) return s.options;
+  }
+  return cfg_.fabric;
+}
+
 void Daemon::apply_policies() {
   for (const auto& s : cfg_.subsystems) {
+    if (auto r = fabric_->set_subsystem_rules(s.nqn, s.options); !r) {
+      log(LogLevel::Warn, "subsystem {}: {}", s.nqn, r.error().message);
+    }
     if (!s.policy) continue;
     if (auto r = fabric_->set_policy(s.nqn, *s.policy); !r) {
       log(LogLevel::Warn, "subsystem {}: policy {} not applied yet: {}", s.nqn, io_policy_name(*s.policy),

@@ -49,7 +49,10 @@ class Daemon {
   Daemon(DaemonConfig cfg, std::string path) : cfg_(std::move(cfg)), config_path_(std::move(path)) {}
   static std::vector<Wanted> wanted_of(const DaemonConfig& cfg);
   void try_connect(Wanted& w);
+  // Policies and I/O rules of the configured subsystems (set_policy, set_subsystem_rules).
   void apply_policies();
+  // A subsystem's effective connection knobs: its [[subsystem]] overrides over [defaults].
+  const FabricOptions& knobs_for(const std::string& nqn) const;
 
   void refresh_exports();
 

@@ -145,7 +145,7 @@ void DiscoveryFollower::reconcile() {
     Port& p = ports_.try_emplace(key, Port{ep, 0, false, {}}).first->second;
     if (p.path_id != 0 || p.elsewhere || now < p.next_try) continue;
     const std::string& nqn = std::get<0>(key);
-    auto r = fabric_.connect(p.endpoint, nqn);
+    auto r = fabric_.connect(p.endpoint, nqn, knobs_(nqn));
     if (r) {
       p.path_id = r->id;
       log(LogLevel::Info, "discovery: path {} connected", r->name);

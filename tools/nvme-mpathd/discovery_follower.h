@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -26,7 +27,10 @@ class DiscoveryFollower {
  public:
   static constexpr std::size_t kMaxSources = 32;
 
-  DiscoveryFollower(Fabric& fabric, std::chrono::seconds retry) : fabric_(fabric), retry_(retry) {}
+  // `knobs`: the connection knobs of a subsystem (its [[subsystem]] overrides, or [defaults]).
+  using KnobsFn = std::function<const FabricOptions&(const std::string& nqn)>;
+  DiscoveryFollower(Fabric& fabric, std::chrono::seconds retry, KnobsFn knobs)
+      : fabric_(fabric), retry_(retry), knobs_(std::move(knobs)) {}
   ~DiscoveryFollower();
   DiscoveryFollower(const DiscoveryFollower&) = delete;
   DiscoveryFollower& operator=(const DiscoveryFollower&) = delete;
@@ -70,6 +74,7 @@ class DiscoveryFollower {
 
   Fabric& fabric_;
   std::chrono::seconds retry_;
+  KnobsFn knobs_;
   std::vector<Source> sources_;
   std::map<PortKey, Port> ports_;
   std::mutex inbox_mu_;

@@ -81,7 +81,7 @@ std::string Core::status_text() const {
       }
     }
     out += fmt::format("port {} tcp=127.0.0.1:{} linked={} connections={} ana:{}\n", i + 1, ports_[i].tcp_port,
-                       ports_[i].up ? 1 : 0, conns, ana);
+                       ports_[i].up && ports_[i].linked ? 1 : 0, conns, ana);
   }
   for (const auto& ns : namespaces_) {
     out += fmt::format("ns {} enable={} ana_grpid={} dev=memory size={} nguid={} uuid={}\n", ns.nsid,

@@ -247,6 +247,14 @@ class Fabric {
   // Connects one path (controller) of `subnqn` and waits for its first bring-up. A second
   // connection with the same address, port, subsystem and host NQN is refused.
   virtual Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn) = 0;
+  // The same with this path's own connection knobs (a subsystem's overrides): keep_alive_tmo,
+  // reconnect_delay, ctrl_loss_tmo, fast_io_fail_tmo, queue_size, hdr/data_digest,
+  // max_transfer, io_timeout, stall_timeout and probe_timeout are taken from `knobs`; its other
+  // fields are ignored.
+  virtual Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn, const FabricOptions& knobs) = 0;
+  // A subsystem's own I/O rules (no_path_retry, write_failover_delay, max_retries from
+  // `knobs`) for its heads, from now on; may be set before the subsystem has a path.
+  virtual Result<void> set_subsystem_rules(const std::string& subnqn, const FabricOptions& knobs) = 0;
   // Reads the discovery log at `discovery` (referrals followed) and connects every TCP entry
   // of `subnqn`. Fails when none could be connected; the errors of the others are logged.
   virtual Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) = 0;

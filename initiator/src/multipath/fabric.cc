@@ -11,6 +11,14 @@
 
 namespace nvmemp::detail {
 
+topology::HeadRules rules_of(const FabricOptions& o) {
+  topology::HeadRules r;
+  r.no_path_retry = o.no_path_retry;
+  r.failover.max_attempts = o.max_retries;
+  if (o.write_failover_delay) r.failover.write_failover_delay = *o.write_failover_delay;
+  return r;
+}
+
 ContextHandle::~ContextHandle() {
   fabric_.release_context(engine_->index());
   engine_.reset();
@@ -32,6 +40,7 @@ Result<void> FabricImpl::init() {
     return make_error(Errc::InvalidArgument, fmt::format("queue_size {} must be 2..1024", opts_.queue_size));
   }
   topo_.set_default_policy(opts_.policy);
+  topo_.set_default_rules(rules_of(opts_));
   contexts_.assign(opts_.max_io_contexts, nullptr);
   // The reactor belongs to the control thread (single issuer): create it there.
   std::promise<Result<void>> ready;
@@ -139,6 +148,8 @@ void FabricImpl::update(Entry& e) {
   in.facts.kato = c.options().kato;
   in.facts.cqt = std::chrono::milliseconds(c.info().id.cqt_ms);
   in.facts.last_alive = in.live ? c.last_alive() : e.down_since;
+  in.io_timeout = e.io_timeout;
+  in.stall_timeout = e.stall_timeout;
   for (const auto& err : topo_.update_path(e.id, in)) {
     log(LogLevel::Error, "{}", err.message);
   }
@@ -212,7 +223,12 @@ void FabricImpl::start_controller(Entry& ent, std::function<void(Result<PathInfo
   });
 }
 
-FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& subnqn, Result<PathId>& id) {
+FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& subnqn, const FabricOptions& knobs,
+                                         Result<PathId>& id) {
+  if (knobs.queue_size < 2 || knobs.queue_size > 1024) {
+    id = make_error(Errc::InvalidArgument, fmt::format("queue_size {} must be 2..1024", knobs.queue_size));
+    return nullptr;
+  }
   topology::ConnectionKey key{ep.traddr, ep.trsvcid, subnqn, host_.hostnqn};
   id = topo_.add_path(key);
   if (!id) return nullptr;
@@ -220,28 +236,45 @@ FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& 
   co.endpoint = transport::TcpEndpoint{ep.traddr, ep.trsvcid, ep.host_traddr, ep.host_iface};
   co.subnqn = subnqn;
   co.host = host_;
-  co.kato = opts_.keep_alive_tmo;
-  co.queue_size = opts_.queue_size;
+  co.kato = knobs.keep_alive_tmo;
+  co.queue_size = knobs.queue_size;
   co.nr_io_queues = opts_.max_io_contexts;
-  co.hdgst = opts_.hdr_digest;
-  co.ddgst = opts_.data_digest;
-  co.reconnect_delay = opts_.reconnect_delay;
-  co.ctrl_loss_tmo = opts_.ctrl_loss_tmo;
-  co.fast_io_fail_tmo = opts_.fast_io_fail_tmo;
-  co.max_data_len = opts_.max_transfer;
+  co.hdgst = knobs.hdr_digest;
+  co.ddgst = knobs.data_digest;
+  co.reconnect_delay = knobs.reconnect_delay;
+  co.ctrl_loss_tmo = knobs.ctrl_loss_tmo;
+  co.fast_io_fail_tmo = knobs.fast_io_fail_tmo;
+  co.max_data_len = knobs.max_transfer;
   auto e = std::make_unique<Entry>();
   e->id = *id;
   e->key = key;
+  e->io_timeout = knobs.io_timeout;
+  e->stall_timeout = knobs.stall_timeout;
+  e->probe_timeout = knobs.probe_timeout;
   e->ctrl = std::make_unique<Controller>(*reactor_, clock_, co);
   entries_.push_back(std::move(e));
   return entries_.back().get();
 }
 
 Result<PathInfo> FabricImpl::connect(const Endpoint& ep, const std::string& subnqn) {
+  return connect(ep, subnqn, opts_);
+}
+
+Result<void> FabricImpl::set_subsystem_rules(const std::string& subnqn, const FabricOptions& knobs) {
+  return call<Result<void>>(
+      [this, subnqn, knobs](std::function<void(Result<void>)> reply) {
+        topo_.set_rules(subnqn, rules_of(knobs));
+        dirty_ = true;
+        reply({});
+      },
+      make_error(Errc::Timeout, "set_subsystem_rules: no answer from the control thread"));
+}
+
+Result<PathInfo> FabricImpl::connect(const Endpoint& ep, const std::string& subnqn, const FabricOptions& knobs) {
   return call<Result<PathInfo>>(
-      [this, ep, subnqn](std::function<void(Result<PathInfo>)> reply) {
+      [this, ep, subnqn, knobs](std::function<void(Result<PathInfo>)> reply) {
         Result<PathId> id = PathId{0};
-        Entry* e = add_entry(ep, subnqn, id);
+        Entry* e = add_entry(ep, subnqn, knobs, id);
         if (e == nullptr) {
           reply(tl::unexpected(id.error()));
           return;
@@ -467,7 +500,7 @@ void FabricImpl::report_stall(PathId path, std::uint64_t generation, const std::
     Entry* e = entry(path);
     if (e == nullptr || e->probing || e->generation != generation || e->ctrl->state() != CtrlState::Live) return;
     e->probing = true;
-    const auto timeout = opts_.probe_timeout;
+    const auto timeout = e->probe_timeout;
     e->ctrl->probe(timeout, [this, path, generation, why, timeout](bool alive) {
       Entry* x = entry(path);
       if (x == nullptr) return;

@@ -34,6 +34,9 @@ constexpr auto kCallBound = 180s;
 
 class FabricImpl;
 
+// A subsystem's I/O rules from its knobs (no_path_retry, max_retries, write_failover_delay).
+topology::HeadRules rules_of(const FabricOptions& o);
+
 // An I/O context as handed to the application: unregisters from the fabric before the engine
 // (and its reactor) go away.
 class ContextHandle final : public IoContext {
@@ -81,6 +84,8 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
 
   // Fabric
   Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn) override;
+  Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn, const FabricOptions& knobs) override;
+  Result<void> set_subsystem_rules(const std::string& subnqn, const FabricOptions& knobs) override;
   Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) override;
   Result<void> disconnect(std::uint16_t path_id) override;
   Result<void> set_policy(const std::string& subnqn, IoPolicy policy) override;
@@ -113,6 +118,9 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
     std::optional<std::chrono::system_clock::time_point> ana_changed;
     std::chrono::microseconds ana_took{0};
     TimePoint ana_error_at{};      // an I/O saw an ANA status: the re-read's start
+    Nanos io_timeout{0};           // this path's knobs (its subsystem's)
+    Nanos stall_timeout{0};
+    std::chrono::milliseconds probe_timeout{1000};
   };
 
   // A persistent discovery controller (fabric_discovery.cc).
@@ -134,7 +142,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   T call(std::function<void(std::function<void(T)>)> fn, T on_timeout);
   void loop();
   Entry* entry(PathId id);
-  Entry* add_entry(const Endpoint& ep, const std::string& subnqn, Result<PathId>& id);
+  Entry* add_entry(const Endpoint& ep, const std::string& subnqn, const FabricOptions& knobs, Result<PathId>& id);
   void start_controller(Entry& e, std::function<void(Result<PathInfo>)> reply);
   void update(Entry& e);
   void publish();

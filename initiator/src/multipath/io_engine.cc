@@ -258,10 +258,10 @@ void IoEngine::hold(Request* r, HeadState& hs) {
   }
   if (!soon) {
     const char* why = nullptr;
-    switch (opts_.no_path_retry.mode) {
+    switch (hv.rules.no_path_retry.mode) {
       case NoPathRetry::Mode::Fail: why = "no_path_retry fail"; break;
       case NoPathRetry::Mode::Seconds:
-        if (now - r->held_since >= opts_.no_path_retry.seconds) why = "no_path_retry time is up";
+        if (now - r->held_since >= hv.rules.no_path_retry.seconds) why = "no_path_retry time is up";
         break;
       case NoPathRetry::Mode::Queue:
         if (!hv.may_return) why = "every controller of the subsystem is gone (ctrl_loss_tmo)";
@@ -369,7 +369,8 @@ void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
   // thread saw it alive later.
   facts.last_alive = std::max(now, facts.last_alive);
   const RequestFacts rf{io_op_modifies(r->op), c.reached_controller, r->retries};
-  const Decision d = decide_disposition(c.status, rf, facts, opts_.failover, now);
+  const HeadState* rhs = head_state(r->head);
+  const Decision d = decide_disposition(c.status, rf, facts, rhs ? rhs->view->rules.failover : opts_.failover, now);
   if (d.reread_ana || is_ana_status(c.status)) link_.report_ana_error(tp.id);
   if (d.path_failed && q.q->live() && !(c.status.sct() == Status::kSctPath && c.status.sc() >= Status::kScHostPathError)) {
     // A live controller refused the command for a path reason: keep new I/O off it for a while
@@ -474,7 +475,9 @@ void IoEngine::scan_paths() {
     }
     if (tp.st != TPath::St::Live || tp.suspect || q.q->inflight() == 0) continue;
     const Nanos quiet = now - std::max(q.q->last_progress(), q.busy_since);
-    const Nanos threshold = std::max(opts_.stall_timeout, tp.ewma * 8);
+    const auto* pv = snap_ != nullptr ? snap_->path(tp.id) : nullptr;
+    const Nanos base = pv != nullptr && pv->stall_timeout.count() > 0 ? pv->stall_timeout : opts_.stall_timeout;
+    const Nanos threshold = std::max(base, tp.ewma * 8);
     if (quiet > threshold) suspect(tp, quiet);
   }
   std::erase_if(graveyard_, [](const std::unique_ptr<QueueCtx>& q) { return q->q->closed(); });

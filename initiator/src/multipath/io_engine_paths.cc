@@ -107,7 +107,7 @@ void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<int> fd)
   cfg.ddgst = pv->ddgst;
   cfg.max_icd = pv->max_icd;
   cfg.max_data_len = pv->max_data_len;
-  cfg.io_timeout = opts_.io_timeout;
+  cfg.io_timeout = pv->io_timeout.count() > 0 ? pv->io_timeout : opts_.io_timeout;
   cfg.connect_timeout = opts_.connect_timeout;
   ctx->q = open_nvme_tcp_path(*reactor_, clock_, cfg, *fd, &IoEngine::completion_trampoline, raw,
                               [this, raw](const Result<void>& r) {

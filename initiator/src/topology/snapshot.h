@@ -41,6 +41,8 @@ struct PathView {
   std::uint32_t max_data_len = 0;
   std::uint16_t oncs = 0;           // Identify Controller ONCS: optional NVM commands
   bool vwc = false;                 // a volatile write cache is present (Flush matters)
+  Nanos io_timeout{0};              // per command; 0: the engine's
+  Nanos stall_timeout{0};           // before a quiet queue is suspected; 0: the engine's
   // CRDT, KATO, CQT and the last sign of life (keep-alive answer or admin completion) of the
   // controller, for decide_disposition() and the write-failover wait.
   multipath::PathFacts facts;
@@ -56,6 +58,12 @@ struct HeadPath {
   std::uint32_t anagrpid = 0;       // 0 when the controller has no ANA
 };
 
+// What I/O on a head does when paths fail (its subsystem's knobs).
+struct HeadRules {
+  NoPathRetry no_path_retry;
+  multipath::FailoverPolicy failover;
+};
+
 struct HeadView {
   HeadId id = 0;
   std::string subnqn;
@@ -64,6 +72,7 @@ struct HeadView {
   NsGeometry geometry;
   PathLimits limits;                // minimum over the member paths
   multipath::Policy policy = multipath::kDefaultPolicy;
+  HeadRules rules;
   std::vector<HeadPath> paths;      // members, by path id
   // True while some controller of the subsystem may still come back (not Dead): with
   // no_path_retry queue, held I/O waits as long as this holds.

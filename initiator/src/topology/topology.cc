@@ -100,6 +100,8 @@ std::vector<Error> Topology::update_path(PathId id, const PathInput& in) {
   v.hdgst = in.hdgst;
   v.ddgst = in.ddgst;
   v.facts = in.facts;
+  v.io_timeout = in.io_timeout;
+  v.stall_timeout = in.stall_timeout;
 
   std::map<std::uint32_t, NsReport> reports;
   if (in.info != nullptr) {
@@ -192,6 +194,8 @@ std::shared_ptr<const TopologySnapshot> Topology::build() const {
     hv.geometry = h.geometry;
     const auto pol = policies_.find(h.subnqn);
     hv.policy = pol != policies_.end() ? pol->second : default_policy_;
+    const auto rules = rules_.find(h.subnqn);
+    hv.rules = rules != rules_.end() ? rules->second : default_rules_;
 
     // Limits from the paths that carry I/O now; when none is live, from those that will once
     // they reconnect, and failing that from every member, so that a head never shows a zero

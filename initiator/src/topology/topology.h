@@ -52,6 +52,9 @@ struct PathInput {
   std::uint16_t queue_size = 0;
   bool hdgst = false, ddgst = false;
   multipath::PathFacts facts;       // crdt from info->id.crdt, kato, cqt, last_alive
+  // This path's own command and stall timeouts (its subsystem's knobs); 0: the engine's.
+  Nanos io_timeout{0};
+  Nanos stall_timeout{0};
 };
 
 // The ANA state and group of namespace `nsid` on a controller whose Identify Namespace names
@@ -87,6 +90,10 @@ class Topology {
   Result<void> set_policy(const std::string& subnqn, multipath::Policy p);
   // The policy of subsystems registered from now on (multipath::kDefaultPolicy until set).
   void set_default_policy(multipath::Policy p) { default_policy_ = p; }
+  // The I/O rules of a subsystem's heads (no_path_retry, write failover); may be set before
+  // the subsystem has a path. The default applies to every other subsystem.
+  void set_rules(const std::string& subnqn, const HeadRules& r) { rules_[subnqn] = r; }
+  void set_default_rules(const HeadRules& r) { default_rules_ = r; }
 
   // An immutable snapshot of now: paths by id, heads by id, each head's paths by path id.
   std::shared_ptr<const TopologySnapshot> build() const;
@@ -135,6 +142,8 @@ class Topology {
   std::map<NsKey, HeadId> head_by_ns_;
   std::map<std::string, multipath::Policy> policies_;  // one entry per subsystem with paths
   multipath::Policy default_policy_ = multipath::kDefaultPolicy;
+  std::map<std::string, HeadRules> rules_;
+  HeadRules default_rules_;
   std::uint32_t next_path_id_ = 1;  // wider than PathId to see the ids run out
   HeadId next_head_id_ = 1;
 };
