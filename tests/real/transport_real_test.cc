@@ -125,6 +125,9 @@ TEST_CASE("io_uring queue pairs against nvmet: 64 commands in flight, 1 MiB by R
   run(**io, *w, {}, big);
   std::vector<std::uint8_t> back(1 << 20);
   run(**io, *make_read(1, 4096, 2048, 1 << 20), back);
+  // A mismatch says where; against the other iteration's pattern too, which tells stale data
+  // (a write that did not land) from misplaced data.
+  INFO("against the other iteration's data: " << test::byte_diff(back, pattern(1 << 20, digests ? 78 : 77)));
   CHECK(test::byte_diff(back, big) == "");
 }
 

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,12 +35,28 @@ void require_tools() {
   }
 }
 
-// A daemon in this process in front of `sim`, exporting nsid 1 as "ns1" on `dir`/ns1.sock.
+// A port of 127.0.0.1 free a moment ago (the kernel's pick for port 0).
+std::uint16_t free_tcp_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+// A daemon in this process in front of `sim`, exporting nsid 1 as "ns1" on `dir`/ns1.sock and
+// on 127.0.0.1 (a free port).
 struct Fixture {
   std::unique_ptr<sim::SimTarget> sim;
   std::string dir = test_dir("nbd-test");
   std::string sock = dir + "/ns1.sock";
   std::string uri = "nbd+unix:///ns1?socket=" + sock;
+  std::uint16_t tcp_port = free_tcp_port();
+  std::string tcp_uri = fmt::format("nbd://127.0.0.1:{}/ns1", tcp_port);
   std::unique_ptr<mpathd::Daemon> daemon;
 
   explicit Fixture(std::uint64_t ns_bytes = 64u << 20) {
@@ -50,8 +67,8 @@ struct Fixture {
         "[host]\nhostnqn = \"{}\"\n[defaults]\nkeep_alive_tmo = 2\nreconnect_delay = 1\nctrl_loss_tmo = -1\n"
         "io_threads = 2\n[daemon]\ncontrol_socket = \"{}/control.sock\"\n[[subsystem]]\nnqn = \"{}\"\n"
         "[[subsystem.path]]\ntraddr = \"127.0.0.1\"\ntrsvcid = {}\n[[subsystem.path]]\ntraddr = \"127.0.0.1\"\n"
-        "trsvcid = {}\n[[export]]\nname = \"ns1\"\nnqn = \"{}\"\nnsid = 1\nunix_socket = \"{}\"\n",
-        kTestHostNqn, dir, sim->nqn(), sim->ports()[0], sim->ports()[1], sim->nqn(), sock);
+        "trsvcid = {}\n[[export]]\nname = \"ns1\"\nnqn = \"{}\"\nnsid = 1\nunix_socket = \"{}\"\ntcp_port = {}\n",
+        kTestHostNqn, dir, sim->nqn(), sim->ports()[0], sim->ports()[1], sim->nqn(), sock, tcp_port);
     daemon = start_daemon_with(dir, text);
   }
   ~Fixture() {
@@ -153,6 +170,11 @@ TEST_CASE("NBD export: nbdinfo, nbdcopy 32 MiB round trip, qemu-img and qemu-io"
   REQUIRE(info.status == 0);
   CHECK(info.out.find("\"export-size\": 67108864") != std::string::npos);
   CHECK(info.out.find("\"block_size_minimum\": 512") != std::string::npos);
+  // The same export on 127.0.0.1:PORT.
+  const auto tcp = shell(fmt::format("nbdinfo --size \"{}\"", f.tcp_uri));
+  INFO(tcp.out);
+  CHECK(tcp.status == 0);
+  CHECK(tcp.out == "67108864\n");
 
   const std::string in = f.dir + "/in.bin", out = f.dir + "/out.bin";
   REQUIRE(shell(fmt::format("head -c 33554432 /dev/urandom > {}", in)).status == 0);
