@@ -274,4 +274,38 @@ TEST_CASE("NBD export: a client without block sizes gets unaligned requests done
   CHECK(exports.begin()->second.at(0) == f.uri);
 }
 
+TEST_CASE("NBD export: a client pipelining more requests than the connection queues is paused, not dropped",
+          "[nbd][daemon]") {
+  Fixture f(8u << 20);
+  auto c = raw_connect(f.sock, "ns1");
+  // 3000 WRITEs of 4 KiB sent at once (more than kMaxQueuedRequests): the connection stops
+  // reading while its queue is full and goes on as requests finish; every one is answered.
+  constexpr std::size_t kN = 3000;
+  std::thread sender([&] {
+    std::vector<std::uint8_t> m;
+    for (std::size_t i = 0; i < kN; ++i) {
+      put_be(m, nbd::kRequestMagic, 4);
+      put_be(m, 0, 2);
+      put_be(m, nbd::kCmdWrite, 2);
+      put_be(m, 100000 + i, 8);
+      put_be(m, (i % 2048) * 4096, 8);
+      put_be(m, 4096, 4);
+      m.insert(m.end(), 4096, static_cast<std::uint8_t>(i));
+    }
+    // No Catch assertion off the test's thread: a plain loop, checked by the replies.
+    for (std::size_t off = 0; off < m.size();) {
+      const ssize_t n = ::send(c->fd, m.data() + off, m.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      off += static_cast<std::size_t>(n);
+    }
+  });
+  std::size_t ok = 0;
+  for (std::size_t i = 0; i < kN; ++i) {
+    const auto hdr = c->recv_n(nbd::kSimpleReplyHeaderLen);
+    ok += (get_be(hdr.data(), 4) == nbd::kSimpleReplyMagic && get_be(hdr.data() + 4, 4) == 0) ? 1 : 0;
+  }
+  sender.join();
+  CHECK(ok == kN);
+}
+
 }  // namespace nvmemp::test

@@ -140,6 +140,7 @@ void NbdConnection::handle(nbd::Request&& req) {
       reply(*op);
       return;
   }
+  queued_bytes_ += op->req.data.size() + op->buf.size();
   queue_.push_back(std::move(op));
 }
 
@@ -238,6 +239,7 @@ void NbdConnection::pump() {
         if (!active_.empty()) break;  // waits until every earlier request is answered
         exclusive_running_ = true;
       }
+      queued_bytes_ -= std::min(queued_bytes_, queue_.front()->req.data.size() + queue_.front()->buf.size());
       active_.push_back(std::move(queue_.front()));
       queue_.pop_front();
       changed = true;
@@ -299,12 +301,14 @@ void NbdConnection::shutdown() {
     reply(*op);
   }
   queue_.clear();
+  queued_bytes_ = 0;
 }
 
 void NbdConnection::on_closed(const std::string& reason) {
   closed_ = true;
   tx_.clear();
   queue_.clear();  // never started: nothing of theirs is outstanding
+  queued_bytes_ = 0;
   log(LogLevel::Info, "nbd: {} disconnected ({}){}", peer_, reason,
       active_.empty() ? "" : fmt::format("; waiting for {} request(s) in flight", active_.size()));
   pump();  // drops what cannot be sent any more

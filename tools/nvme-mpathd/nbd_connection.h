@@ -37,6 +37,10 @@ struct ExportTarget {
 class NbdConnection final : public Stream {
  public:
   static constexpr unsigned kWindow = 64;
+  // Requests received but not started: beyond these the connection stops reading the client
+  // (a client pipelining 32 MiB writes without end must not exhaust memory).
+  static constexpr std::size_t kMaxQueuedRequests = 1024;
+  static constexpr std::size_t kMaxQueuedBytes = 128u << 20;
 
   // `on_gone` runs (on this thread) once the connection is closed and no request of it is
   // outstanding: the owner may destroy it then.
@@ -59,6 +63,9 @@ class NbdConnection final : public Stream {
   std::size_t gather(std::span<iovec> out) override;
   void on_sent(std::size_t n) override;
   bool finished() const noexcept override;
+  bool receiving() const noexcept override {
+    return queue_.size() < kMaxQueuedRequests && queued_bytes_ < kMaxQueuedBytes;
+  }
   void on_closed(const std::string& reason) override;
 
  private:
@@ -89,6 +96,7 @@ class NbdConnection final : public Stream {
   std::deque<std::unique_ptr<Op>> queue_;  // requests not fully submitted yet, in order
   std::vector<std::unique_ptr<Op>> active_;  // submitted at least in part, not answered
   unsigned chunks_inflight_ = 0;
+  std::size_t queued_bytes_ = 0;  // WRITE payloads in queue_
   bool exclusive_running_ = false;
 
   std::deque<TxItem> tx_;

@@ -27,6 +27,9 @@ class Stream {
   virtual std::size_t gather(std::span<iovec> out) = 0;
   // `n` bytes of what gather() offered were sent (possibly fewer than offered).
   virtual void on_sent(std::size_t n) = 0;
+  // False while the stream takes no more bytes (backpressure: its queue is full); the ring
+  // stops receiving for it until this is true again.
+  virtual bool receiving() const noexcept { return true; }
   // True when the stream wants its connection closed once gather() has nothing left to send.
   virtual bool finished() const noexcept = 0;
   // The connection is closed and its socket gone (the peer hung up, an error, finished(), or

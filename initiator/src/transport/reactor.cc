@@ -153,7 +153,7 @@ void Reactor::arm(Conn& c) {
       return;
     }
   }
-  if (!c.recv_inflight) {
+  if (!c.recv_inflight && (c.st == nullptr || c.st->receiving())) {
     io_uring_sqe* s = sqe();
     io_uring_prep_recv(s, c.fd, c.rx.data(), c.rx.size(), 0);
     io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpRecv);
