@@ -17,6 +17,7 @@ DEBIAN_PACKAGES=(cmake make g++ pkg-config git ca-certificates
   libcli11-dev nlohmann-json3-dev libsystemd-dev libisal-dev
   libnbd-dev  # the demo's NBD client
   libnbd-bin qemu-utils  # real NBD clients in the tests: nbdinfo, nbdcopy, qemu-img, qemu-io
+  libfuse3-dev fuse3 util-linux  # the SCSI tests: a FUSE file system under two loop devices (losetup)
   libjson-c-dev  # libnvme.pc names json-c; without it pkg-config warns
   # the real-target VM (../shared/real-target/setup.sh installs qemu-system-x86 itself)
   cpio python3)  # python3: probe.py, the independent host the sim tests also run

@@ -1,0 +1,2 @@
+// Placeholder until the FUSE file system lands.
+int main() { return 1; }
