@@ -382,7 +382,7 @@ TEST_CASE("config: unknown keys are refused with the known ones", "[config]") {
   // A key at the wrong level says where it belongs.
   CHECK(parse_err("keep_alive_tmo = 5\n") ==
         "t.toml:1:1: unknown key \"keep_alive_tmo\" in the top level (it belongs in [defaults] (or a [[subsystem]])); "
-        "known keys: host, defaults, daemon, discovery, subsystem, export");
+        "known keys: host, defaults, daemon, scsi, discovery, subsystem, export");
   CHECK(parse_err("[[subsystem]]\nnqn = \"nqn.a:b\"\ntraddr = \"10.0.0.1\"\n").rfind(
             "t.toml:3:1: unknown key \"traddr\" in [[subsystem]] (it belongs in [[subsystem.path]] or [[discovery]])",
             0) == 0);

@@ -27,15 +27,27 @@ std::string size_text(std::uint64_t bytes) {
 std::string list_text(const nlohmann::json& list) {
   std::string out;
   for (const auto& h : list.at("heads")) {
-    out += fmt::format("{} {} nsid {} size {} policy {}\n", h.at("wwid").get<std::string>(),
-                       h.at("nqn").get<std::string>(), h.at("nsid").get<std::uint32_t>(),
-                       size_text(h.at("size_bytes").get<std::uint64_t>()), h.at("policy").get<std::string>());
+    const bool scsi = h.value("transport", "nvme") == "scsi";
+    if (scsi) {
+      out += fmt::format("{} scsi size {} policy {}\n", h.at("wwid").get<std::string>(),
+                         size_text(h.at("size_bytes").get<std::uint64_t>()), h.at("policy").get<std::string>());
+    } else {
+      out += fmt::format("{} {} nsid {} size {} policy {}\n", h.at("wwid").get<std::string>(),
+                         h.at("nqn").get<std::string>(), h.at("nsid").get<std::uint32_t>(),
+                         size_text(h.at("size_bytes").get<std::uint64_t>()), h.at("policy").get<std::string>());
+    }
     for (const auto& e : h.at("exports")) out += fmt::format("  export {}\n", e.get<std::string>());
     const auto& paths = h.at("paths");
     for (std::size_t i = 0; i < paths.size(); ++i) {
       const auto& p = paths[i];
-      out += fmt::format("  {}- {}:{} cntlid {} {} {}{} ios {} errors {}\n", i + 1 == paths.size() ? '`' : '|',
-                         p.at("traddr").get<std::string>(), p.at("trsvcid").get<int>(), p.at("cntlid").get<int>(),
+      // As multipath -ll: "|- 2:0:0:0 sdb active/optimized" for SCSI, the address for NVMe.
+      const std::string where =
+          scsi ? fmt::format("{} {} tpg {} {}{}", p.at("hctl").get<std::string>(), p.at("dev").get<std::string>(),
+                             p.at("tpg").get<int>(), p.at("access_state").get<std::string>(),
+                             p.at("preferred").get<bool>() ? " preferred" : "")
+               : fmt::format("{}:{} cntlid {}", p.at("traddr").get<std::string>(), p.at("trsvcid").get<int>(),
+                             p.at("cntlid").get<int>());
+      out += fmt::format("  {}- {} {} {}{} ios {} errors {}\n", i + 1 == paths.size() ? '`' : '|', where,
                          p.at("state").get<std::string>(), p.at("ana_state").get<std::string>(),
                          p.at("current").get<bool>() ? " current" : "", p.at("ios").get<std::uint64_t>(),
                          p.at("errors").get<std::uint64_t>());

@@ -54,7 +54,7 @@ const char* type_name(toml::node_type t) {
 
 using Keys = std::vector<std::string_view>;
 
-const Keys kTopKeys = {"host", "defaults", "daemon", "discovery", "subsystem", "export"};
+const Keys kTopKeys = {"host", "defaults", "daemon", "scsi", "discovery", "subsystem", "export"};
 const Keys kHostKeys = {"hostnqn", "hostid"};
 // The connection knobs: [defaults] holds them all; a [[subsystem]] may override all but io_threads.
 const Keys kKnobKeys = {"policy",         "keep_alive_tmo",       "reconnect_delay", "ctrl_loss_tmo",
@@ -401,6 +401,39 @@ void read_daemon(const toml::table& t, DaemonConfig& cfg, Problems& p) {
   }
 }
 
+// [scsi]: SCSI disks as heads (scsi_compat/), with a wwid allow/deny list of glob patterns.
+void read_scsi(const toml::table& t, DaemonConfig& cfg, Problems& p) {
+  static const Keys known = {"enable", "wwid_allow", "wwid_deny", "sysfs_root"};
+  check_keys(t, "[scsi]", known, p);
+  if (auto v = get_bool(t, "enable", p)) cfg.scsi.enable = *v;
+  for (const char* key : {"wwid_allow", "wwid_deny"}) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) continue;
+    auto& out = std::string_view(key) == "wwid_allow" ? cfg.scsi.wwid_allow : cfg.scsi.wwid_deny;
+    const auto* arr = n->as_array();
+    if (arr == nullptr) {
+      p.add(pos(*n), fmt::format("{} must be an array of glob patterns (e.g. [\"naa.6*\"]), got {}", key,
+                                 type_name(n->type())));
+      continue;
+    }
+    for (const auto& e : *arr) {
+      const auto* str = e.as_string();
+      if (str == nullptr || str->get().empty() || str->get().find('\0') != std::string::npos) {
+        p.add(pos(e), fmt::format("each {} entry must be a non-empty string (a glob pattern)", key));
+        continue;
+      }
+      out.push_back(str->get());
+    }
+  }
+  if (auto v = get_string(t, "sysfs_root", p)) {
+    if (v->empty() || (*v)[0] != '/') {
+      p.add(pos(*t.get("sysfs_root")), fmt::format("sysfs_root {} must be an absolute path", quoted(*v)));
+    } else {
+      cfg.scsi.sysfs_root = *v;
+    }
+  }
+}
+
 // traddr/trsvcid/host_traddr/host_iface of a path or a discovery controller. On success also
 // returns the duplicate-detection key (canonical address and port).
 std::optional<std::pair<Endpoint, std::string>> read_endpoint(const toml::table& t, std::string_view header,
@@ -581,6 +614,7 @@ Result<DaemonConfig> check_schema(const toml::table& root, const std::string& so
   if (const auto* t = table_at(root, "defaults", p)) read_defaults(*t, cfg, p);
   cfg.fabric.max_io_contexts = static_cast<std::uint16_t>(cfg.io_threads);
   if (const auto* t = table_at(root, "daemon", p)) read_daemon(*t, cfg, p);
+  if (const auto* t = table_at(root, "scsi", p)) read_scsi(*t, cfg, p);
   std::map<std::string, Position> seen;
   for (const toml::table* t : tables_at(root, "discovery", "[[discovery]]", p)) read_discovery(*t, cfg, seen, source, p);
   // Subsystems before exports: an export must name a configured subsystem. Every NQN seen

@@ -67,6 +67,14 @@ struct ExportConfig {
   friend bool operator==(const ExportConfig&, const ExportConfig&) = default;
 };
 
+// [scsi]: pick up SCSI disks (sdX) as multipath heads, grouped by wwid, ALUA as ANA.
+struct ScsiConfig {
+  bool enable = false;
+  std::vector<std::string> wwid_allow;  // glob patterns; empty: every wwid
+  std::vector<std::string> wwid_deny;   // glob patterns; a match is never taken
+  std::string sysfs_root = "/";         // where sys/block is read (a captured tree in tests)
+};
+
 struct DaemonConfig {
   // [host] and [defaults]. Empty hostnqn/hostid: /etc/nvme/hostnqn, /etc/nvme/hostid.
   // fabric.max_io_contexts equals io_threads (one I/O context per thread).
@@ -75,6 +83,7 @@ struct DaemonConfig {
   std::vector<DiscoveryConfig> discovery;
   std::vector<SubsystemConfig> subsystems;
   std::vector<ExportConfig> exports;
+  ScsiConfig scsi;
   std::string control_socket = kDefaultControlSocket;
   // nvme-cli's discovery file to read as well (load_config does); empty: none.
   std::string discovery_conf;

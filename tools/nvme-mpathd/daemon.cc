@@ -41,7 +41,9 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string conf
     }
   }
   auto d = std::unique_ptr<Daemon>(new Daemon(std::move(cfg), std::move(config_path)));
-  auto f = Fabric::start(d->cfg_.fabric);
+  FabricOptions fo = d->cfg_.fabric;
+  if (d->cfg_.scsi.enable) fo.block_probe = scsi::make_block_probe(scsi::make_sg_path_prober());
+  auto f = Fabric::start(fo);
   if (!f) return tl::unexpected(f.error());
   d->fabric_ = std::move(*f);
   d->control_.fabric = d->fabric_.get();
@@ -54,6 +56,18 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string conf
   for (const auto& dc : d->cfg_.discovery) d->discovery_->add(dc);
   d->discovery_->tick();
   d->apply_policies();
+  if (d->cfg_.scsi.enable) {
+    scsi::FeederOptions so;
+    so.sysfs_root = d->cfg_.scsi.sysfs_root;
+    so.filter.allow = d->cfg_.scsi.wwid_allow;
+    so.filter.deny = d->cfg_.scsi.wwid_deny;
+    auto w = scsi::ScsiWatcher::start(*d->fabric_, so);
+    if (!w) return make_error(w.error().code, fmt::format("[scsi] enable: {}", w.error().message));
+    d->scsi_ = std::move(*w);
+    for (const auto& e : d->scsi_->first_sync().errors) log(LogLevel::Warn, "SCSI: {}", e);
+    log(LogLevel::Info, "SCSI: {} path(s) from {} (uevents from the {} source)", d->scsi_->first_sync().paths,
+        so.sysfs_root.string(), d->scsi_->source());
+  }
   if (!d->cfg_.exports.empty()) {
     auto nbd = NbdServer::start(*d->fabric_, d->cfg_.exports, d->cfg_.io_threads);
     if (!nbd) return tl::unexpected(nbd.error());
@@ -129,6 +143,10 @@ Result<void> Daemon::reload() {
   if (next->fabric.hostnqn != cfg_.fabric.hostnqn || next->io_threads != cfg_.io_threads ||
       next->control_socket != cfg_.control_socket) {
     log(LogLevel::Warn, "reload: [host], io_threads and control_socket take effect at the next start");
+  }
+  if (next->scsi.enable != cfg_.scsi.enable || next->scsi.wwid_allow != cfg_.scsi.wwid_allow ||
+      next->scsi.wwid_deny != cfg_.scsi.wwid_deny || next->scsi.sysfs_root != cfg_.scsi.sysfs_root) {
+    log(LogLevel::Warn, "reload: [scsi] changes take effect at the next start");
   }
   if (next->exports != cfg_.exports) {
     log(LogLevel::Warn, "reload: [[export]] changes take effect at the next start");

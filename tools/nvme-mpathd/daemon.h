@@ -1,6 +1,6 @@
 // nvme-mpathd's topology work: connect what the configuration names (static paths, and the
 // ports discovery controllers list: discovery_follower.h), keep trying configured paths that
-// are down, apply a reloaded configuration as a difference (paths added and removed,
+// are down, pick up SCSI disks ([scsi]: scsi_compat/'s ScsiWatcher), apply a reloaded configuration as a difference (paths added and removed,
 // policies changed) without touching I/O on the paths that stay, and answer the control socket.
 // The data path is the library's (Fabric / IoContext); the daemon only handles topology.
 #pragma once
@@ -15,6 +15,7 @@
 #include "discovery_follower.h"
 #include "nbd_server.h"
 #include "nvmemp/mpath.h"
+#include "scsi_feeder.h"
 
 namespace nvmemp::mpathd {
 
@@ -60,6 +61,7 @@ class Daemon {
   std::string config_path_;
   std::unique_ptr<Fabric> fabric_;
   std::unique_ptr<DiscoveryFollower> discovery_;
+  std::unique_ptr<scsi::ScsiWatcher> scsi_;  // [scsi] enable: SCSI disks as heads (udev events)
   std::unique_ptr<NbdServer> nbd_;  // declared after fabric_: stops (drains) before it goes
   std::vector<Wanted> wanted_;
   ControlContext control_;

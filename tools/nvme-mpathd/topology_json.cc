@@ -27,18 +27,34 @@ nlohmann::ordered_json list_json(const TopologyInfo& t, const std::map<std::uint
     for (const auto& hp : h.paths) {
       const PathInfo* p = find_path(t, hp.path_id);
       if (p == nullptr) continue;
-      paths.push_back({{"name", p->name},
-                       {"state", p->state},
-                       {"ana_state", hp.ana_state},
-                       {"current", hp.current},
-                       {"ios", p->counters.ios},
-                       {"errors", p->counters.errors},
-                       {"traddr", p->traddr},
-                       {"trsvcid", p->trsvcid},
-                       {"cntlid", p->cntlid},
-                       {"ana_grpid", hp.ana_grpid}});
+      nlohmann::ordered_json j = {{"name", p->name},          {"state", p->state},
+                                  {"ana_state", hp.ana_state},  {"current", hp.current},
+                                  {"ios", p->counters.ios},     {"errors", p->counters.errors}};
+      if (p->transport == "scsi") {
+        j.update({{"dev", p->dev},
+                  {"hctl", p->hctl},
+                  {"tpg", p->tpg},
+                  {"access_state", p->access_state},
+                  {"preferred", p->preferred},
+                  {"last_error", p->last_error}});
+      } else {
+        j.update({{"traddr", p->traddr}, {"trsvcid", p->trsvcid}, {"cntlid", p->cntlid}, {"ana_grpid", hp.ana_grpid}});
+      }
+      paths.push_back(std::move(j));
     }
     auto it = exports.find(h.id);
+    const auto ex = it == exports.end() ? nlohmann::ordered_json::array() : nlohmann::ordered_json(it->second);
+    if (h.transport == "scsi") {
+      // A SCSI logical unit: the wwid is its identity; ALUA groups stand in for ANA groups.
+      heads.push_back({{"wwid", h.wwid},
+                       {"transport", "scsi"},
+                       {"size_bytes", h.blocks * h.block_size},
+                       {"block_size", h.block_size},
+                       {"policy", io_policy_name(h.policy)},
+                       {"exports", ex},
+                       {"paths", paths}});
+      continue;
+    }
     heads.push_back({{"wwid", h.wwid},
                      {"transport", "nvme"},
                      {"nqn", h.subnqn},
@@ -46,7 +62,7 @@ nlohmann::ordered_json list_json(const TopologyInfo& t, const std::map<std::uint
                      {"size_bytes", h.blocks * h.block_size},
                      {"block_size", h.block_size},
                      {"policy", io_policy_name(h.policy)},
-                     {"exports", it == exports.end() ? nlohmann::ordered_json::array() : nlohmann::ordered_json(it->second)},
+                     {"exports", ex},
                      {"paths", paths}});
   }
   return {{"heads", heads}};

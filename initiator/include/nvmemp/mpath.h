@@ -78,6 +78,34 @@ struct NoPathRetry {
 [[nodiscard]] Result<NoPathRetry> parse_no_path_retry(std::string_view text);
 std::string no_path_retry_name(const NoPathRetry& n);
 
+// ---- block-device (SCSI) paths ----------------------------------------------------------------
+
+// One path of a SCSI logical unit, as scsi_compat/ reads it from sysfs: a block device that
+// every I/O context opens with O_DIRECT and drives on its own io_uring ring. Paths with the
+// same wwid form one head (nsid 1 of a "subsystem" named by the wwid); ALUA target port groups
+// play the part of ANA groups. A path error (an errno other than dm-multipath's six target
+// errnos) fails the I/O over to another path and has the path probed (block_probe).
+struct BlockPathSpec {
+  std::string dev_node;          // "/dev/sdb": identifies the path
+  std::string name;              // "sdb"
+  std::string wwid;              // device/wwid: "naa.…", "eui.…", "t10.…", name string
+  std::string hctl;              // "2:0:0:0"
+  std::uint32_t tpg = 0;         // ALUA target port group id (0: none)
+  std::string access_state;      // device/access_state as read: "active/optimized", ...
+  std::string ana_state = "optimized";  // mapped: optimized, non-optimized, inaccessible, change
+  bool preferred = false;        // device/preferred_path: wins ties between equal states
+  bool running = true;           // device/state is "running" (else the path is not used)
+  std::uint64_t blocks = 0;      // size in logical blocks
+  std::uint32_t block_size = 512;
+  std::uint32_t max_transfer = 0;  // bytes per command (queue/max_sectors_kb); 0: FabricOptions'
+  bool volatile_write_cache = false;  // queue/write_cache is "write back"
+};
+
+// Tells whether a block path works (e.g. TEST UNIT READY through SG_IO, or a direct read of
+// its first block): {} when it does, else why not. Runs on a worker thread, bounded by
+// `timeout`; must not call the Fabric.
+using BlockProbeFn = std::function<Result<void>(const std::string& dev_node, std::chrono::milliseconds timeout)>;
+
 struct FabricOptions {
   std::string hostnqn;  // empty: /etc/nvme/hostnqn, else one derived from the machine's UUID
   std::string hostid;   // empty: /etc/nvme/hostid, else derived as nvme-cli does
@@ -105,6 +133,10 @@ struct FabricOptions {
   bool data_digest = false;
   std::uint32_t max_transfer = 1u << 20;  // bytes; the controller's MDTS may lower it
   unsigned max_retries = 5;               // same-path retries of one command (nvme_max_retries)
+  // Block paths: the probe run after a path error, and again every reconnect_delay while the
+  // path is out of service. Unset: a failed block path comes back only when set_block_path()
+  // reports it again (a udev event).
+  BlockProbeFn block_probe;
 };
 
 // ---- what the topology looks like -------------------------------------------------------------
@@ -123,7 +155,8 @@ struct PathCounters {
 
 struct PathInfo {
   std::uint16_t id = 0;
-  std::string name;             // "nqn @ 127.0.0.1:4420 cntlid 1"
+  std::string transport = "tcp";  // "tcp", or "scsi" for a block-device path
+  std::string name;             // "nqn @ 127.0.0.1:4420 cntlid 1", "sdb 2:0:0:0"
   std::string subnqn;
   std::string traddr;
   std::uint16_t trsvcid = 0;
@@ -132,6 +165,12 @@ struct PathInfo {
   std::uint64_t reconnects = 0;
   std::string last_error;
   PathCounters counters;        // summed over I/O contexts
+  // scsi only: the block device, H:C:T:L, target port group and sysfs access_state.
+  std::string dev;
+  std::string hctl;
+  std::uint32_t tpg = 0;
+  std::string access_state;
+  bool preferred = false;
 };
 
 struct HeadPathInfo {
@@ -148,6 +187,7 @@ struct HeadCounters {
 
 struct HeadInfo {
   std::uint32_t id = 0;
+  std::string transport = "tcp";  // "tcp", or "scsi" (a SCSI logical unit: subnqn is its wwid)
   std::string subnqn;
   std::uint32_t nsid = 0;
   std::string wwid;             // the Linux kernel's format: uuid.… / eui.… / nvme.…
@@ -259,6 +299,13 @@ class Fabric {
   // of `subnqn`. Fails when none could be connected; the errors of the others are logged.
   virtual Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) = 0;
   virtual Result<void> disconnect(std::uint16_t path_id) = 0;
+
+  // Adds the block-device path `spec.dev_node`, or updates it (new ALUA state, size, running
+  // state, wwid). A path that was taken out of service after a path error is tried again.
+  // A path whose size or block size differs from its head's is refused with an error.
+  virtual Result<PathInfo> set_block_path(const BlockPathSpec& spec) = 0;
+  // Removes it (the device went away); I/O in flight on it completes first.
+  virtual Result<void> remove_block_path(const std::string& dev_node) = 0;
 
   virtual Result<void> set_policy(const std::string& subnqn, IoPolicy policy) = 0;
   virtual Result<HeadInfo> find_head(const std::string& subnqn, std::uint32_t nsid) = 0;

@@ -102,6 +102,7 @@ void FabricImpl::loop() {
     for (auto& e : entries_) e->ctrl->tick();
     for (auto& d : discoveries_) d->tick();
     tick_watches();
+    tick_blocks();
     std::erase_if(discoveries_, [](const auto& d) { return d->finished(); });
     for (auto& e : entries_) {
       const bool ff = e->ctrl->io_fail_fast();
@@ -120,6 +121,8 @@ void FabricImpl::loop() {
     if (dirty_) publish();
     publisher_.collect();
   }
+  for (auto& p : probes_) p.thread.join();  // bounded by probe_timeout; their posts never run
+  probes_.clear();
   entries_.clear();
   watches_.clear();
   retired_.clear();
@@ -163,6 +166,8 @@ void FabricImpl::publish() {
     if (Entry* e = entry(pv.id)) {
       pv.counters = e->counters;
       pv.fail_fast = e->fail_fast;
+    } else if (BlockEntry* b = block(pv.id)) {
+      pv.counters = b->counters;
     }
   }
   for (auto& hv : s->heads) {
@@ -289,6 +294,13 @@ Result<void> FabricImpl::disconnect(std::uint16_t path_id) {
   return call<Result<void>>(
       [this, path_id](std::function<void(Result<void>)> reply) {
         Entry* e = entry(path_id);
+        if (BlockEntry* b = e == nullptr ? block(path_id) : nullptr) {
+          topo_.remove_path(b->id);
+          std::erase_if(blocks_, [&](const auto& x) { return x.get() == b; });
+          dirty_ = true;
+          reply({});
+          return;
+        }
         if (e == nullptr) {
           reply(make_error(Errc::NotFound, fmt::format("path {} does not exist", path_id)));
           return;
@@ -329,6 +341,8 @@ PathInfo FabricImpl::path_info(const Entry& e) const {
 HeadInfo FabricImpl::head_info(const topology::HeadView& h, const TopologySnapshot& s) const {
   HeadInfo hi;
   hi.id = h.id;
+  const bool scsi = !h.paths.empty() && s.paths[h.paths.front().path_index].kind == topology::PathKind::Block;
+  hi.transport = scsi ? "scsi" : "tcp";
   hi.subnqn = h.subnqn;
   hi.nsid = h.nsid;
   hi.wwid = h.wwid;
@@ -405,6 +419,7 @@ TopologyInfo FabricImpl::topology() {
         for (const auto& e : entries_) {
           if (!e->removed) t.paths.push_back(path_info(*e));
         }
+        for (const auto& b : blocks_) t.paths.push_back(block_info(*b));
         if (const auto& s = publisher_.current()) {
           for (const auto& h : s->heads) t.heads.push_back(head_info(h, *s));
         }
@@ -470,7 +485,9 @@ void FabricImpl::request_queue(unsigned context, PathId path, std::uint64_t gene
     if (eng == nullptr) return;
     Entry* e = entry(path);
     Result<int> fd = make_error(Errc::NotFound, fmt::format("path {} is gone", path));
-    if (e != nullptr && (e->ctrl->state() != CtrlState::Live || e->generation != generation)) {
+    if (block(path) != nullptr) {
+      fd = open_block(path, generation);
+    } else if (e != nullptr && (e->ctrl->state() != CtrlState::Live || e->generation != generation)) {
       fd = make_error(Errc::Protocol, fmt::format("{}: not live (association {}) any more", e->ctrl->name(),
                                                   generation));
     } else if (e != nullptr) {
@@ -497,6 +514,10 @@ void FabricImpl::request_queue(unsigned context, PathId path, std::uint64_t gene
 
 void FabricImpl::report_stall(PathId path, std::uint64_t generation, const std::string& why) {
   reactor_->post([this, path, generation, why] {
+    if (BlockEntry* b = block(path)) {
+      if (!b->failed && b->generation == generation) probe_block(*b, why);
+      return;
+    }
     Entry* e = entry(path);
     if (e == nullptr || e->probing || e->generation != generation || e->ctrl->state() != CtrlState::Live) return;
     e->probing = true;

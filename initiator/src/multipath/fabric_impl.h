@@ -88,6 +88,8 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   Result<void> set_subsystem_rules(const std::string& subnqn, const FabricOptions& knobs) override;
   Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) override;
   Result<void> disconnect(std::uint16_t path_id) override;
+  Result<PathInfo> set_block_path(const BlockPathSpec& spec) override;
+  Result<void> remove_block_path(const std::string& dev_node) override;
   Result<void> set_policy(const std::string& subnqn, IoPolicy policy) override;
   Result<HeadInfo> find_head(const std::string& subnqn, std::uint32_t nsid) override;
   Result<HeadInfo> find_wwid(const std::string& wwid) override;
@@ -100,6 +102,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   void request_queue(unsigned context, PathId path, std::uint64_t generation) override;
   void report_stall(PathId path, std::uint64_t generation, const std::string& why) override;
   void report_ana_error(PathId path) override;
+  void report_path_error(PathId path, std::uint64_t generation, const std::string& why) override;
 
   void release_context(unsigned index);
 
@@ -121,6 +124,25 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
     Nanos io_timeout{0};           // this path's knobs (its subsystem's)
     Nanos stall_timeout{0};
     std::chrono::milliseconds probe_timeout{1000};
+  };
+
+  // A block-device (SCSI) path (fabric_block.cc).
+  struct BlockEntry {
+    PathId id = 0;
+    BlockPathSpec spec;
+    topology::ConnectionKey key;
+    std::uint64_t generation = 1;  // bumps when it comes back into service
+    bool failed = false;           // out of service: a path error and a failed probe
+    bool probing = false;
+    std::uint64_t reconnects = 0;  // times it came back into service
+    std::string last_error;
+    TimePoint reprobe_at{};
+    std::shared_ptr<multipath::PathCounterSet> counters = std::make_shared<multipath::PathCounterSet>();
+  };
+  // A block probe running on its own thread; joined once it has posted its answer.
+  struct Probe {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
   };
 
   // A persistent discovery controller (fabric_discovery.cc).
@@ -152,6 +174,13 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   void start_watch(Watch& w);
   void read_watch(std::uint32_t id);
   void tick_watches();
+  BlockEntry* block(PathId id);
+  BlockEntry* block(const std::string& dev_node);
+  void update_block(BlockEntry& b);
+  PathInfo block_info(const BlockEntry& b) const;
+  void probe_block(BlockEntry& b, const std::string& why);
+  void tick_blocks();
+  Result<int> open_block(PathId path, std::uint64_t generation);
 
   FabricOptions opts_;
   controller::HostIdentity host_;
@@ -169,6 +198,8 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   std::vector<std::unique_ptr<discovery::Discovery>> discoveries_;
   std::vector<std::unique_ptr<Watch>> watches_;
   std::vector<std::unique_ptr<Controller>> retired_;  // replaced watch controllers, winding down
+  std::vector<std::unique_ptr<BlockEntry>> blocks_;
+  std::vector<Probe> probes_;
   std::uint32_t next_watch_ = 1;
   bool dirty_ = false;
 };

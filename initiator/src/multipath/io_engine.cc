@@ -378,6 +378,15 @@ void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
     tp.holdoff_until = now + opts_.path_error_holdoff;
     for (auto& hs : heads_) hs.selector.invalidate();
   }
+  if (pv != nullptr && pv->kind == topology::PathKind::Block && c.status == Status::host_path_error()) {
+    // A block device returned a path errno: nothing else tells us the path is bad (no
+    // keep-alive), so keep new I/O off it and have the control thread probe it.
+    tp.holdoff_until = now + opts_.path_error_holdoff;
+    for (auto& h : heads_) h.selector.invalidate();
+    link_.report_path_error(tp.id, q.generation,
+                            fmt::format("{} of {} block(s) at LBA {} failed on {}", io_op_name(r->op), r->nlb,
+                                        r->slba, q.q->name()));
+  }
   HeadState* hs = head_state(r->head);
   HeadSlot* hc = (hs && hs->view->counters) ? &hs->view->counters->slot[index_] : nullptr;
   switch (d.action) {

@@ -52,6 +52,9 @@ class ControlLink {
   virtual void report_stall(PathId path, std::uint64_t generation, const std::string& why) = 0;
   // An I/O on `path` returned an ANA status: re-read the ANA log.
   virtual void report_ana_error(PathId path) = 0;
+  // An I/O on block-device path `path` failed with a path errno: probe the path, take it out
+  // of service when the probe fails (multipath/block_path.h).
+  virtual void report_path_error(PathId path, std::uint64_t generation, const std::string& why) = 0;
 };
 
 struct EngineOptions {

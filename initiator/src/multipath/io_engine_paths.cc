@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "multipath/block_path.h"
 #include "multipath/io_engine_state.h"
 #include "multipath/nvme_tcp_path.h"
 
@@ -46,7 +47,7 @@ void IoEngine::refresh_topology() {
     for (const auto& hp : hv.paths) {
       const auto& pv = snap_->paths[hp.path_index];
       hs.tpaths.push_back(tpath(pv.id));
-      hs.cands.push_back(PathCandidate{pv.id, false, hp.ana, 0});
+      hs.cands.push_back(PathCandidate{pv.id, false, hp.ana, 0, hp.preferred});
     }
     index.emplace(hv.id, heads.size());
     heads.push_back(std::move(hs));
@@ -96,35 +97,44 @@ void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<int> fd)
   ctx->tp = tp;
   ctx->generation = generation;
   QueueCtx* raw = ctx.get();
-  NvmeTcpPathConfig cfg;
-  cfg.subnqn = pv->subnqn;
-  cfg.endpoint = pv->endpoint;
-  cfg.host = opts_.host;
-  cfg.cntlid = pv->cntlid;
-  cfg.qid = static_cast<std::uint16_t>(index_ + 1);
-  cfg.queue_size = pv->queue_size;
-  cfg.hdgst = pv->hdgst;
-  cfg.ddgst = pv->ddgst;
-  cfg.max_icd = pv->max_icd;
-  cfg.max_data_len = pv->max_data_len;
-  cfg.io_timeout = pv->io_timeout.count() > 0 ? pv->io_timeout : opts_.io_timeout;
-  cfg.connect_timeout = opts_.connect_timeout;
-  ctx->q = open_nvme_tcp_path(*reactor_, clock_, cfg, *fd, &IoEngine::completion_trampoline, raw,
-                              [this, raw](const Result<void>& r) {
-                                TPath* t = raw->tp;
-                                if (t->q != raw) return;  // replaced meanwhile
-                                if (r) {
-                                  t->st = TPath::St::Live;
-                                  t->suspect = false;
-                                  log(LogLevel::Info, "I/O context {}: {} live", index_, raw->q->name());
-                                  waiting_dirty_ = true;
-                                  for (auto& hs : heads_) hs.selector.invalidate();
-                                } else {
-                                  log(LogLevel::Warn, "I/O context {}: {}", index_, r.error().message);
-                                  close_queue(*t, r.error().message);
-                                  t->retry_at = clock_.now() + opts_.queue_retry;
-                                }
-                              });
+  auto on_ready = [this, raw](const Result<void>& r) {
+    TPath* t = raw->tp;
+    if (t->q != raw) return;  // replaced meanwhile
+    if (r) {
+      t->st = TPath::St::Live;
+      t->suspect = false;
+      log(LogLevel::Info, "I/O context {}: {} live", index_, raw->q->name());
+      waiting_dirty_ = true;
+      for (auto& hs : heads_) hs.selector.invalidate();
+    } else {
+      log(LogLevel::Warn, "I/O context {}: {}", index_, r.error().message);
+      close_queue(*t, r.error().message);
+      t->retry_at = clock_.now() + opts_.queue_retry;
+    }
+  };
+  if (pv->kind == topology::PathKind::Block) {
+    BlockPathConfig bc;
+    bc.name = pv->name;
+    bc.block_size = pv->block_size;
+    bc.queue_size = pv->queue_size;
+    ctx->q = open_block_path(*reactor_, clock_, bc, *fd, &IoEngine::completion_trampoline, raw);
+    reactor_->post([on_ready] { on_ready(Result<void>{}); });  // an open device is ready at once
+  } else {
+    NvmeTcpPathConfig cfg;
+    cfg.subnqn = pv->subnqn;
+    cfg.endpoint = pv->endpoint;
+    cfg.host = opts_.host;
+    cfg.cntlid = pv->cntlid;
+    cfg.qid = static_cast<std::uint16_t>(index_ + 1);
+    cfg.queue_size = pv->queue_size;
+    cfg.hdgst = pv->hdgst;
+    cfg.ddgst = pv->ddgst;
+    cfg.max_icd = pv->max_icd;
+    cfg.max_data_len = pv->max_data_len;
+    cfg.io_timeout = pv->io_timeout.count() > 0 ? pv->io_timeout : opts_.io_timeout;
+    cfg.connect_timeout = opts_.connect_timeout;
+    ctx->q = open_nvme_tcp_path(*reactor_, clock_, cfg, *fd, &IoEngine::completion_trampoline, raw, on_ready);
+  }
   tp->st = TPath::St::Connecting;
   tp->q = raw;
   tp->owned = std::move(ctx);

@@ -98,11 +98,9 @@ int PathSelector::select_numa(std::span<const PathCandidate> paths) noexcept {
     const PathCandidate& c = paths[i];
     if (!path_selectable(c)) continue;
     if (has_cached_ && c.path_id == cached_id_) cached = static_cast<int>(i);
-    if (is_optimized(c)) {
-      if (first_opt < 0) first_opt = static_cast<int>(i);
-    } else if (first_nonopt < 0) {
-      first_nonopt = static_cast<int>(i);
-    }
+    // The first of its class, or the first preferred one when the first was not preferred.
+    int& first = is_optimized(c) ? first_opt : first_nonopt;
+    if (first < 0 || (c.preferred && !paths[static_cast<std::size_t>(first)].preferred)) first = static_cast<int>(i);
   }
   if (cached >= 0 && is_optimized(paths[static_cast<std::size_t>(cached)])) {
     return remember(paths, static_cast<std::size_t>(cached));  // moved index, same path
@@ -147,13 +145,18 @@ int PathSelector::select_queue_depth(std::span<const PathCandidate> paths) noexc
   for (std::size_t k = 0, i = start; k < n; ++k, i = (i + 1 == n ? 0 : i + 1)) {
     const PathCandidate& c = paths[i];
     if (!path_selectable(c)) continue;
+    // Fewer outstanding wins; on equal depth a preferred path beats one that is not.
+    auto better = [&](int best, std::uint32_t min) {
+      return best < 0 || c.inflight < min ||
+             (c.inflight == min && c.preferred && !paths[static_cast<std::size_t>(best)].preferred);
+    };
     if (is_optimized(c)) {
-      if (best_opt < 0 || c.inflight < min_opt) {
+      if (better(best_opt, min_opt)) {
         best_opt = static_cast<int>(i);
         min_opt = c.inflight;
-        if (min_opt == 0) break;
+        if (min_opt == 0 && c.preferred) break;
       }
-    } else if (best_nonopt < 0 || c.inflight < min_nonopt) {
+    } else if (better(best_nonopt, min_nonopt)) {
       best_nonopt = static_cast<int>(i);
       min_nonopt = c.inflight;
     }

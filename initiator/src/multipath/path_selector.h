@@ -45,6 +45,9 @@ struct PathCandidate {
   // Commands outstanding on THIS thread's queue pair to this path. A plain counter owned by the
   // I/O thread: unlike the kernel's per-controller atomic nr_active, it costs no shared cache line.
   std::uint32_t inflight;
+  // SCSI preferred_path (ALUA "pref" bit): between paths of the same ANA state, numa takes a
+  // preferred one first and queue-depth prefers it on equal depth. Always false on NVMe.
+  bool preferred = false;
 };
 
 // True when `c` may carry I/O at all (usable and ANA optimized or non-optimized).

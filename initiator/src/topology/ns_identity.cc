@@ -100,6 +100,9 @@ NsIdentity make_identity(const std::string& subnqn, const wire::IdentifyControll
 // first NUL and have trailing spaces removed; the two agree for every SN/MN except one with a
 // NUL followed by a non-blank byte, which the specification forbids (ASCII, space padded).
 std::string wwid(const NsIdentity& id) {
+  if (!id.scsi_wwid.empty()) {
+    return id.scsi_wwid;
+  }
   if (id.uuid) {
     return "uuid." + wire::format_uuid(*id.uuid);
   }
@@ -128,6 +131,11 @@ Result<void> check_same_namespace(const NsIdentity& head, const NsIdentity& path
                       fmt::format("namespace {} nsid {} compared with {} nsid {}: a path can only "
                                   "join the head of the same subsystem NQN and nsid",
                                   path.subnqn, path.nsid, head.subnqn, head.nsid));
+  }
+  if (!head.scsi_wwid.empty() || !path.scsi_wwid.empty()) {
+    if (head.scsi_wwid == path.scsi_wwid) return {};
+    return make_error(Errc::Malformed, fmt::format("SCSI logical unit {}: the path reports wwid {}; {}",
+                                                   head.scsi_wwid, path.scsi_wwid, kRefused));
   }
   const std::string where = fmt::format("subsystem {} nsid {}", head.subnqn, head.nsid);
   // nvme_init_ns_head(): "Duplicate unshared namespace" when either side is not shared.

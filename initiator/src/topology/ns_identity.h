@@ -35,6 +35,9 @@ struct NsIdentity {
   std::uint16_t vid = 0;    // Identify Controller VID (0 on nvmet)
   std::string serial;       // Identify Controller SN, trailing spaces removed
   std::string model;        // Identify Controller MN, trailing spaces removed
+  // A SCSI logical unit (scsi_compat/): its wwid (naa./eui./t10./name string) is the whole
+  // identity; empty for NVMe namespaces.
+  std::string scsi_wwid;
 };
 
 // Builds the identity of `ns` seen through a controller whose Identify Controller data is

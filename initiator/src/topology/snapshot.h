@@ -24,8 +24,15 @@ namespace nvmemp::topology {
 using PathId = std::uint16_t;  // stable for the life of the connection entry, never reused
 using HeadId = std::uint32_t;  // stable while the namespace exists, never reused
 
+// How a path carries I/O: an NVMe/TCP controller's I/O queues, or a block device (a SCSI
+// path from scsi_compat/, opened O_DIRECT; multipath/block_path.h).
+enum class PathKind : std::uint8_t { NvmeTcp, Block };
+
 struct PathView {
   PathId id = 0;
+  PathKind kind = PathKind::NvmeTcp;
+  std::string dev_node;             // Block: "/dev/sdb"
+  std::uint32_t block_size = 0;     // Block: logical block size (for byte offsets)
   std::string name;                 // "nqn @ 127.0.0.1:4420 cntlid 1" for messages
   std::string subnqn;
   transport::TcpEndpoint endpoint;
@@ -55,7 +62,8 @@ struct PathView {
 struct HeadPath {
   std::uint32_t path_index = 0;     // into TopologySnapshot::paths
   wire::AnaState ana = wire::AnaState::Optimized;  // Optimized when the controller has no ANA
-  std::uint32_t anagrpid = 0;       // 0 when the controller has no ANA
+  std::uint32_t anagrpid = 0;       // 0 when the controller has no ANA (SCSI: the ALUA TPG)
+  bool preferred = false;           // SCSI preferred_path: wins ties between equal ANA states
 };
 
 // What I/O on a head does when paths fail (its subsystem's knobs).

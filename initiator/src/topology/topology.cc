@@ -119,6 +119,23 @@ std::vector<Error> Topology::update_path(PathId id, const PathInput& in) {
       reports[ns.nsid] = NsReport{make_identity(p.key.subnqn, info.id, ns), geometry_of(ns.id),
                                   ana_of(info.ana, ns.nsid, ns.id.anagrpid)};
     }
+  } else if (in.block) {
+    const BlockUnit& b = *in.block;
+    v.kind = PathKind::Block;
+    v.dev_node = b.dev_node;
+    v.block_size = b.geometry.lba_size;
+    v.cntlid = 0;
+    v.io_queues = 0xFFFF;  // every I/O context opens the device itself
+    v.max_icd = 0;
+    v.max_data_len = b.limits.max_data_len;
+    v.oncs = b.limits.oncs;
+    v.vwc = b.limits.vwc;
+    NsIdentity ident;
+    ident.subnqn = p.key.subnqn;
+    ident.nsid = 1;
+    ident.shared = true;
+    ident.scsi_wwid = b.wwid;
+    reports[1] = NsReport{std::move(ident), b.geometry, b.ana, b.preferred};
   } else {
     // Never came up: no limits, no namespaces.
     v.cntlid = 0;
@@ -215,7 +232,7 @@ std::shared_ptr<const TopologySnapshot> Topology::build() const {
       if (r->second.geometry != h.geometry) {
         continue;  // still on the old size or format: waits for its own re-identify
       }
-      hv.paths.push_back(HeadPath{index[pid], r->second.ana.state, r->second.ana.anagrpid});
+      hv.paths.push_back(HeadPath{index[pid], r->second.ana.state, r->second.ana.anagrpid, r->second.preferred});
       current.push_back(l);
       if (p->second.view.live) {
         live.push_back(l);

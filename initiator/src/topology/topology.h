@@ -39,6 +39,25 @@
 
 namespace nvmemp::topology {
 
+// The ANA state and group of namespace `nsid` on a controller whose Identify Namespace names
+// group `anagrpid` (0: none): the group by ANAGRPID, else the group whose NSID list holds
+// `nsid`; {Optimized, 0} without an ANA log; {Inaccessible, anagrpid} when the log has
+// neither (the controller does not say the namespace is reachable).
+struct NsAna {
+  wire::AnaState state = wire::AnaState::Optimized;
+  std::uint32_t anagrpid = 0;
+};
+// A block-device path's one logical unit (a SCSI path from scsi_compat/): it reports one
+// namespace, nsid 1 of the "subsystem" named by its wwid (the ConnectionKey's subnqn).
+struct BlockUnit {
+  std::string dev_node;             // "/dev/sdb"
+  std::string wwid;
+  NsGeometry geometry;
+  NsAna ana;                        // ALUA state mapped to ANA; anagrpid = target port group
+  bool preferred = false;
+  PathLimits limits;
+};
+
 // What the control thread knows about one controller connection now.
 struct PathInput {
   std::string name;                 // Controller::name()
@@ -55,16 +74,10 @@ struct PathInput {
   // This path's own command and stall timeouts (its subsystem's knobs); 0: the engine's.
   Nanos io_timeout{0};
   Nanos stall_timeout{0};
+  // Set for a block-device path instead of `info` (which stays null).
+  std::optional<BlockUnit> block;
 };
 
-// The ANA state and group of namespace `nsid` on a controller whose Identify Namespace names
-// group `anagrpid` (0: none): the group by ANAGRPID, else the group whose NSID list holds
-// `nsid`; {Optimized, 0} without an ANA log; {Inaccessible, anagrpid} when the log has
-// neither (the controller does not say the namespace is reachable).
-struct NsAna {
-  wire::AnaState state = wire::AnaState::Optimized;
-  std::uint32_t anagrpid = 0;
-};
 NsAna ana_of(const std::optional<wire::AnaLog>& ana, std::uint32_t nsid, std::uint32_t anagrpid);
 
 class Topology {
@@ -110,6 +123,7 @@ class Topology {
     NsIdentity identity;
     NsGeometry geometry;
     NsAna ana;
+    bool preferred = false;
   };
   struct Path {
     ConnectionKey key;

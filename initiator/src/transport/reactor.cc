@@ -16,6 +16,7 @@ namespace {
 // user_data: a Conn pointer (8-byte aligned) with the operation in the low bits.
 constexpr std::uint64_t kOpRecv = 1;
 constexpr std::uint64_t kOpSend = 2;
+constexpr std::uint64_t kOpRaw = 3;   // a RawOp (block-device I/O)
 constexpr std::uint64_t kOpMask = 7;
 constexpr std::uint64_t kEventTag = 8;  // the eventfd read (no Conn at 8)
 constexpr std::size_t kRecvBuf = 256 * 1024;
@@ -169,10 +170,22 @@ void Reactor::arm_event() {
   event_armed_ = true;
 }
 
+io_uring_sqe* Reactor::raw_sqe(RawOp& op) {
+  io_uring_sqe* s = sqe();
+  // The prep helpers leave user_data alone; set it here and again is harmless.
+  io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&op) | kOpRaw);
+  return s;
+}
+
 void Reactor::handle(std::uint64_t user_data, int res) {
   if (user_data == kEventTag) {
     event_armed_ = false;
     run_posted();
+    return;
+  }
+  if ((user_data & kOpMask) == kOpRaw) {
+    auto* op = reinterpret_cast<RawOp*>(user_data & ~kOpMask);
+    op->done(op, res);
     return;
   }
   auto* c = reinterpret_cast<Conn*>(user_data & ~kOpMask);

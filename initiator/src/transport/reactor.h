@@ -27,6 +27,14 @@ namespace nvmemp::transport {
 // has failed with `reason` and its socket is closed.
 using CloseFn = void (*)(void* ctx, QueuePair& qp, const std::string& reason);
 
+// A raw operation on the ring, for block-device I/O (multipath/block_path.h): its owner preps
+// the SQE that raw_sqe() hands out and learns the CQE's result from done(), inside poll().
+// The object must stay put until then (its address tags the SQE; alignas(8): low bits are
+// the reactor's).
+struct alignas(8) RawOp {
+  void (*done)(RawOp* op, int res) = nullptr;
+};
+
 class Reactor {
  public:
   static Result<std::unique_ptr<Reactor>> create(const Clock& clock, unsigned ring_entries = 256);
@@ -45,6 +53,10 @@ class Reactor {
   // close(), then turns the loop until the socket of `qp` is closed (its recv/send have
   // reported), so `qp` may be destroyed. on_close is not called. Bounded by `timeout`.
   void close_and_drain(QueuePair& qp, const std::string& reason, Nanos timeout);
+
+  // An SQE whose completion goes to `op.done`: prep it (io_uring_prep_*) before the next
+  // poll(), which submits it with the rest of the turn. Never null (a full SQ is flushed).
+  io_uring_sqe* raw_sqe(RawOp& op);
 
   // One turn: submit sends/recvs, wait up to `timeout` for a completion, handle every ready
   // one, check command timeouts, finish closing connections. Returns the CQEs handled.
