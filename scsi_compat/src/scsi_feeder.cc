@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "udev_scan.h"
 
 namespace nvmemp::scsi {
 
@@ -104,7 +105,15 @@ std::string ScsiFeeder::apply(const ScsiPath& p, SyncReport& rep) {
 
 SyncReport ScsiFeeder::sync() {
   SyncReport rep;
-  ScanResult scan = scan_scsi_paths(opts_.sysfs_root, opts_.read);
+  // The live system through libudev's enumeration; a captured tree by scanning its sys/block.
+  const bool live = opts_.sysfs_root == "/";
+  auto found = discover_scsi_paths(live ? std::nullopt : std::optional<fs::path>(opts_.sysfs_root), opts_.read);
+  if (!found) {
+    rep.errors.push_back(found.error().message);
+    rep.paths = known_.size();
+    return rep;  // nothing removed on a failed scan
+  }
+  ScanResult scan = std::move(*found);
   rep.errors = std::move(scan.errors);
   std::set<std::string> seen;
   for (const auto& p : scan.paths) {

@@ -33,7 +33,9 @@ struct WwidFilter {
 };
 
 struct FeederOptions {
-  std::filesystem::path sysfs_root = "/";     // the tree scsi_sysfs.h reads (a fixture in tests)
+  // "/": the live system, enumerated with libudev (udev_scan.h); else a captured tree whose
+  // sys/block is scanned (scsi_sysfs.h), as in tests.
+  std::filesystem::path sysfs_root = "/";
   std::filesystem::path dev_sysfs = "/sys";   // the live sysfs that names device nodes by devnum
   ReadOptions read;
   WwidFilter filter;

@@ -141,40 +141,104 @@ std::string ana_of(nvmemp::Fabric& f, std::uint16_t path_id) {
   return "not a member";
 }
 
+// The disk, its sysfs tree, a Fabric with the SCSI probe and a watcher feeding it.
+struct ScsiRig {
+  std::unique_ptr<DualPathDisk> disk;
+  std::unique_ptr<LoopSysfs> fx;
+  std::unique_ptr<nvmemp::Fabric> fabric;
+  std::unique_ptr<nvmemp::scsi::ScsiWatcher> watcher;
+  nvmemp::HeadInfo head;
+
+  explicit ScsiRig(nvmemp::FabricOptions fo = {}) {
+    auto d = DualPathDisk::create(64ull << 20);
+    REQUIRE(d);
+    disk = std::move(*d);
+    fx = std::make_unique<LoopSysfs>(*disk, disk->dir() + "/sysfs");
+    fo.reconnect_delay = std::chrono::seconds(1);  // re-probe a failed path every second
+    fo.probe_timeout = 1000ms;
+    fo.block_probe = nvmemp::scsi::make_block_probe(nvmemp::scsi::make_sg_path_prober());
+    auto f = nvmemp::Fabric::start(fo);
+    REQUIRE(f);
+    fabric = std::move(*f);
+    nvmemp::scsi::FeederOptions opts;
+    opts.sysfs_root = fx->root();
+    auto w = nvmemp::scsi::ScsiWatcher::start(*fabric, opts);
+    REQUIRE(w);
+    watcher = std::move(*w);
+    for (const auto& e : watcher->first_sync().errors) WARN(e);
+    REQUIRE(watcher->first_sync().paths == 2);
+    auto h = fabric->find_wwid(nvmemp::test::kLoopWwid);
+    REQUIRE(h);
+    head = *h;
+  }
+  std::uint16_t path_id(int path) {
+    auto t = fabric->topology();
+    const auto* p = path_of(t, disk->device(path));
+    REQUIRE(p != nullptr);
+    return p->id;
+  }
+  std::uint64_t ios_on(std::uint16_t id) {
+    for (const auto& p : fabric->topology().paths) {
+      if (p.id == id) return p.counters.ios;
+    }
+    return 0;
+  }
+  std::string state_of(std::uint16_t id) {
+    for (const auto& p : fabric->topology().paths) {
+      if (p.id == id) return p.state;
+    }
+    return "gone";
+  }
+};
+
 }  // namespace
+
+TEST_CASE("SCSI head: with every path failing, no_path_retry queue holds the I/O; it resumes with 0 errors when "
+          "a path returns",
+          "[scsi][failover]") {
+  ScsiRig rig;  // no_path_retry: queue (the default)
+  auto io = rig.fabric->create_io_context();
+  REQUIRE(io);
+  WriteVerify wv(**io, rig.head.id);
+  REQUIRE(wv.run_until([&] { return (*io)->ready(rig.head.id); }, 5s));
+  wv.start();
+  wv.run(500ms);
+  const auto id0 = rig.path_id(0), id1 = rig.path_id(1);
+  rig.disk->set_failing(0, true);
+  rig.disk->set_failing(1, true);
+  CHECK(wv.run_until([&] { return rig.state_of(id0) == "failed" && rig.state_of(id1) == "failed"; }, 10s));
+  const auto held_at = wv.ios;
+  wv.run(1500ms);
+  CHECK(wv.ios == held_at);     // nothing completes: held, not failed
+  CHECK(wv.errors == 0);
+  rig.disk->set_failing(1, false);  // the non-optimized path returns first
+  CHECK(wv.run_until([&] { return wv.ios > held_at + 200; }, 10s));
+  rig.disk->set_failing(0, false);
+  CHECK(wv.run_until([&] { return rig.state_of(id0) == "live"; }, 10s));
+  wv.stop();
+  INFO(wv.last_error);
+  CHECK(wv.errors == 0);
+  CHECK(wv.mismatches == 0);
+  WARN(fmt::format("all paths down 1.5 s: {} I/Os, {} errors, {} mismatches", wv.ios, wv.errors, wv.mismatches));
+  io->reset();
+}
 
 TEST_CASE("SCSI head over two loop-device paths: write-verify through a path failure and an ALUA change, "
           "0 errors",
           "[scsi][failover]") {
-  auto disk = DualPathDisk::create(64ull << 20);
-  REQUIRE(disk);
-  LoopSysfs fx(**disk, (*disk)->dir() + "/sysfs");
-
-  nvmemp::FabricOptions fo;
-  fo.reconnect_delay = 1s;          // re-probe a failed path every second
-  fo.probe_timeout = 1000ms;
-  fo.block_probe = nvmemp::scsi::make_block_probe(nvmemp::scsi::make_sg_path_prober());
-  auto fabric = nvmemp::Fabric::start(fo);
-  REQUIRE(fabric);
-  nvmemp::Fabric& f = **fabric;
-
-  nvmemp::scsi::FeederOptions opts;
-  opts.sysfs_root = fx.root();
-  auto watcher = nvmemp::scsi::ScsiWatcher::start(f, opts);
-  REQUIRE(watcher);
-  for (const auto& e : (*watcher)->first_sync().errors) WARN(e);
-  REQUIRE((*watcher)->first_sync().paths == 2);
-  CHECK(std::string((*watcher)->source()) == "kernel");  // no udevd on this machine or in CI
-
-  auto head = f.find_wwid(nvmemp::test::kLoopWwid);
-  REQUIRE(head);
+  ScsiRig rig;
+  nvmemp::Fabric& f = *rig.fabric;
+  auto& disk = rig.disk;
+  LoopSysfs& fx = *rig.fx;
+  CHECK(std::string(rig.watcher->source()) == "kernel");  // no udevd on this machine or in CI
+  const nvmemp::HeadInfo* head = &rig.head;
   CHECK(head->transport == "scsi");
   CHECK(head->block_size == 512);
   CHECK(head->blocks == (64ull << 20) / 512);
   REQUIRE(head->paths.size() == 2);
   auto topo = f.topology();
-  const auto* p0 = path_of(topo, (*disk)->device(0));
-  const auto* p1 = path_of(topo, (*disk)->device(1));
+  const auto* p0 = path_of(topo, disk->device(0));
+  const auto* p1 = path_of(topo, disk->device(1));
   REQUIRE(p0 != nullptr);
   REQUIRE(p1 != nullptr);
   const std::uint16_t id0 = p0->id, id1 = p1->id;
@@ -188,20 +252,8 @@ TEST_CASE("SCSI head over two loop-device paths: write-verify through a path fai
   auto io = f.create_io_context();
   REQUIRE(io);
   WriteVerify wv(**io, head->id);
-  const auto ios_on = [&](std::uint16_t id) {
-    auto t = f.topology();
-    for (const auto& p : t.paths) {
-      if (p.id == id) return p.counters.ios;
-    }
-    return std::uint64_t{0};
-  };
-  const auto state_of = [&](std::uint16_t id) {
-    auto t = f.topology();
-    for (const auto& p : t.paths) {
-      if (p.id == id) return p.state;
-    }
-    return std::string("gone");
-  };
+  const auto ios_on = [&](std::uint16_t id) { return rig.ios_on(id); };
+  const auto state_of = [&](std::uint16_t id) { return rig.state_of(id); };
   REQUIRE(wv.run_until([&] { return (*io)->ready(head->id); }, 5s));
   wv.start();
 
@@ -213,7 +265,7 @@ TEST_CASE("SCSI head over two loop-device paths: write-verify through a path fai
   // 2. sda fails every I/O with EIO: I/O fails over to sdb, the probe takes sda out.
   const auto before1 = ios_on(id1);
   const auto t0 = std::chrono::steady_clock::now();
-  (*disk)->set_failing(0, true);
+  disk->set_failing(0, true);
   CHECK(wv.run_until([&] { return ios_on(id1) > before1 + 100; }, 10s));
   const auto moved_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
@@ -222,7 +274,7 @@ TEST_CASE("SCSI head over two loop-device paths: write-verify through a path fai
   WARN(fmt::format("path failure: I/O moved to sdb within {} ms; sda state {}", moved_ms, state_of(id0)));
 
   // 3. sda works again: the re-probe (every reconnect_delay) puts it back, I/O fails back.
-  (*disk)->set_failing(0, false);
+  disk->set_failing(0, false);
   CHECK(wv.run_until([&] { return state_of(id0) == "live"; }, 10s));
   const auto back0 = ios_on(id0);
   CHECK(wv.run_until([&] { return ios_on(id0) > back0 + 100; }, 10s));
@@ -248,6 +300,6 @@ TEST_CASE("SCSI head over two loop-device paths: write-verify through a path fai
   CHECK(wv.mismatches == 0);
   CHECK(wv.ios > 1000);
   WARN(fmt::format("write-verify: {} I/Os, {} errors, {} mismatches; sda ios {}, sdb ios {}; {} uevents handled",
-                   wv.ios, wv.errors, wv.mismatches, ios_on(id0), ios_on(id1), (*watcher)->events()));
+                   wv.ios, wv.errors, wv.mismatches, ios_on(id0), ios_on(id1), rig.watcher->events()));
   io->reset();
 }
