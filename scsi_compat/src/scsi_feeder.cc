@@ -62,6 +62,10 @@ Result<BlockPathSpec> to_block_path(const ScsiPath& p, const FeederOptions& opts
   s.ana_state = wire::ana_state_name(p.ana);
   s.preferred = p.preferred;
   s.running = p.state.empty() || p.state == "running";
+  s.vendor = p.vendor;
+  s.model = p.model;
+  s.rev = p.rev;
+  s.serial = p.serial;
   s.block_size = p.logical_block_size != 0 ? p.logical_block_size : 512;
   s.blocks = p.size_bytes / s.block_size;
   const fs::path queue = opts.sysfs_root / "sys/block" / p.dev / "queue";

@@ -140,6 +140,8 @@ trsvcid = {}
   CHECK(a["ana_state"] == "optimized");
   CHECK(a["tpg"].get<int>() != b["tpg"].get<int>());
   CHECK(a["state"] == "live");
+  CHECK(a["vendor"] == "Linux");      // scsi_debug's INQUIRY, as the capture holds it
+  CHECK(a["model"] == "scsi_debug");
   CHECK(b["dev"] == (*disk)->device(1));
   CHECK(b["access_state"] == "active/non-optimized");
   CHECK(b["ana_state"] == "non-optimized");

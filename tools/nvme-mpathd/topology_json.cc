@@ -36,6 +36,10 @@ nlohmann::ordered_json list_json(const TopologyInfo& t, const std::map<std::uint
                   {"tpg", p->tpg},
                   {"access_state", p->access_state},
                   {"preferred", p->preferred},
+                  {"vendor", p->vendor},
+                  {"model", p->model},
+                  {"rev", p->rev},
+                  {"serial", p->serial},
                   {"last_error", p->last_error}});
       } else {
         j.update({{"traddr", p->traddr}, {"trsvcid", p->trsvcid}, {"cntlid", p->cntlid}, {"ana_grpid", hp.ana_grpid}});

@@ -99,6 +99,8 @@ struct BlockPathSpec {
   std::uint32_t block_size = 512;
   std::uint32_t max_transfer = 0;  // bytes per command (queue/max_sectors_kb); 0: FabricOptions'
   bool volatile_write_cache = false;  // queue/write_cache is "write back"
+  std::string vendor, model, rev;     // INQUIRY, as sysfs shows them (trimmed)
+  std::string serial;                 // VPD page 0x80 ("" when absent)
 };
 
 // Tells whether a block path works (e.g. TEST UNIT READY through SG_IO, or a direct read of
@@ -171,6 +173,7 @@ struct PathInfo {
   std::uint32_t tpg = 0;
   std::string access_state;
   bool preferred = false;
+  std::string vendor, model, rev, serial;
 };
 
 struct HeadPathInfo {

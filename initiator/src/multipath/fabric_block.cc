@@ -103,6 +103,10 @@ PathInfo FabricImpl::block_info(const BlockEntry& b) const {
   p.tpg = b.spec.tpg;
   p.access_state = b.spec.access_state;
   p.preferred = b.spec.preferred;
+  p.vendor = b.spec.vendor;
+  p.model = b.spec.model;
+  p.rev = b.spec.rev;
+  p.serial = b.spec.serial;
   return p;
 }
 
