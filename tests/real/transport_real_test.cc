@@ -112,9 +112,18 @@ TEST_CASE("io_uring queue pairs against nvmet: 64 commands in flight, 1 MiB by R
   }
   REQUIRE((*io)->wait_done(kN));
   for (const auto& c : (*io)->done) CHECK(c.status.ok());
+  // On a mismatch (seen once in a few CI runs, never reproduced by hand) the guest's kernel log
+  // and the target's state go with the failure.
+  auto target_side = [&rt] {
+    auto dm = test::real_target_ctl(rt, "dmesg 30");
+    auto st = test::real_target_ctl(rt, "status");
+    return (st ? *st : st.error().message) + "\n" + (dm ? *dm : dm.error().message);
+  };
   for (std::size_t i = 0; i < kN; ++i) {
     INFO("read " << i);
-    CHECK(test::byte_diff(rdata[i], wdata[i]) == "");
+    const std::string diff = test::byte_diff(rdata[i], wdata[i]);
+    INFO((diff.empty() ? std::string() : "target: " + target_side()));
+    CHECK(diff == "");
   }
 
   // 1 MiB: beyond the 16 KiB in-capsule limit, so CapsuleCmd + R2T + H2CData.
@@ -128,7 +137,9 @@ TEST_CASE("io_uring queue pairs against nvmet: 64 commands in flight, 1 MiB by R
   // A mismatch says where; against the other iteration's pattern too, which tells stale data
   // (a write that did not land) from misplaced data.
   INFO("against the other iteration's data: " << test::byte_diff(back, pattern(1 << 20, digests ? 78 : 77)));
-  CHECK(test::byte_diff(back, big) == "");
+  const std::string diff = test::byte_diff(back, big);
+  INFO((diff.empty() ? std::string() : "target: " + target_side()));
+  CHECK(diff == "");
 }
 
 TEST_CASE("A port going down mid-I/O fails the queue pair with a clear reason, no hang", "[real][transport]") {
