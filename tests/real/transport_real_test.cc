@@ -103,6 +103,8 @@ TEST_CASE("io_uring queue pairs against nvmet: 64 commands in flight, 1 MiB by R
     REQUIRE((*io)->qp().submit(Command{*w, {}, wdata[i], nullptr}).has_value());
   }
   REQUIRE((*io)->wait_done(kN));
+  CHECK((*io)->done.size() == kN);
+  CHECK((*io)->qp().inflight() == 0);
   for (const auto& c : (*io)->done) CHECK(c.status.ok());
   (*io)->done.clear();
   std::vector<std::vector<std::uint8_t>> rdata(kN, std::vector<std::uint8_t>(4096));
@@ -111,7 +113,10 @@ TEST_CASE("io_uring queue pairs against nvmet: 64 commands in flight, 1 MiB by R
     REQUIRE((*io)->qp().submit(Command{*r, rdata[i], {}, nullptr}).has_value());
   }
   REQUIRE((*io)->wait_done(kN));
+  CHECK((*io)->done.size() == kN);
+  CHECK((*io)->qp().inflight() == 0);
   for (const auto& c : (*io)->done) CHECK(c.status.ok());
+  (*io)->done.clear();
   // On a mismatch (seen once in a few CI runs, never reproduced by hand) the guest's kernel log
   // and the target's state go with the failure.
   auto target_side = [&rt] {

@@ -21,7 +21,8 @@ class QpDriver {
   // Adopts an already connected socket (socketpair tests).
   static Result<std::unique_ptr<QpDriver>> adopt(int fd, transport::QueuePairConfig cfg);
 
-  // Submits and polls until it completes (10 s at most).
+  // Submits and polls until it completes (10 s at most). Its completion is returned, not left
+  // in `done` (which holds the completions of commands submitted through qp()).
   Result<transport::Completion> exec(const transport::Command& cmd);
   // Polls until `n` completions are in `done` or the connection closed (10 s at most).
   bool wait_done(std::size_t n);
@@ -36,6 +37,7 @@ class QpDriver {
 
  private:
   QpDriver() = default;
+  char exec_tag_ = 0;  // its address marks exec()'s command
   Result<void> handshake();
   SteadyClock clock_;
   std::unique_ptr<transport::Reactor> reactor_;
