@@ -4,10 +4,8 @@
 #include <sys/sysmacros.h>
 #include <poll.h>
 
-#include <charconv>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -19,13 +17,6 @@ namespace nvmemp::scsi {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_line(const fs::path& p) {
-  std::ifstream f(p);
-  std::string s;
-  std::getline(f, s);
-  return s;
-}
 
 bool matches_any(const std::vector<std::string>& pats, const std::string& s) {
   for (const auto& p : pats) {
@@ -68,13 +59,8 @@ Result<BlockPathSpec> to_block_path(const ScsiPath& p, const FeederOptions& opts
   s.serial = p.serial;
   s.block_size = p.logical_block_size != 0 ? p.logical_block_size : 512;
   s.blocks = p.size_bytes / s.block_size;
-  const fs::path queue = opts.sysfs_root / "sys/block" / p.dev / "queue";
-  const std::string kb = read_line(queue / "max_sectors_kb");
-  std::uint32_t v = 0;
-  if (auto [end, ec] = std::from_chars(kb.data(), kb.data() + kb.size(), v); ec == std::errc() && v > 0) {
-    s.max_transfer = std::min<std::uint32_t>(v, 1u << 21) * 1024;  // 0: unknown, the Fabric's default
-  }
-  s.volatile_write_cache = read_line(queue / "write_cache") == "write back";
+  s.max_transfer = p.max_sectors_kb * 1024;  // 0: unknown, the Fabric's default
+  s.volatile_write_cache = p.write_back_cache;
   return s;
 }
 

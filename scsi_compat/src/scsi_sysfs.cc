@@ -108,6 +108,9 @@ Result<ScsiPath> read_scsi_path(const fs::path& root, const std::string& dev, co
   p.serial = serial_of(read_file(devdir / "vpd_pg80"));
   p.size_bytes = number(read_file(blk / "size")).value_or(0) * 512;
   p.logical_block_size = static_cast<std::uint32_t>(number(read_file(blk / "queue/logical_block_size")).value_or(0));
+  p.max_sectors_kb = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(number(read_file(blk / "queue/max_sectors_kb")).value_or(0), 1u << 21));
+  p.write_back_cache = trimmed(read_file(blk / "queue/write_cache").value_or("")) == "write back";
   return p;
 }
 

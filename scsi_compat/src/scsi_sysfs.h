@@ -37,6 +37,8 @@ struct ScsiPath {
   std::string serial;              // vpd_pg80, trimmed ("" when absent)
   std::uint64_t size_bytes = 0;    // block/size x 512
   std::uint32_t logical_block_size = 0;
+  std::uint32_t max_sectors_kb = 0;  // queue/max_sectors_kb: largest command (0: unknown)
+  bool write_back_cache = false;     // queue/write_cache is "write back"
 };
 
 struct ReadOptions {

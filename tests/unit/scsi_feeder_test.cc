@@ -71,6 +71,8 @@ TEST_CASE("scsi feeder: the real-kernel capture becomes one SCSI head; a scsi_de
   CHECK(head->transport == "scsi");
   CHECK(head->blocks == 32768);
   CHECK(head->block_size == 512);
+  CHECK(head->max_transfer == 512 * 1024);      // queue/max_sectors_kb
+  CHECK(head->volatile_write_cache);            // queue/write_cache "write back"
   CHECK(ana_by_dev(**fabric) == std::map<std::string, std::string>{
                                     {"/dev/sda", "optimized"}, {"/dev/sdb", "non-optimized"}, {"/dev/sdc", "inaccessible"}});
   const auto t = (*fabric)->topology();

@@ -73,6 +73,8 @@ TEST_CASE("SCSI fixture (real kernel): 3 paths form 1 head with the kernel's sta
     CHECK(p.rev == "0191");
     CHECK(p.size_bytes == 32768u * 512);
     CHECK(p.logical_block_size == 512);
+    CHECK(p.max_sectors_kb == 512);   // as the kernel wrote it for scsi_debug
+    CHECK(p.write_back_cache);
   }
   auto g = group_by_wwid(scan.paths);
   CHECK(g.refused.empty());

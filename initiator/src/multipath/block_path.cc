@@ -47,7 +47,6 @@ struct Slot : transport::RawOp {
   BlockPath* owner = nullptr;
   void* user = nullptr;
   std::uint32_t expect = 0;  // bytes a read/write must move
-  bool busy = false;
 };
 
 class BlockPath final : public PathQueue {
@@ -100,7 +99,6 @@ class BlockPath final : public PathQueue {
         break;
     }
     free_.pop_back();
-    s.busy = true;
     s.user = io.user;
     ++inflight_;
     return tag;
@@ -131,7 +129,6 @@ class BlockPath final : public PathQueue {
       // O_DIRECT moves whole blocks: a short transfer means the range ran past the end.
       c.status = Status::from_parts(Status::kSctGeneric, 0x80, true);  // LBA Out of Range
     }
-    s.busy = false;
     s.user = nullptr;
     free_.push_back(static_cast<std::uint16_t>(&s - slots_.data()));
     --inflight_;

@@ -295,9 +295,7 @@ Result<void> FabricImpl::disconnect(std::uint16_t path_id) {
       [this, path_id](std::function<void(Result<void>)> reply) {
         Entry* e = entry(path_id);
         if (BlockEntry* b = e == nullptr ? block(path_id) : nullptr) {
-          topo_.remove_path(b->id);
-          std::erase_if(blocks_, [&](const auto& x) { return x.get() == b; });
-          dirty_ = true;
+          drop_block(b);
           reply({});
           return;
         }

@@ -63,6 +63,12 @@ FabricImpl::BlockEntry* FabricImpl::block(const std::string& dev_node) {
   return nullptr;
 }
 
+void FabricImpl::drop_block(BlockEntry* b) {
+  topo_.remove_path(b->id);
+  std::erase_if(blocks_, [&](const auto& x) { return x.get() == b; });
+  dirty_ = true;
+}
+
 void FabricImpl::update_block(BlockEntry& b) {
   const BlockPathSpec& s = b.spec;
   topology::PathInput in;
@@ -118,8 +124,7 @@ Result<PathInfo> FabricImpl::set_block_path(const BlockPathSpec& spec) {
         if (b != nullptr && b->spec.wwid != spec.wwid) {
           // Another logical unit behind the same device node: a new path.
           log(LogLevel::Info, "{}: wwid changed from {} to {}", spec.dev_node, b->spec.wwid, spec.wwid);
-          topo_.remove_path(b->id);
-          std::erase_if(blocks_, [&](const auto& x) { return x.get() == b; });
+          drop_block(b);
           b = nullptr;
         }
         if (b == nullptr) {
@@ -160,9 +165,7 @@ Result<void> FabricImpl::remove_block_path(const std::string& dev_node) {
           reply(make_error(Errc::NotFound, fmt::format("no block path {}", dev_node)));
           return;
         }
-        topo_.remove_path(b->id);
-        std::erase_if(blocks_, [&](const auto& x) { return x.get() == b; });
-        dirty_ = true;
+        drop_block(b);
         reply({});
       },
       make_error(Errc::Timeout, "remove_block_path: no answer from the control thread"));
@@ -190,7 +193,6 @@ void FabricImpl::probe_block(BlockEntry& b, const std::string& why) {
       log(LogLevel::Warn, "block path {}: {}; out of service until its device is reported again (no probe)",
           b.spec.dev_node, why);
       b.failed = true;
-      b.last_error = why;
       update_block(b);
       b.last_error = why;
     }

@@ -177,6 +177,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   BlockEntry* block(PathId id);
   BlockEntry* block(const std::string& dev_node);
   void update_block(BlockEntry& b);
+  void drop_block(BlockEntry* b);  // out of the topology and forgotten
   PathInfo block_info(const BlockEntry& b) const;
   void probe_block(BlockEntry& b, const std::string& why);
   void tick_blocks();
