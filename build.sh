@@ -6,11 +6,14 @@
 #   ./build.sh fuzz [S]   clang + libFuzzer build in build-fuzz/, fuzzes each target S seconds
 #   ./build.sh build      install missing packages and build only
 # Environment: CI=true makes a real-target VM that cannot start a failure (not a skip);
-# JOBS=N sets build parallelism (default: nproc).
+# JOBS=N sets build parallelism (default: nproc); BUILD_TYPE sets the CMake build type of
+# build/ (default RelWithDebInfo; CI tests a Release build, what packagers compile).
+# Our builds treat warnings as errors (NVME_MPATH_WERROR=ON); a plain cmake build does not.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 JOBS=${JOBS:-$(nproc)}
+BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 
 DEBIAN_PACKAGES=(cmake make g++ pkg-config git ca-certificates
   libnvme-dev liburing-dev libudev-dev libtomlplusplus-dev libfmt-dev catch2 libexpected-dev
@@ -43,7 +46,7 @@ install_missing() {
 configure_and_build() {  # dir, cmake args...
   local dir=$1
   shift
-  cmake -S "$ROOT" -B "$ROOT/$dir" "$@" >/dev/null
+  cmake -S "$ROOT" -B "$ROOT/$dir" -DNVME_MPATH_WERROR=ON "$@" >/dev/null
   cmake --build "$ROOT/$dir" -j "$JOBS"
 }
 
@@ -57,12 +60,12 @@ cmd=${1:-test}
 case $cmd in
   build)
     install_missing "${DEBIAN_PACKAGES[@]}"
-    configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    configure_and_build build -DCMAKE_BUILD_TYPE="$BUILD_TYPE"
     ;;
   test)
     install_missing "${DEBIAN_PACKAGES[@]}"
-    log "building (build/)"
-    configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    log "building (build/, $BUILD_TYPE)"
+    configure_and_build build -DCMAKE_BUILD_TYPE="$BUILD_TYPE"
     log "running the test suite (labels unit, fuzz, real$([[ ${CI:-} == true ]] && echo ', CI=true: the real-target VM must start'))"
     run_ctest build
     ;;
@@ -98,7 +101,7 @@ case $cmd in
   demo)
     install_missing "${DEBIAN_PACKAGES[@]}"
     log "building (build/)"
-    configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    configure_and_build build -DCMAKE_BUILD_TYPE="$BUILD_TYPE"
     log "running the demo: mpath-connect demo (an embedded simulated target with two paths)"
     exec "$ROOT/build/tools/mpath-connect/mpath-connect" demo
     ;;

@@ -13,11 +13,12 @@ namespace nvmemp::test {
 
 std::string captures_dir() { return NVMEMP_CAPTURES_DIR; }
 
-std::vector<std::string> capture_files() {
+std::vector<std::string> capture_files(CaptureSet set) {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(captures_dir(), ec)) {
-    if (e.path().extension() == ".jsonl") {
+    const bool auth = e.path().filename().string().find("dhchap") != std::string::npos;
+    if (e.path().extension() == ".jsonl" && !(auth && set == CaptureSet::FirstWave)) {
       names.push_back(e.path().filename().string());
     }
   }

@@ -242,7 +242,9 @@ Result<BenchResult> run_bench(const FabricOptions& fopts_in, const BenchTarget& 
   }
   FabricOptions fopts = fopts_in;
   fopts.max_io_contexts = static_cast<std::uint16_t>(opts.threads);
-  fopts.queue_size = static_cast<std::uint16_t>(std::max<std::uint32_t>(opts.iodepth + 1, 16));
+  // Deeper than the queues hold (1024, or less when CAP.MQES says so) waits in the context's
+  // software queue.
+  fopts.queue_size = static_cast<std::uint16_t>(std::clamp<std::uint32_t>(opts.iodepth + 1, 16, 1024));
   fopts.max_transfer = std::max<std::uint32_t>(fopts.max_transfer, opts.bs);
   auto fr = Fabric::start(fopts);
   if (!fr) return tl::unexpected(fr.error());

@@ -51,6 +51,10 @@ std::string list_text(const nlohmann::json& list) {
                          p.at("state").get<std::string>(), p.at("ana_state").get<std::string>(),
                          p.at("current").get<bool>() ? " current" : "", p.at("ios").get<std::uint64_t>(),
                          p.at("errors").get<std::uint64_t>());
+      if (p.contains("queue_error")) {
+        out += fmt::format("  {}    {} I/O queue(s) refused: {}\n", i + 1 == paths.size() ? ' ' : '|',
+                           p.at("queues_refused").get<int>(), p.at("queue_error").get<std::string>());
+      }
     }
   }
   if (out.empty()) out = "no namespace heads\n";

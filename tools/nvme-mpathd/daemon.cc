@@ -18,7 +18,7 @@ bool same_wanted(const std::string& nqn_a, const Endpoint& a, const std::string&
 std::vector<Daemon::Wanted> Daemon::wanted_of(const DaemonConfig& cfg) {
   std::vector<Wanted> out;
   for (const auto& s : cfg.subsystems) {
-    for (const auto& p : s.paths) out.push_back(Wanted{s.nqn, p.endpoint, {}, false, {}});
+    for (const auto& p : s.paths) out.push_back(Wanted{s.nqn, p.endpoint, {}, false, {}, {}});
   }
   return out;
 }
@@ -79,17 +79,19 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string conf
 
 void Daemon::try_connect(Wanted& w) {
   const auto now = std::chrono::steady_clock::now();
-  w.next_try = now + cfg_.fabric.reconnect_delay;
+  w.next_try = now + knobs_for(w.nqn).reconnect_delay;  // its subsystem's, as its controller's
   auto r = fabric_->connect(w.endpoint, w.nqn, knobs_for(w.nqn));
   if (r) {
     w.connected = true;
-    log(LogLevel::Info, "path {} connected", r->name);
+    const auto back = w.retry.succeeded(now);
+    log(LogLevel::Info, "path {} connected{}", r->name, back ? " (" + *back + ")" : std::string());
   } else if (r.error().message.find("already connected") != std::string::npos) {
     w.connected = true;
   } else {
+    // A configured path is retried for as long as it is configured.
     w.last_error = r.error().message;
-    log(LogLevel::Warn, "path {} @ {}:{}: {}; retrying in {} s", w.nqn, w.endpoint.traddr, w.endpoint.trsvcid,
-        w.last_error, cfg_.fabric.reconnect_delay.count());
+    w.retry.rename(fmt::format("path {} @ {}:{}", w.nqn, w.endpoint.traddr, w.endpoint.trsvcid));
+    w.retry.failed(now, w.last_error, retry_plan(knobs_for(w.nqn).reconnect_delay, std::nullopt));
   }
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/retry_log.h"
 #include "config.h"
 #include "control_handler.h"
 #include "discovery_follower.h"
@@ -46,6 +47,7 @@ class Daemon {
     std::chrono::steady_clock::time_point next_try{};
     bool connected = false;
     std::string last_error;
+    RetryLog retry;  // failed attempts: the first, a reminder a minute, changes, and when it is back
   };
   Daemon(DaemonConfig cfg, std::string path) : cfg_(std::move(cfg)), config_path_(std::move(path)) {}
   static std::vector<Wanted> wanted_of(const DaemonConfig& cfg);

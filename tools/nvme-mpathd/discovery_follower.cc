@@ -80,12 +80,14 @@ void DiscoveryFollower::start_watches() {
     });
     if (w) {
       s.watch = *w;
-      log(LogLevel::Info, "discovery controller {}:{}: followed{}", s.endpoint.traddr, s.endpoint.trsvcid,
-          s.persistent ? " (persistent)" : "");
+      const auto back = s.retry.succeeded(now);
+      log(LogLevel::Info, "discovery controller {}:{}: followed{}{}", s.endpoint.traddr, s.endpoint.trsvcid,
+          s.persistent ? " (persistent)" : "", back ? " (" + *back + ")" : std::string());
     } else {
       s.next_try = now + retry_;
-      log(LogLevel::Warn, "discovery controller {}:{}: {}; retrying in {} s", s.endpoint.traddr, s.endpoint.trsvcid,
-          w.error().message, retry_.count());
+      s.retry.rename(fmt::format("discovery controller {}:{}", s.endpoint.traddr, s.endpoint.trsvcid));
+      s.retry.failed(now, w.error().message,
+                     retry_plan(std::chrono::duration_cast<std::chrono::milliseconds>(retry_), std::nullopt));
     }
   }
 }
@@ -142,19 +144,21 @@ void DiscoveryFollower::reconcile() {
   }
   const auto now = std::chrono::steady_clock::now();
   for (const auto& [key, ep] : wanted) {
-    Port& p = ports_.try_emplace(key, Port{ep, 0, false, {}}).first->second;
+    Port& p = ports_.try_emplace(key, Port{ep, 0, false, {}, {}}).first->second;
     if (p.path_id != 0 || p.elsewhere || now < p.next_try) continue;
     const std::string& nqn = std::get<0>(key);
     auto r = fabric_.connect(p.endpoint, nqn, knobs_(nqn));
     if (r) {
       p.path_id = r->id;
-      log(LogLevel::Info, "discovery: path {} connected", r->name);
+      const auto back = p.retry.succeeded(now);
+      log(LogLevel::Info, "discovery: path {} connected{}", r->name, back ? " (" + *back + ")" : std::string());
     } else if (r.error().message.find("already connected") != std::string::npos) {
       p.elsewhere = true;  // a static path, or another discovery controller's entry
     } else {
       p.next_try = now + retry_;
-      log(LogLevel::Warn, "discovery: {} @ {}:{}: {}; retrying in {} s", nqn, ep.traddr, ep.trsvcid,
-          r.error().message, retry_.count());
+      p.retry.rename(fmt::format("discovery: path {} @ {}:{}", nqn, ep.traddr, ep.trsvcid));
+      p.retry.failed(now, r.error().message,
+                     retry_plan(std::chrono::duration_cast<std::chrono::milliseconds>(retry_), std::nullopt));
     }
   }
 }

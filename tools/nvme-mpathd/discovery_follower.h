@@ -18,6 +18,7 @@
 #include <tuple>
 #include <vector>
 
+#include "common/retry_log.h"
 #include "config.h"
 #include "nvmemp/mpath.h"
 
@@ -57,6 +58,7 @@ class DiscoveryFollower {
     bool have_log = false;
     std::vector<DiscoveryEntry> entries;
     std::chrono::steady_clock::time_point next_try{};
+    RetryLog retry;                // its failed watch attempts, in a few lines
   };
   using PortKey = std::tuple<std::string, std::string, std::uint16_t>;  // nqn, traddr, port
   struct Port {
@@ -64,6 +66,7 @@ class DiscoveryFollower {
     std::uint16_t path_id = 0;     // connected by this follower
     bool elsewhere = false;        // connected already by someone else (a static path)
     std::chrono::steady_clock::time_point next_try{};
+    RetryLog retry;                // its failed connect attempts, in a few lines
   };
 
   void take_inbox();

@@ -43,6 +43,8 @@ nlohmann::ordered_json list_json(const TopologyInfo& t, const std::map<std::uint
                   {"last_error", p->last_error}});
       } else {
         j.update({{"traddr", p->traddr}, {"trsvcid", p->trsvcid}, {"cntlid", p->cntlid}, {"ana_grpid", hp.ana_grpid}});
+        // Some I/O contexts have no queue on this path: the controller refused their Connect.
+        if (p->queues_refused != 0) j.update({{"queues_refused", p->queues_refused}, {"queue_error", p->queue_error}});
       }
       paths.push_back(std::move(j));
     }
@@ -77,6 +79,9 @@ nlohmann::ordered_json stats_json(const TopologyInfo& t) {
   for (const auto& p : t.paths) {
     auto j = nlohmann::ordered_json{{"name", p.name}, {"state", p.state}, {"reconnects", p.reconnects}};
     j.update(path_counters(p.counters));
+    if (p.transport != "scsi") {
+      j.update({{"io_queues", p.io_queues}, {"queue_size", p.queue_size}, {"queues_refused", p.queues_refused}});
+    }
     paths.push_back(std::move(j));
   }
   nlohmann::ordered_json heads = nlohmann::ordered_json::array();

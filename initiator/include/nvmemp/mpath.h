@@ -167,6 +167,13 @@ struct PathInfo {
   std::uint64_t reconnects = 0;
   std::string last_error;
   PathCounters counters;        // summed over I/O contexts
+  // NVMe/TCP: entries per I/O queue (min of queue_size, CAP.MQES + 1, MAXCMD), the I/O queues
+  // the controller granted, and how many of this association's queue Connects it refused
+  // (those I/O contexts send nothing on this path; queue_error says why).
+  std::uint16_t queue_size = 0;
+  std::uint16_t io_queues = 0;
+  std::uint16_t queues_refused = 0;
+  std::string queue_error;
   // scsi only: the block device, H:C:T:L, target port group and sysfs access_state.
   std::string dev;
   std::string hctl;

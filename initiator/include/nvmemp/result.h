@@ -19,6 +19,7 @@ enum class Errc {
   Io,               // a system call failed
   Timeout,          // a deadline passed
   NotFound,         // a named thing does not exist
+  Refused,          // the peer refused the request for good (status with DNR): do not retry as is
 };
 
 const char* errc_name(Errc code) noexcept;

@@ -13,6 +13,7 @@ const char* errc_name(Errc code) noexcept {
     case Errc::Io: return "I/O error";
     case Errc::Timeout: return "timeout";
     case Errc::NotFound: return "not found";
+    case Errc::Refused: return "refused";
   }
   return "unknown error";
 }

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "common/log.h"
 #include "controller/controller.h"
 #include "wire/registers.h"
 
@@ -45,7 +46,8 @@ void Controller::step_connect() {
                               // A Connect the controller refused with DNR will not work later either.
                               fail_bring_up(fmt::format("{}: Connect rejected: {}; check the subsystem NQN and "
                                                         "that the target allows host {}",
-                                                        name(), status_text(st, true), opts_.host.hostnqn),
+                                                        name(), connect_status_text(st, res.completion.dw0),
+                                                        opts_.host.hostnqn),
                                             st.dnr());
                               return;
                             }
@@ -142,6 +144,11 @@ void Controller::step_identify() {
       limit = std::min<std::uint64_t>(limit, page << std::min<std::uint8_t>(id->mdts, 20));
     }
     info_.max_data_len = static_cast<std::uint32_t>(limit);
+    info_.io_queue_size = io_queue_entries(opts_.queue_size, cap_mqes(info_.cap), id->maxcmd);
+    if (info_.io_queue_size < opts_.queue_size && !is_discovery()) {
+      log(LogLevel::Info, "ctrl {}: I/O queues of {} entries, not {} (CAP.MQES {}, MAXCMD {})", name(),
+          info_.io_queue_size, opts_.queue_size, cap_mqes(info_.cap), id->maxcmd);
+    }
     if (is_discovery()) {
       if ((id->oaes & kOaesDiscovery) != 0 && opts_.kato.count() > 0) {
         // A persistent discovery controller reports log changes (nvme-facts.md section 6).

@@ -13,7 +13,9 @@ using namespace std::chrono_literals;
 using namespace wire;
 
 Controller::Controller(transport::Reactor& reactor, const Clock& clock, ControllerOptions opts)
-    : reactor_(reactor), clock_(clock), opts_(std::move(opts)), ka_(Nanos(0), false) {}
+    : reactor_(reactor), clock_(clock), opts_(std::move(opts)), ka_(Nanos(0), false) {
+  reconnect_log_.rename(fmt::format("ctrl {} @ {}", opts_.subnqn, transport::endpoint_name(opts_.endpoint)));
+}
 
 Controller::~Controller() {
   // Not from inside one of its own callbacks: this turns the reactor to drain the sockets.
@@ -34,12 +36,16 @@ std::string Controller::status_text(const Status& st, bool fabrics) const {
 }
 
 void Controller::set_state(CtrlState s, const std::string& why) {
-  if (sm_.state() == s || !sm_.change(s)) {
+  const CtrlState was = sm_.state();
+  if (was == s || !sm_.change(s)) {
     return;
   }
-  // Losing a controller is news; bring-up and an orderly end are not.
+  // Losing a controller is news; bring-up and an orderly end are not. Connecting right after
+  // Resetting says nothing the resetting line did not (the reconnect attempts speak for it).
   const bool bad = s == CtrlState::Resetting || (s == CtrlState::Dead && why != "shutdown");
-  log(bad ? LogLevel::Warn : LogLevel::Info, "ctrl {}: {} ({})", name(), ctrl_state_name(s), why);
+  const bool quiet = s == CtrlState::Connecting && was == CtrlState::Resetting;
+  log(bad ? LogLevel::Warn : (quiet ? LogLevel::Debug : LogLevel::Info), "ctrl {}: {} ({})", name(),
+      ctrl_state_name(s), why);
   if (on_state_) {
     on_state_(*this, s, why);
   }
@@ -91,9 +97,14 @@ void Controller::connect(DoneFn done) {
 
 void Controller::retire_admin(const std::string& why) {
   if (admin_) {
-    last_alive_ = std::max(last_alive_, admin_->qp().last_progress());
-    admin_->close(why);
-    retired_.push_back(std::move(admin_));
+    // Out of admin_ and into retired_ before close(): the callbacks close() runs may reset this
+    // controller again (retire_admin re-entered), and must find neither a half-retired queue
+    // in admin_ nor a null entry in retired_.
+    std::unique_ptr<AdminQueue> q = std::move(admin_);
+    last_alive_ = std::max(last_alive_, q->qp().last_progress());
+    AdminQueue* closing = q.get();
+    retired_.push_back(std::move(q));
+    closing->close(why);
   }
   aer_outstanding_ = false;
   // What belonged to the association goes with it (the kernel's nvme_mpath_stop()).
@@ -104,14 +115,27 @@ void Controller::retire_admin(const std::string& why) {
 }
 
 void Controller::fail_bring_up(std::string why, bool permanent) {
-  log(LogLevel::Error, "ctrl {}: bring-up failed: {}", name(), why);
   last_error_ = why;
   step_ = Step::Idle;
   retire_admin(why);
-  if (!permanent && (opts_.ctrl_loss_tmo.count() != 0) && lost_since_ != TimePoint{}) {
+  const bool lost = lost_since_ != TimePoint{};
+  if (!permanent && (opts_.ctrl_loss_tmo.count() != 0) && lost) {
     reconnect_pending_ = true;  // a reconnect attempt failed: try again later
-    next_reconnect_ = clock_.now() + opts_.reconnect_delay;
-  } else if (permanent && lost_since_ != TimePoint{}) {
+    const TimePoint now = clock_.now();
+    next_reconnect_ = now + opts_.reconnect_delay;
+    std::optional<std::chrono::system_clock::time_point> give_up;
+    if (opts_.ctrl_loss_tmo.count() > 0) {
+      give_up = std::chrono::system_clock::now() +
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(opts_.ctrl_loss_tmo - (now - lost_since_));
+    }
+    reconnect_log_.failed(now, why, retry_plan(opts_.reconnect_delay, give_up));
+  } else if (lost) {
+    log(LogLevel::Error, "ctrl {}: reconnect failed: {}", name(), why);
+  } else {
+    // A first connect: its caller has the error and says what it does next.
+    log(LogLevel::Debug, "ctrl {}: bring-up failed: {}", name(), why);
+  }
+  if (permanent && lost) {
     set_state(CtrlState::Deleting, why);
     set_state(CtrlState::Dead, why);
   }
@@ -129,7 +153,8 @@ void Controller::finish_bring_up() {
   reconnect_pending_ = false;
   last_error_.clear();
   ++generation_;
-  set_state(CtrlState::Live, "bring-up complete");
+  const auto back = reconnect_log_.succeeded(clock_.now());
+  set_state(CtrlState::Live, back ? *back : std::string("bring-up complete"));
   if (auto d = std::move(done_)) {
     done_ = nullptr;
     d({});
@@ -222,7 +247,8 @@ void Controller::send_keep_alive() {
     if (attempt != attempt_) return;
     ka_.on_completed(clock_.now());
     finish_probes(res.completion.status.ok() && sm_.state() == CtrlState::Live);
-    if (!res.completion.status.ok() && sm_.state() == CtrlState::Live) {
+    // Not while shutting down: the shutdown's own teardown aborts an outstanding Keep Alive.
+    if (!res.completion.status.ok() && sm_.state() == CtrlState::Live && step_ == Step::Done) {
       reset(fmt::format("{}: Keep Alive failed: {}", name(), status_text(res.completion.status, false)));
     }
   });
@@ -290,6 +316,11 @@ void Controller::shutdown(DoneFn done) {
   const TimePoint deadline = clock_.now() + std::chrono::milliseconds(cap_timeout_ms(info_.cap));
   auto poll = std::make_shared<std::function<void()>>();
   *poll = [this, deadline, poll, done, finish]() {
+    if (!admin_) {  // the queue was retired meanwhile (a reset from one of its callbacks)
+      *poll = nullptr;
+      finish(done, "shutdown");
+      return;
+    }
     auto r = admin_->submit(make_property_get(kRegCsts, false), 0, {}, [=, this](const AdminResult& res) {
       if (csts_shst(res.completion.dw0) == kShstComplete || !res.completion.status.ok() ||
           clock_.now() >= deadline) {

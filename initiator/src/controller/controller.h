@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/retry_log.h"
 #include "controller/admin_queue.h"
 #include "controller/ctrl_state.h"
 #include "controller/host_identity.h"
@@ -64,6 +65,9 @@ struct ControllerInfo {
   std::optional<wire::AnaLog> ana;          // when CMIC bit 3 (ANA reporting)
   std::vector<NamespaceInfo> namespaces;    // active namespaces
   std::uint16_t io_queues = 0;              // granted by Set Features 0x07
+  // Entries of each I/O queue: min(ControllerOptions::queue_size, CAP.MQES + 1, MAXCMD when
+  // set). The admin queue connects before CAP is read and keeps its 32 entries.
+  std::uint16_t io_queue_size = 0;
   std::uint32_t max_icd = 0;                // I/O in-capsule data limit
   std::uint32_t max_data_len = 0;           // largest transfer (MDTS and our bound)
 };
@@ -207,6 +211,7 @@ class Controller {
   TimePoint lost_since_{};
   bool reconnect_pending_ = false;
   std::string last_error_;
+  RetryLog reconnect_log_;  // reconnect attempts after a loss: few lines, not one per attempt
 };
 
 }  // namespace nvmemp::controller

@@ -20,8 +20,10 @@ void IoQueue::trampoline(void* ctx, const transport::Completion& c) {
     return;
   }
   if (!c.status.ok()) {
-    self->fail_setup(Errc::Protocol, fmt::format("{}: Connect rejected: {}", self->qp_->config().name,
-                                                 c.status.to_string(StatusContext::FabricsCommand)));
+    // With DNR the controller will refuse this Connect again: the caller must not retry it as is.
+    self->fail_setup(c.status.dnr() ? Errc::Refused : Errc::Protocol,
+                     fmt::format("{}: Connect rejected: {}", self->qp_->config().name,
+                                 wire::connect_status_text(c.status, c.dw0)));
     return;
   }
   self->connecting_ = false;
@@ -140,7 +142,9 @@ Result<std::unique_ptr<IoQueue>> IoQueue::open(transport::Reactor& reactor, cons
                                                    fd.error().message));
   }
   std::optional<Result<void>> ready;
-  auto q = begin(reactor, clock, opts, info.cntlid, info.max_icd, info.max_data_len, qid, *fd, on_complete, ctx,
+  ControllerOptions sized = opts;  // the queue as large as the controller allows (CAP.MQES, MAXCMD)
+  if (info.io_queue_size != 0) sized.queue_size = info.io_queue_size;
+  auto q = begin(reactor, clock, sized, info.cntlid, info.max_icd, info.max_data_len, qid, *fd, on_complete, ctx,
                  [&ready](const Result<void>& r) { ready = r; });
   if (!q) {
     return tl::unexpected(q.error());

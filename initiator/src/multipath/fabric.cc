@@ -99,10 +99,12 @@ FabricImpl::~FabricImpl() {
 void FabricImpl::loop() {
   while (!stop_.load(std::memory_order_acquire)) {
     (void)reactor_->poll(10ms);
-    for (auto& e : entries_) e->ctrl->tick();
-    for (auto& d : discoveries_) d->tick();
+    // By index: a tick's callbacks may add entries or discoveries (no iterator to invalidate).
+    for (std::size_t i = 0; i < entries_.size(); ++i) entries_[i]->ctrl->tick();
+    for (std::size_t i = 0; i < discoveries_.size(); ++i) discoveries_[i]->tick();
     tick_watches();
     tick_blocks();
+    tick_refused_queues();
     std::erase_if(discoveries_, [](const auto& d) { return d->finished(); });
     for (auto& e : entries_) {
       const bool ff = e->ctrl->io_fail_fast();
@@ -144,7 +146,7 @@ void FabricImpl::update(Entry& e) {
   in.dead = c.state() == CtrlState::Dead;
   in.generation = e.generation;
   in.info = c.info().cntlid != 0 || e.generation > 0 ? &c.info() : nullptr;
-  in.queue_size = c.options().queue_size;
+  in.queue_size = c.info().io_queue_size != 0 ? c.info().io_queue_size : c.options().queue_size;
   in.hdgst = c.options().hdgst;
   in.ddgst = c.options().ddgst;
   in.facts.crdt_100ms = c.info().id.crdt;
@@ -186,6 +188,9 @@ void FabricImpl::start_controller(Entry& ent, std::function<void(Result<PathInfo
     if (s == CtrlState::Live) {
       if (e->generation > 0) ++e->reconnects;
       ++e->generation;
+      e->queues_refused.clear();
+      e->queue_error.clear();
+      e->refused_reset_at = TimePoint{};
     } else if (s == CtrlState::Resetting || e->down_since == TimePoint{}) {
       e->down_since = clock_.now();  // declared lost: nothing more is sent to it from now on
     }
@@ -333,6 +338,10 @@ PathInfo FabricImpl::path_info(const Entry& e) const {
   p.reconnects = e.reconnects;
   p.last_error = e.ctrl->last_error();
   p.counters = e.counters->sum();
+  p.queue_size = e.ctrl->info().io_queue_size;
+  p.io_queues = e.ctrl->info().io_queues;
+  p.queues_refused = static_cast<std::uint16_t>(e.queues_refused.size());
+  p.queue_error = e.queue_error;
   return p;
 }
 
@@ -475,70 +484,6 @@ void FabricImpl::release_context(unsigned index) {
       false);
 }
 
-// ---- ControlLink: called on I/O threads, runs on the control thread ---------------------------
-
-void FabricImpl::request_queue(unsigned context, PathId path, std::uint64_t generation) {
-  reactor_->post([this, context, path, generation] {
-    IoEngine* eng = context < contexts_.size() ? contexts_[context] : nullptr;
-    if (eng == nullptr) return;
-    Entry* e = entry(path);
-    Result<int> fd = make_error(Errc::NotFound, fmt::format("path {} is gone", path));
-    if (block(path) != nullptr) {
-      fd = open_block(path, generation);
-    } else if (e != nullptr && (e->ctrl->state() != CtrlState::Live || e->generation != generation)) {
-      fd = make_error(Errc::Protocol, fmt::format("{}: not live (association {}) any more", e->ctrl->name(),
-                                                  generation));
-    } else if (e != nullptr) {
-      fd = transport::tcp_connect(e->ctrl->options().endpoint, e->ctrl->options().connect_timeout);
-      if (!fd) fd = make_error(fd.error().code, fmt::format("{}: I/O queue: {}", e->ctrl->name(), fd.error().message));
-    }
-    // The socket travels in a shared holder: if the engine goes away before the post runs, the
-    // holder's destructor closes it.
-    struct Holder {
-      Result<int> fd;
-      ~Holder() {
-        if (fd && *fd >= 0) ::close(*fd);
-      }
-    };
-    auto h = std::make_shared<Holder>(Holder{make_error(Errc::NotFound, "empty")});
-    h->fd = fd;  // after construction: a temporary Holder would close it on the way
-    eng->reactor().post([eng, path, generation, h] {
-      Result<int> f = h->fd;
-      h->fd = make_error(Errc::NotFound, "taken");
-      eng->deliver_fd(path, generation, std::move(f));
-    });
-  });
-}
-
-void FabricImpl::report_stall(PathId path, std::uint64_t generation, const std::string& why) {
-  reactor_->post([this, path, generation, why] {
-    if (BlockEntry* b = block(path)) {
-      if (!b->failed && b->generation == generation) probe_block(*b, why);
-      return;
-    }
-    Entry* e = entry(path);
-    if (e == nullptr || e->probing || e->generation != generation || e->ctrl->state() != CtrlState::Live) return;
-    e->probing = true;
-    const auto timeout = e->probe_timeout;
-    e->ctrl->probe(timeout, [this, path, generation, why, timeout](bool alive) {
-      Entry* x = entry(path);
-      if (x == nullptr) return;
-      x->probing = false;
-      if (alive || x->generation != generation || x->ctrl->state() != CtrlState::Live) return;
-      x->ctrl->reset(fmt::format("Keep Alive probe not answered within {} ms after an I/O queue stalled ({})",
-                                 timeout.count(), why));
-    });
-  });
-}
-
-void FabricImpl::report_ana_error(PathId path) {
-  reactor_->post([this, path] {
-    if (Entry* e = entry(path); e != nullptr && e->ctrl->state() == CtrlState::Live) {
-      if (e->ana_error_at == TimePoint{}) e->ana_error_at = clock_.now();
-      e->ctrl->refresh_ana();
-    }
-  });
-}
 }  // namespace nvmemp::detail
 
 namespace nvmemp {

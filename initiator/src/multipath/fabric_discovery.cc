@@ -96,7 +96,11 @@ void FabricImpl::start_watch(Watch& w) {
   w.ctrl = std::make_unique<Controller>(*reactor_, clock_, co);
   const std::uint32_t id = w.id;
   w.ctrl->on_state([this, id](Controller&, CtrlState s, const std::string&) {
-    if (s == CtrlState::Live) read_watch(id);  // first bring-up and every reconnect
+    if (s != CtrlState::Live) return;
+    if (Watch* x = watch(id)) {
+      if (auto back = x->retry.succeeded(clock_.now())) log(LogLevel::Info, "discovery controller {}: {}", x->source, *back);
+    }
+    read_watch(id);  // first bring-up and every reconnect
   });
   w.ctrl->on_event([this, id](Controller&, const wire::AsyncEvent& ev) {
     if (ev.log_page == kLidDiscovery) read_watch(id);
@@ -106,8 +110,8 @@ void FabricImpl::start_watch(Watch& w) {
     if (x == nullptr || r) return;
     // The first connect failed: a new controller after reconnect_delay (later losses are the
     // controller's own reconnects).
-    log(LogLevel::Warn, "discovery controller {}: {}; retrying in {} s", x->source, r.error().message,
-        opts_.reconnect_delay.count());
+    x->retry.rename(fmt::format("discovery controller {}", x->source));
+    x->retry.failed(clock_.now(), r.error().message, retry_plan(opts_.reconnect_delay, std::nullopt));
     x->retry_at = clock_.now() + opts_.reconnect_delay;
   });
 }
@@ -148,16 +152,19 @@ void FabricImpl::read_watch(std::uint32_t id) {
 
 void FabricImpl::tick_watches() {
   const TimePoint now = clock_.now();
-  for (auto& w : watches_) {
+  // By index, not by iterator: a tick runs callbacks that may add watches or retire
+  // controllers, and a push_back would leave a range-for with dangling iterators.
+  for (std::size_t i = 0; i < watches_.size(); ++i) {
+    Watch* w = watches_[i].get();
     if (w->removed) continue;
     if (w->retry_at != TimePoint{} && now >= w->retry_at) {
       w->retry_at = TimePoint{};
-      retired_.push_back(std::move(w->ctrl));
+      if (w->ctrl) retired_.push_back(std::move(w->ctrl));
       start_watch(*w);
     }
     if (w->ctrl) w->ctrl->tick();
   }
-  for (auto& c : retired_) c->tick();
+  for (std::size_t i = 0; i < retired_.size(); ++i) retired_[i]->tick();
   std::erase_if(retired_, [](const auto& c) { return c->state() == CtrlState::Dead || c->state() == CtrlState::New; });
   std::erase_if(watches_, [](const auto& w) { return w->removed && w->shut; });
 }

@@ -103,6 +103,9 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   void report_stall(PathId path, std::uint64_t generation, const std::string& why) override;
   void report_ana_error(PathId path) override;
   void report_path_error(PathId path, std::uint64_t generation, const std::string& why) override;
+  void report_queue_refused(unsigned context, PathId path, std::uint64_t generation,
+                            const std::string& why) override;
+  void tick_refused_queues();  // fabric_link.cc: the resets report_queue_refused scheduled
 
   void release_context(unsigned index);
 
@@ -124,6 +127,11 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
     Nanos io_timeout{0};           // this path's knobs (its subsystem's)
     Nanos stall_timeout{0};
     std::chrono::milliseconds probe_timeout{1000};
+    // I/O queue Connects this association refused with DNR: the contexts, the first reason,
+    // and when the controller is reset for it (reconnect_delay after the first). Cleared on Live.
+    std::vector<unsigned> queues_refused;
+    std::string queue_error;
+    TimePoint refused_reset_at{};
   };
 
   // A block-device (SCSI) path (fabric_block.cc).
@@ -153,6 +161,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
     std::unique_ptr<Controller> ctrl;
     DiscoveryFn on_log;
     TimePoint retry_at{};          // the first connect failed: a new controller then
+    RetryLog retry;                // those failures, in a few lines
     bool reading = false;          // a log read is in flight
     bool reread = false;           // an event came during it: read again after it
     bool removed = false;          // unwatch_discovery(): shutting down

@@ -55,6 +55,11 @@ class ControlLink {
   // An I/O on block-device path `path` failed with a path errno: probe the path, take it out
   // of service when the probe fails (multipath/block_path.h).
   virtual void report_path_error(PathId path, std::uint64_t generation, const std::string& why) = 0;
+  // The controller of `path` refused this context's I/O queue Connect with DNR (e.g. Connect
+  // Invalid Parameters): the context does not ask again in this association; the control
+  // thread reports it and resets the controller after reconnect_delay.
+  virtual void report_queue_refused(unsigned context, PathId path, std::uint64_t generation,
+                                    const std::string& why) = 0;
 };
 
 struct EngineOptions {

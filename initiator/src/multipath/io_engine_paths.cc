@@ -29,6 +29,8 @@ void IoEngine::refresh_topology() {
       close_queue(*tp, pv.live ? "the controller was reconnected (new association)" : "the controller is not live");
       tp->retry_at = now;
     }
+    // A queue refused in an earlier association may be asked for again in a new one.
+    if (tp->st == TPath::St::Down && pv.generation != tp->generation) tp->retry_at = now;
     if (pv.live && tp->st == TPath::St::Down && now >= tp->retry_at) request_queue(*tp, pv);
   }
   for (auto& tp : paths_) {
@@ -106,6 +108,12 @@ void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<int> fd)
       log(LogLevel::Info, "I/O context {}: {} live", index_, raw->q->name());
       waiting_dirty_ = true;
       for (auto& hs : heads_) hs.selector.invalidate();
+    } else if (r.error().code == Errc::Refused) {
+      // Asking again would be refused again: not before the next association (the control
+      // thread logs it and resets the controller after reconnect_delay).
+      close_queue(*t, r.error().message);
+      t->retry_at = TimePoint::max();
+      link_.report_queue_refused(index_, t->id, raw->generation, r.error().message);
     } else {
       log(LogLevel::Warn, "I/O context {}: {}", index_, r.error().message);
       close_queue(*t, r.error().message);

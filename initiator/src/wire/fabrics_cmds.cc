@@ -161,3 +161,45 @@ Sqe make_disconnect() noexcept {
 }
 
 }  // namespace nvmemp::wire
+
+namespace nvmemp::wire {
+
+std::string connect_invalid_param(std::uint32_t dw0) {
+  const bool in_data = ((dw0 >> 16) & 1u) != 0;
+  const auto off = static_cast<std::size_t>(dw0 & 0xFFFFu);
+  const char* field = nullptr;
+  if (!in_data) {
+    switch (off) {
+      case 0: field = "OPCODE"; break;
+      case 4: field = "FCTYPE"; break;
+      case 24: field = "SGL1"; break;
+      case kOffRecfmt: field = "RECFMT"; break;
+      case kOffQid: field = "QID"; break;
+      case kOffSqsize: field = "SQSIZE"; break;
+      case kOffCattr: field = "CATTR"; break;
+      case kOffKato: field = "KATO"; break;
+      default: break;
+    }
+    return field != nullptr ? fmt::format("{} (SQE byte {})", field, off)
+                            : fmt::format("byte {} of the Connect SQE", off);
+  }
+  switch (off) {
+    case kOffHostid: field = "HOSTID"; break;
+    case kOffCntlid: field = "CNTLID"; break;
+    case kOffSubnqn: field = "SUBNQN"; break;
+    case kOffHostnqn: field = "HOSTNQN"; break;
+    default: break;
+  }
+  return field != nullptr ? fmt::format("{} (Connect data byte {})", field, off)
+                          : fmt::format("byte {} of the Connect data", off);
+}
+
+std::string connect_status_text(const Status& st, std::uint32_t dw0) {
+  std::string text = st.to_string(StatusContext::FabricsCommand);
+  if (st.sct() == Status::kSctCommandSpecific && st.sc() == kScConnectInvalidParameters) {
+    text += fmt::format(": the controller names {}", connect_invalid_param(dw0));
+  }
+  return text;
+}
+
+}  // namespace nvmemp::wire

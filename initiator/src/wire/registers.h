@@ -18,6 +18,15 @@ static_assert(kRegCap == 0x00 && kRegVs == 0x08 && kRegCc == 0x14 && kRegCsts ==
 // ---- CAP: Controller Capabilities ----
 // Maximum Queue Entries Supported, 0's based (bits 15:0).
 constexpr std::uint16_t cap_mqes(std::uint64_t cap) noexcept { return static_cast<std::uint16_t>(NVME_CAP_MQES(cap)); }
+// Entries of an I/O queue the host may create: what it wants, at most CAP.MQES + 1 (MQES is
+// 0's based) and at most Identify Controller MAXCMD when that is set (fabrics: the most
+// commands outstanding on one queue), and at least 2 (the smallest queue, SQSIZE 1).
+constexpr std::uint16_t io_queue_entries(std::uint16_t wanted, std::uint16_t mqes, std::uint16_t maxcmd) noexcept {
+  std::uint32_t n = wanted;
+  if (n > std::uint32_t{mqes} + 1u) n = std::uint32_t{mqes} + 1u;
+  if (maxcmd != 0 && n > maxcmd) n = maxcmd;
+  return static_cast<std::uint16_t>(n < 2 ? 2 : n);
+}
 // Contiguous Queues Required (bit 16).
 constexpr bool cap_cqr(std::uint64_t cap) noexcept { return NVME_CAP_CQR(cap) != 0; }
 // Timeout (bits 31:24), in 500 ms units: the longest CSTS.RDY may take to follow CC.EN.

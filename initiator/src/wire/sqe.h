@@ -163,6 +163,16 @@ constexpr std::uint16_t connect_cntlid(std::uint32_t dw0) noexcept { return stat
 constexpr bool connect_authreq_atr(std::uint32_t dw0) noexcept { return (dw0 >> 17) & 1; }
 constexpr bool connect_authreq_ascr(std::uint32_t dw0) noexcept { return (dw0 >> 18) & 1; }
 
+inline constexpr std::uint8_t kScConnectInvalidParameters = 0x82;  // SCT 1h: Connect Invalid Parameters
+// Connect response DW0 when the status is Connect Invalid Parameters (SCT 1h SC 82h): IATTR
+// (bit 16: 0 = the parameter is in the SQE, 1 = in the Connect data) and IPO (bits 15:0: the
+// byte offset of the parameter). Names the field, like the kernel's nvmf_log_connect_error():
+// "SQSIZE (SQE byte 44)", "HOSTNQN (Connect data byte 512)", "byte 9 of the SQE".
+std::string connect_invalid_param(std::uint32_t dw0);
+// A refused Connect's status in words, with the invalid parameter named when the status is
+// Connect Invalid Parameters: "Connect Invalid Parameters (...): SQSIZE (SQE byte 44)".
+std::string connect_status_text(const Status& st, std::uint32_t dw0);
+
 // Property Get/Set: ATTRIB@40 (bit 0: 0 = 4 bytes, 1 = 8 bytes), OFST@44, VALUE@48 (Set).
 // A 4-byte Set writes the low 32 bits of `value`. Offsets: registers.h (kRegCap, ...).
 Sqe make_property_get(std::uint32_t offset, bool eight_bytes) noexcept;
