@@ -4,7 +4,7 @@
 B=$1
 fail() { echo "FAIL: $*"; exit 1; }
 for args in "--port abc" "--lba-size 1000" "--ns-size 12Q" "--bogus" "--cpda 40" "--maxh2cdata 1000" \
-            "--namespaces 0" "--r2t-chunk 3"; do
+            "--namespaces 0" "--r2t-chunk 3" "--mqes 0" "--mqes 70000"; do
   # shellcheck disable=SC2086
   out=$("$B" $args 2>&1 >/dev/null); rc=$?
   [ $rc -eq 2 ] || fail "'$args' exited $rc, want 2"

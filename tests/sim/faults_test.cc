@@ -161,3 +161,81 @@ TEST_CASE("fault blackhole: no answers, TCP open, held writes applied late", "[s
   REQUIRE(back.has_value());
   CHECK(back->at(3).data == old_data);
 }
+
+namespace {
+
+// An admin queue on a RawHost (many commands in flight): ICReq, Connect, CC.EN = 1.
+test::RawHost raw_admin(std::uint16_t port, const std::string& subnqn) {
+  auto h = test::RawHost::open(port, false);
+  REQUIRE(h.has_value());
+  auto data = encode_connect_data(test::test_host_id(), kCntlidDynamic, subnqn, test::kTestHostNqn);
+  REQUIRE(data.has_value());
+  ConnectParams p;
+  p.sqsize = 31;
+  REQUIRE(h->submit(make_connect(p), 1, std::vector<std::uint8_t>(data->begin(), data->end())).has_value());
+  REQUIRE(h->submit(make_property_set(kRegCc, 0x460001, false), 2).has_value());
+  auto c = h->collect(2);
+  REQUIRE(c.has_value());
+  REQUIRE(c->at(1).cqe.status.ok());
+  REQUIRE(c->at(2).cqe.status.ok());
+  return std::move(*h);
+}
+
+}  // namespace
+
+TEST_CASE("fault ka-ignore / never-complete: those admin commands are accepted, never completed", "[sim]") {
+  auto sim = test::start_sim();
+  auto h = raw_admin(sim->ports()[0], sim->nqn());
+  auto other = raw_admin(sim->ports()[1], sim->nqn());
+  REQUIRE(sim->ka_ignore(1, true).has_value());
+  REQUIRE(h.submit(make_keep_alive(), 3).has_value());
+  REQUIRE(h.submit(make_property_get(kRegCap, true), 4).has_value());
+  auto c = h.collect(1);  // everything else still works, and the KA stays unanswered
+  REQUIRE(c.has_value());
+  CHECK(c->count(4) == 1);
+  CHECK(c->count(3) == 0);
+  auto none = h.collect(1, 300ms);
+  REQUIRE_FALSE(none.has_value());
+  CHECK(none.error().code == Errc::Timeout);
+  REQUIRE(other.submit(make_keep_alive(), 3).has_value());  // other port: untouched
+  REQUIRE(other.collect(1).has_value());
+
+  REQUIRE(sim->ka_ignore(1, false).has_value());
+  REQUIRE(sim->never_complete(1, nvme_admin_identify).has_value());
+  REQUIRE(h.submit(make_identify(NVME_IDENTIFY_CNS_CTRL, 0), 5).has_value());
+  REQUIRE(h.submit(make_keep_alive(), 6).has_value());
+  c = h.collect(1);
+  REQUIRE(c.has_value());
+  CHECK(c->count(6) == 1);
+  CHECK(c->count(5) == 0);
+  REQUIRE(sim->control("never-complete 1 off").has_value());
+  REQUIRE(h.submit(make_identify(NVME_IDENTIFY_CNS_CTRL, 0), 7).has_value());
+  c = h.collect(1);
+  REQUIRE(c.has_value());
+  CHECK(c->count(7) == 1);
+  CHECK_FALSE(sim->control("ka-ignore 1 maybe").has_value());
+  CHECK_FALSE(sim->control("never-complete 1 0x100").has_value());
+}
+
+TEST_CASE("fault --mqes option: CAP.MQES reports it and a larger I/O SQSIZE is refused naming SQSIZE", "[sim]") {
+  auto cfg = test::small_config();
+  cfg.mqes = 31;
+  auto sim = test::start_sim(cfg);
+  auto a = test::bring_up(sim->ports()[0], sim->nqn());  // admin SQSIZE 127 > MQES: allowed
+  CHECK((run_ok(a.q, make_property_get(kRegCap, true)).cqe.dw0 & 0xFFFF) == 31);
+  const auto connect_io = [&](std::uint16_t sqsize) {
+    auto q = test::SyncQueue::open(sim->ports()[0], false);
+    REQUIRE(q.has_value());
+    auto data = encode_connect_data(test::test_host_id(), a.cntlid, sim->nqn(), test::kTestHostNqn);
+    ConnectParams p;
+    p.qid = 1;
+    p.sqsize = sqsize;
+    return run(*q, make_connect(p), std::vector<std::uint8_t>(data->begin(), data->end())).cqe;
+  };
+  const auto refused = connect_io(32);
+  CHECK(refused.status.code() == 0x182);  // Connect Invalid Parameters
+  CHECK(refused.dw0 == 44);               // IATTR 0 (SQE), IPO 44: SQSIZE
+  CHECK(connect_io(31).status.ok());
+  cfg.mqes = 0;
+  CHECK_FALSE(sim::SimTarget::start(cfg).has_value());
+}

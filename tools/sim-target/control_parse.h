@@ -38,6 +38,8 @@ enum class ControlOp : std::uint8_t {
   Restart,        // restart
   AenNsChanged,   // aen ns-changed NSID
   AenDiscoveryChanged,  // aen discovery-changed
+  KaIgnore,       // ka-ignore PORT on|off: Keep Alive accepted, never completed
+  NeverComplete,  // never-complete PORT OPCODE|off: that admin opcode accepted, never completed
 };
 
 // ANA states by the names nvmet's configfs uses; values are the ANA log's (NVMe Base 2.0 8.1.3).
@@ -67,10 +69,10 @@ struct ControlCommand {
   std::uint32_t nsid = 0;
   std::uint32_t grpid = 0;
   SimAnaState state = SimAnaState::Optimized;
-  bool on = false;           // blackhole
+  bool on = false;           // blackhole, ka-ignore, never-complete (off: false)
   std::uint32_t count = 0;   // fail-next K, drop-after N, latency MS
   std::uint32_t cntlid = 0;  // reset-ctrl
-  std::uint8_t opcode = 0;   // fail-next
+  std::uint8_t opcode = 0;   // fail-next, never-complete
   std::uint8_t sct = 0;
   std::uint8_t sc = 0;
   bool dnr = false;
@@ -227,13 +229,24 @@ inline Result<ControlCommand> parse_control_line(std::string_view line) {
   if (cmd == "apply-held") return port_cmd(ControlOp::ApplyHeld, 1);
   if (cmd == "drop-held") return port_cmd(ControlOp::DropHeld, 1);
   if (cmd == "corrupt-digest") return port_cmd(ControlOp::CorruptDigest, 1);
-  if (cmd == "blackhole") {
-    auto r = port_cmd(ControlOp::Blackhole, 2);
+  if (cmd == "blackhole" || cmd == "ka-ignore") {
+    auto r = port_cmd(cmd == "blackhole" ? ControlOp::Blackhole : ControlOp::KaIgnore, 2);
     if (!r) return r;
     if (w[2] != "on" && w[2] != "off") {
-      return make_error(Errc::InvalidArgument, "blackhole: '" + std::string(w[2]) + "' is not on|off");
+      return make_error(Errc::InvalidArgument, std::string(cmd) + ": '" + std::string(w[2]) + "' is not on|off");
     }
     r->on = w[2] == "on";
+    return r;
+  }
+  if (cmd == "never-complete") {
+    auto r = port_cmd(ControlOp::NeverComplete, 2);
+    if (!r) return r;
+    r->on = w[2] != "off";
+    if (r->on) {
+      auto op = parse_num("OPCODE", w[2], 0xFF);
+      if (!op) return tl::unexpected(op.error());
+      r->opcode = static_cast<std::uint8_t>(*op);
+    }
     return r;
   }
   if (cmd == "latency" || cmd == "drop-after") {

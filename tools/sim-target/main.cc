@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
   app.add_option("--c2h-chunk", c2h_chunk, "bytes per C2HData PDU (0 = whole transfer)")->check(check_size);
   app.add_option("--r2t-chunk", r2t_chunk, "bytes per R2T (0 = whole transfer)")->check(check_size);
   app.add_option("--ioccsz", cfg.ioccsz, "Identify IOCCSZ in 16-byte units")->capture_default_str();
+  app.add_option("--mqes", cfg.mqes, "CAP.MQES, 0's based (1..65535): largest I/O queue SQSIZE accepted")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
   app.add_flag("-v,--verbose", cfg.verbose, "log connections and errors to stderr");
   try {
     app.parse(argc, argv);

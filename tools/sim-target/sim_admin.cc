@@ -53,8 +53,13 @@ CmdResult Core::connect(Connection& c, const Sqe& sqe, Bytes data) {
   if (!discovery && (d->subnqn != cfg_.nqn || !ports_[c.port()].linked)) {
     return connect_invalid(256, true);  // SUBNQN: no such subsystem here (or not on this port)
   }
-  if (p->sqsize == 0 || p->sqsize > kMqes) {
-    return connect_invalid(44, false);  // SQSIZE: 1..MQES (0's based)
+  // SQSIZE (0's based): at least 1; an I/O queue's at most CAP.MQES, which on fabrics does not
+  // apply to the admin queue (nvmet_install_queue); SPDK logs "Invalid SQSIZE".
+  const std::uint16_t max_sqsize = p->qid == 0 ? kAdminMaxSqsize : cfg_.mqes;
+  if (p->sqsize == 0 || p->sqsize > max_sqsize) {
+    log(fmt::format("port {}: Connect qid {}: Invalid SQSIZE = {} (max {})", c.port() + 1, p->qid, p->sqsize,
+                    max_sqsize));
+    return connect_invalid(44, false);
   }
   const bool no_sqflow = (p->cattr & kCattrDisableSqFlowControl) != 0;
   if (p->qid == 0) {
@@ -145,7 +150,7 @@ CmdResult Core::property_get(Controller& ctrl, const Sqe& sqe) {
   switch (ofst) {
     case kRegCap: {
       // MQES, CQR, TO 15 (7.5 s), CSS bit 37 (NVM), MPSMIN/MPSMAX 0 (4 KiB).
-      const std::uint64_t cap = kMqes | (1ull << 16) | (15ull << 24) | (1ull << 37);
+      const std::uint64_t cap = cfg_.mqes | (1ull << 16) | (15ull << 24) | (1ull << 37);
       return ok_result(static_cast<std::uint32_t>(cap), static_cast<std::uint32_t>(cap >> 32));
     }
     case kRegVs: return ok_result(0x10400);  // 1.4.0
@@ -188,6 +193,7 @@ CmdResult Core::identify(Controller& ctrl, const Sqe& sqe) {
     info.discovery = ctrl.discovery;
     info.subnqn = ctrl.discovery ? kDiscoveryNqn : cfg_.nqn;
     info.ioccsz = cfg_.ioccsz;
+    info.mqes = cfg_.mqes;
     r.data = build_id_ctrl(info);
     return r;
   }

@@ -69,6 +69,9 @@ Result<void> validate_config(const SimConfig& c) {
   if (c.ioccsz < 4 || c.ioccsz > 65536) {
     return bad(fmt::format("--ioccsz {}: must be 4..65536 (16-byte units)", c.ioccsz));
   }
+  if (c.mqes == 0) {
+    return bad("--mqes 0: must be 1..65535 (CAP.MQES, 0's based)");
+  }
   return {};
 }
 

@@ -362,6 +362,11 @@ void Connection::run_command(const Sqe& sqe, Bytes data) {
     return;
   }
   core_.touch(*ctrl);  // CTRATT TBKAS: any command counts as keep-alive traffic
+  if (qid_ == 0 && core_.swallows(port_, sqe.opcode())) {
+    core_.log(fmt::format("port {} cntlid {}: admin opcode {:#x} cid {} accepted, never completed (fault)", port_ + 1,
+                          cntlid_, sqe.opcode(), cid));
+    return;
+  }
   CmdResult r = qid_ == 0 ? core_.execute_admin(*this, *ctrl, sqe, data) : core_.execute_io(*this, *ctrl, sqe, data);
   complete(cid, std::move(r));
 }

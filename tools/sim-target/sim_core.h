@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <bitset>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -67,6 +68,10 @@ struct PortFaults {
   std::uint32_t latency_ms = 0;      // every PDU sent waits this long
   bool corrupt_next_digest = false;  // the next PDU sent with a digest gets a wrong one
   std::uint32_t drop_after = 0;      // 0: off; else PDUs to send before closing that connection
+  // Admin opcodes accepted and never completed on this port's controllers (ka-ignore is bit
+  // 0x18; with it set the target's keep-alive timer is held, as for a blackhole, so only the
+  // host's own timeouts end anything).
+  std::bitset<256> never_complete;
 };
 
 // An in-capsule write received while its port was a blackhole: applied or dropped on command.
@@ -188,6 +193,11 @@ class Core {
   CmdResult execute_io(Connection& c, Controller& ctrl, const wire::Sqe& sqe, Bytes data);
   Controller* controller(std::uint16_t cntlid);
   void touch(Controller& ctrl) { ctrl.last_seen = SimClock::now(); }
+
+  // The port swallows this admin command (never-complete / ka-ignore).
+  bool swallows(std::size_t port, std::uint8_t admin_opcode) const {
+    return ports_[port].faults.never_complete.test(admin_opcode);
+  }
 
   std::uint64_t ana_chgcnt() const { return ana_chgcnt_; }
   SimAnaState ana_state(std::size_t port, std::uint32_t grpid) const;

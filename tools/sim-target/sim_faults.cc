@@ -1,6 +1,7 @@
 // Fault injection of the simulated target (the FaultPlan): blackhole with held writes,
-// latency, fail-next, corrupt-digest, drop-after, reset-ctrl, restart, forced AENs. Every
-// fault defaults to off; the control commands turn them on (tools/README.md).
+// latency, fail-next, corrupt-digest, drop-after, never-complete/ka-ignore, reset-ctrl,
+// restart, forced AENs. Every fault defaults to off; the control commands turn them on
+// (tools/README.md).
 #include <fmt/format.h>
 
 #include "sim_connection.h"
@@ -104,6 +105,21 @@ Result<std::string> Core::run_fault(const ControlCommand& cmd) {
       auto idx = port_of();
       if (!idx) return tl::unexpected(idx.error());
       ports_[*idx].faults.drop_after = cmd.count;
+      return std::string();
+    }
+    case ControlOp::KaIgnore:
+    case ControlOp::NeverComplete: {
+      auto idx = port_of();
+      if (!idx) return tl::unexpected(idx.error());
+      auto& set = ports_[*idx].faults.never_complete;
+      const std::uint8_t opcode = cmd.op == ControlOp::KaIgnore ? std::uint8_t{nvme_admin_keep_alive} : cmd.opcode;
+      if (cmd.on) {
+        set.set(opcode);
+      } else if (cmd.op == ControlOp::KaIgnore) {
+        set.reset(opcode);
+      } else {
+        set.reset();
+      }
       return std::string();
     }
     case ControlOp::FailNext:

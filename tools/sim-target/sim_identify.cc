@@ -61,7 +61,7 @@ std::vector<std::uint8_t> build_id_ctrl(const IdCtrlInfo& info) {
   c.kas = htole16(kKas);
   c.sqes = 0x66;
   c.cqes = 0x44;
-  c.maxcmd = htole16(kMqes + 1);
+  c.maxcmd = htole16(static_cast<std::uint16_t>(std::min<std::uint32_t>(info.mqes + 1u, 0xFFFF)));
   c.sgls = htole32(1u << 0 | 1u << 20);  // SGLs supported, offset addressing (nvmet's 0x100001)
   c.ioccsz = htole32(info.ioccsz);
   c.iorcsz = htole32(1);

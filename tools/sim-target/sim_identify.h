@@ -17,13 +17,16 @@ inline constexpr std::uint32_t kMaxNsid = 128;    // NN = MNAN
 inline constexpr std::uint8_t kAerl = 3;          // 4 AERs outstanding
 inline constexpr std::uint16_t kKas = 10;         // keep-alive granularity: 1 s (100 ms units)
 inline constexpr std::uint8_t kAnatt = 10;        // seconds
-inline constexpr std::uint16_t kMqes = 1023;      // CAP.MQES, 0's based; MAXCMD = 1024
+// Largest admin SQSIZE (0's based). CAP.MQES limits only I/O queues on fabrics (nvmet's
+// nvmet_install_queue); the I/O limit is SimConfig::mqes.
+inline constexpr std::uint16_t kAdminMaxSqsize = 1023;
 
 struct IdCtrlInfo {
   std::uint16_t cntlid = 0;
   bool discovery = false;
   std::string subnqn;
   std::uint32_t ioccsz = 0;
+  std::uint16_t mqes = 0;  // CAP.MQES: MAXCMD = MQES + 1
 };
 
 std::vector<std::uint8_t> build_id_ctrl(const IdCtrlInfo& info);

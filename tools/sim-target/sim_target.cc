@@ -19,6 +19,7 @@
 
 #include "sim_connection.h"
 #include "sim_core.h"
+#include "wire/libnvme_types.h"
 
 namespace nvmemp::sim {
 
@@ -271,8 +272,11 @@ void Core::tick() {
   const auto now = SimClock::now();
   std::vector<std::uint16_t> expired;
   for (auto& [id, ctrl] : controllers_) {
-    if (ports_[ctrl->port].faults.blackhole) {
-      ctrl->last_seen = now;  // a blackhole keeps TCP open: the target side never times out
+    const PortFaults& f = ports_[ctrl->port].faults;
+    if (f.blackhole || f.never_complete.test(nvme_admin_keep_alive)) {
+      // A blackhole keeps TCP open, ka-ignore swallows Keep Alives: either way the target side
+      // never times out, so only the host's keep-alive timeout can end the association.
+      ctrl->last_seen = now;
     } else if (ctrl->kato_ms != 0 && now - ctrl->last_seen > std::chrono::milliseconds(ctrl->kato_ms)) {
       expired.push_back(id);
     }
@@ -456,5 +460,14 @@ Result<void> SimTarget::aen_ns_changed(std::uint32_t nsid) {
   return drop_output(control(fmt::format("aen ns-changed {}", nsid)));
 }
 Result<void> SimTarget::aen_discovery_changed() { return drop_output(control("aen discovery-changed")); }
+Result<void> SimTarget::ka_ignore(std::uint32_t port, bool on) {
+  return drop_output(control(fmt::format("ka-ignore {} {}", port, on ? "on" : "off")));
+}
+Result<void> SimTarget::never_complete(std::uint32_t port, std::uint8_t admin_opcode) {
+  return drop_output(control(fmt::format("never-complete {} {:#x}", port, admin_opcode)));
+}
+Result<void> SimTarget::never_complete_off(std::uint32_t port) {
+  return drop_output(control(fmt::format("never-complete {} off", port)));
+}
 
 }  // namespace nvmemp::sim

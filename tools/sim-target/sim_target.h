@@ -34,6 +34,9 @@ struct SimConfig {
   std::uint32_t c2h_chunk = 0;                // bytes per C2HData PDU; 0 = whole transfer in one
   std::uint32_t r2t_chunk = 0;                // bytes per R2T; 0 = whole remaining transfer
   std::uint32_t ioccsz = 1028;                // Identify IOCCSZ, 16-byte units (1028: 16 KiB data)
+  // CAP.MQES (0's based, 1..65535): an I/O queue Connect with a larger SQSIZE is refused with
+  // Connect Invalid Parameters naming SQSIZE. Identify MAXCMD is MQES + 1.
+  std::uint16_t mqes = 1023;
   bool verbose = false;                       // log connection events to stderr
 };
 
@@ -80,6 +83,11 @@ class SimTarget {
   Result<void> restart();  // closes everything, initial topology, keeps namespace data
   Result<void> aen_ns_changed(std::uint32_t nsid);
   Result<void> aen_discovery_changed();
+  // Admin commands accepted and never completed on the port's controllers: Keep Alive
+  // (ka-ignore), or any admin opcode (never-complete; off clears every opcode of the port).
+  Result<void> ka_ignore(std::uint32_t port, bool on);
+  Result<void> never_complete(std::uint32_t port, std::uint8_t admin_opcode);
+  Result<void> never_complete_off(std::uint32_t port);
 
   // Closes every connection and listener and joins the loop thread. Idempotent.
   void stop();
