@@ -10,6 +10,7 @@
 
 #include "controller/io_queue.h"
 #include "sim_support.h"
+#include "support/jump_clock.h"
 #include "wire/libnvme_types.h"
 
 using namespace nvmemp;
@@ -18,16 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Steady time that a test can move forward at once: timers of seconds (ANATT,
-// fast_io_fail_tmo) are checked without waiting for them.
-class JumpClock final : public Clock {
- public:
-  TimePoint now() const override { return std::chrono::steady_clock::now() + offset_; }
-  void jump(Nanos d) { offset_ += d; }
-
- private:
-  Nanos offset_{0};
-};
+using test::JumpClock;
 
 // The control thread of a test: a reactor on a JumpClock, controllers ticked each turn.
 struct Loop {

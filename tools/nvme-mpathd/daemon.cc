@@ -90,7 +90,7 @@ void Daemon::try_connect(Wanted& w) {
   } else {
     // A configured path is retried for as long as it is configured.
     w.last_error = r.error().message;
-    w.retry.rename(fmt::format("path {} @ {}:{}", w.nqn, w.endpoint.traddr, w.endpoint.trsvcid));
+    w.retry.rename("configured path");  // the error names the subsystem and the address
     w.retry.failed(now, w.last_error, retry_plan(knobs_for(w.nqn).reconnect_delay, std::nullopt));
   }
 }

@@ -55,7 +55,8 @@ CmdResult Core::connect(Connection& c, const Sqe& sqe, Bytes data) {
   }
   // SQSIZE (0's based): at least 1; an I/O queue's at most CAP.MQES, which on fabrics does not
   // apply to the admin queue (nvmet_install_queue); SPDK logs "Invalid SQSIZE".
-  const std::uint16_t max_sqsize = p->qid == 0 ? kAdminMaxSqsize : cfg_.mqes;
+  const std::uint16_t max_sqsize =
+      p->qid == 0 ? kAdminMaxSqsize : (cfg_.accept_sqsize != 0 ? cfg_.accept_sqsize : cfg_.mqes);
   if (p->sqsize == 0 || p->sqsize > max_sqsize) {
     log(fmt::format("port {}: Connect qid {}: Invalid SQSIZE = {} (max {})", c.port() + 1, p->qid, p->sqsize,
                     max_sqsize));

@@ -37,6 +37,9 @@ struct SimConfig {
   // CAP.MQES (0's based, 1..65535): an I/O queue Connect with a larger SQSIZE is refused with
   // Connect Invalid Parameters naming SQSIZE. Identify MAXCMD is MQES + 1.
   std::uint16_t mqes = 1023;
+  // Hostile: the largest I/O queue SQSIZE Connect accepts when it is below what CAP.MQES and
+  // MAXCMD report (a target that lies about its limits); 0: MQES, as a sane target.
+  std::uint16_t accept_sqsize = 0;
   bool verbose = false;                       // log connection events to stderr
 };
 

@@ -36,14 +36,14 @@ std::string Controller::status_text(const Status& st, bool fabrics) const {
 }
 
 void Controller::set_state(CtrlState s, const std::string& why) {
-  const CtrlState was = sm_.state();
-  if (was == s || !sm_.change(s)) {
+  if (sm_.state() == s || !sm_.change(s)) {
     return;
   }
-  // Losing a controller is news; bring-up and an orderly end are not. Connecting right after
-  // Resetting says nothing the resetting line did not (the reconnect attempts speak for it).
+  // Losing a controller is news; bring-up and an orderly end are not. Connecting says nothing
+  // the lines around it do not (resetting before, live or the attempts' failures after), and a
+  // path retried every second must not log a line per attempt.
   const bool bad = s == CtrlState::Resetting || (s == CtrlState::Dead && why != "shutdown");
-  const bool quiet = s == CtrlState::Connecting && was == CtrlState::Resetting;
+  const bool quiet = s == CtrlState::Connecting;
   log(bad ? LogLevel::Warn : (quiet ? LogLevel::Debug : LogLevel::Info), "ctrl {}: {} ({})", name(),
       ctrl_state_name(s), why);
   if (on_state_) {

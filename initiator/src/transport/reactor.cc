@@ -131,7 +131,9 @@ void Reactor::begin_close(Conn& c, const std::string& reason, bool orderly) {
   if (c.closing) return;
   c.closing = true;
   c.reason = reason;
-  log(orderly ? LogLevel::Debug : LogLevel::Warn, "connection closed: {}", reason);
+  // Info, not a warning: the queue's owner reports what the loss means (a controller reset, a
+  // lost I/O queue) and carries the reason on.
+  log(orderly ? LogLevel::Debug : LogLevel::Info, "connection closed: {}", reason);
   // Makes the recv and send in flight finish at once; the fd is closed when both reported.
   ::shutdown(c.fd, SHUT_RDWR);
   if (c.qp != nullptr) c.qp->fail(reason);
