@@ -32,9 +32,9 @@ Result<void> FabricImpl::init() {
   if (!h) return tl::unexpected(h.error());
   host_ = std::move(*h);
   if (host_.generated) log(LogLevel::Info, "{}", host_.hint);
-  if (opts_.max_io_contexts == 0 || opts_.max_io_contexts > multipath::kMaxIoContexts) {
+  if (opts_.max_io_contexts == 0 || opts_.max_io_contexts > topology::kMaxIoContexts) {
     return make_error(Errc::InvalidArgument, fmt::format("max_io_contexts {} must be 1..{}", opts_.max_io_contexts,
-                                                         multipath::kMaxIoContexts));
+                                                         topology::kMaxIoContexts));
   }
   if (opts_.queue_size < 2 || opts_.queue_size > 1024) {
     return make_error(Errc::InvalidArgument, fmt::format("queue_size {} must be 2..1024", opts_.queue_size));
@@ -172,7 +172,7 @@ void FabricImpl::publish() {
   }
   for (auto& hv : s->heads) {
     auto& c = head_counters_[hv.id];
-    if (!c) c = std::make_shared<multipath::HeadCounterSet>();
+    if (!c) c = std::make_shared<topology::HeadCounterSet>();
     hv.counters = c;
   }
   publisher_.publish(std::move(s));

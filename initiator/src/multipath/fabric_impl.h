@@ -117,7 +117,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
     bool probing = false;
     bool removed = false;          // destroy at the end of the loop turn
     bool fail_fast = false;        // as last published
-    std::shared_ptr<multipath::PathCounterSet> counters = std::make_shared<multipath::PathCounterSet>();
+    std::shared_ptr<topology::PathCounterSet> counters = std::make_shared<topology::PathCounterSet>();
     std::optional<std::chrono::system_clock::time_point> ana_changed;
     std::chrono::microseconds ana_took{0};
     TimePoint ana_error_at{};      // an I/O saw an ANA status: the re-read's start
@@ -137,7 +137,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
     std::uint64_t reconnects = 0;  // times it came back into service
     std::string last_error;
     TimePoint reprobe_at{};
-    std::shared_ptr<multipath::PathCounterSet> counters = std::make_shared<multipath::PathCounterSet>();
+    std::shared_ptr<topology::PathCounterSet> counters = std::make_shared<topology::PathCounterSet>();
   };
   // A block probe running on its own thread; joined once it has posted its answer.
   struct Probe {
@@ -194,7 +194,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   topology::Topology topo_;
   topology::SnapshotPublisher<TopologySnapshot> publisher_;
   std::vector<std::unique_ptr<Entry>> entries_;
-  std::unordered_map<HeadId, std::shared_ptr<multipath::HeadCounterSet>> head_counters_;
+  std::unordered_map<HeadId, std::shared_ptr<topology::HeadCounterSet>> head_counters_;
   std::vector<IoEngine*> contexts_;
   std::vector<std::unique_ptr<discovery::Discovery>> discoveries_;
   std::vector<std::unique_ptr<Watch>> watches_;

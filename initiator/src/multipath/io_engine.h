@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "controller/host_identity.h"
-#include "multipath/counters.h"
+#include "topology/counters.h"
 #include "multipath/disposition.h"
 #include "multipath/path_queue.h"
 #include "multipath/path_selector.h"
@@ -38,6 +38,10 @@
 namespace nvmemp::multipath {
 
 using topology::HeadId;
+using topology::bump;
+using topology::HeadSlot;
+using topology::PathCounterSet;
+using topology::PathSlot;
 using topology::PathId;
 using topology::TopologySnapshot;
 

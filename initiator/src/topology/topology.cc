@@ -181,13 +181,13 @@ std::vector<Error> Topology::update_path(PathId id, const PathInput& in) {
   return refused;
 }
 
-Result<void> Topology::set_policy(const std::string& subnqn, multipath::Policy p) {
+Result<void> Topology::set_policy(const std::string& subnqn, Policy p) {
   const auto it = policies_.find(subnqn);
   if (it == policies_.end()) {
     return make_error(Errc::NotFound,
                       fmt::format("subsystem {} is not connected: connect a path to it before "
                                   "setting its policy ({})",
-                                  subnqn, multipath::policy_name(p)));
+                                  subnqn, io_policy_name(p)));
   }
   it->second = p;
   return {};

@@ -12,7 +12,7 @@
 
 #include "nvmemp/mpath.h"
 
-namespace nvmemp::multipath {
+namespace nvmemp::topology {
 
 inline constexpr std::size_t kMaxIoContexts = 64;
 
@@ -67,4 +67,4 @@ struct HeadCounterSet {
   }
 };
 
-}  // namespace nvmemp::multipath
+}  // namespace nvmemp::topology
