@@ -39,7 +39,11 @@ namespace nvmemp::multipath {
 
 using topology::HeadId;
 using topology::bump;
+using topology::bump_all;
+using topology::count_done;
+using topology::HeadPathSlot;
 using topology::HeadSlot;
+using topology::IoTally;
 using topology::PathCounterSet;
 using topology::PathSlot;
 using topology::PathId;
@@ -138,6 +142,10 @@ class IoEngine final : public IoContext {
   TPath* tpath(PathId id);
   HeadState* head_state(HeadId id);
   bool usable_here(const TPath* tp, const topology::PathView& pv) const;
+  // This context's counter slot of a head, and of a head's namespace on one of its paths (null
+  // when the head or the path is not in the snapshot).
+  HeadSlot* head_slot(HeadState* hs) noexcept;
+  HeadPathSlot* head_path_slot(HeadState* hs, const TPath& tp) noexcept;
 
   unsigned index_;
   std::unique_ptr<transport::Reactor> reactor_;

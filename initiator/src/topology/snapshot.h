@@ -63,6 +63,9 @@ struct HeadPath {
   wire::AnaState ana = wire::AnaState::Optimized;  // Optimized when the controller has no ANA
   std::uint32_t anagrpid = 0;       // 0 when the controller has no ANA (SCSI: the ALUA TPG)
   bool preferred = false;           // SCSI preferred_path: wins ties between equal ANA states
+  // Filled by the Fabric (not the topology model): where I/O contexts count this namespace's
+  // commands on this path.
+  std::shared_ptr<HeadPathCounterSet> counters;
 };
 
 // What I/O on a head does when paths fail (its subsystem's knobs).

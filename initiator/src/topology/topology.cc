@@ -232,7 +232,8 @@ std::shared_ptr<const TopologySnapshot> Topology::build() const {
       if (r->second.geometry != h.geometry) {
         continue;  // still on the old size or format: waits for its own re-identify
       }
-      hv.paths.push_back(HeadPath{index[pid], r->second.ana.state, r->second.ana.anagrpid, r->second.preferred});
+      hv.paths.push_back(HeadPath{index[pid], r->second.ana.state, r->second.ana.anagrpid, r->second.preferred,
+                                  /*counters: the Fabric's*/ nullptr});
       current.push_back(l);
       if (p->second.view.live) {
         live.push_back(l);
