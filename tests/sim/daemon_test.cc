@@ -195,17 +195,29 @@ TEST_CASE("nvme-mpathd binary: READY=1 through NOTIFY_SOCKET, clean stop on SIGT
   }
   CHECK_THAT(msgs, Catch::Contains("READY=1") && Catch::Contains("STATUS=2 namespace head(s), 2/2 path(s) live"));
   // The CLI as a user runs it.
-  {
-    const std::string cmd = fmt::format("{} list -o json --socket {}", MPATH_CONNECT_BIN, sock);
+  const auto cli = [&](const std::string& args) {
+    const std::string cmd = fmt::format("{} {} --socket {}", MPATH_CONNECT_BIN, args, sock);
     FILE* p = ::popen(cmd.c_str(), "r");
     REQUIRE(p != nullptr);
     std::string out;
     char buf[4096];
     while (std::fgets(buf, sizeof(buf), p) != nullptr) out += buf;
     CHECK(::pclose(p) == 0);
-    auto j = nlohmann::json::parse(out, nullptr, false);
+    return out;
+  };
+  {
+    auto j = nlohmann::json::parse(cli("list -o json"), nullptr, false);
     REQUIRE_FALSE(j.is_discarded());
     CHECK(j.at("heads").size() == 2);
+    // stats as text: each path's totals, then each head with its namespace's counts per path.
+    const std::string stats = cli("stats");
+    INFO(stats);
+    std::size_t ns_lines = 0;
+    for (std::size_t at = stats.find("\n  path "); at != std::string::npos; at = stats.find("\n  path ", at + 1)) {
+      ++ns_lines;
+    }
+    CHECK(ns_lines == 2 * 2);  // two heads, two paths each
+    CHECK_THAT(stats, Catch::Contains(": ios 0 bytes 0 errors 0 failovers 0 retries 0\n"));
   }
   ::kill(pid, SIGTERM);
   int st = 0;

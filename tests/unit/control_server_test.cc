@@ -8,6 +8,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include "control_server.h"
 #include "topology_json.h"
 
@@ -86,16 +88,26 @@ TEST_CASE("control socket: requests over a Unix socket, peer credentials, over-l
   CHECK_THAT(none.error().message, Catch::Contains("is the daemon running"));
 }
 
-TEST_CASE("list and stats JSON follow the one schema for every head", "[control]") {
-  TopologyInfo t;
+namespace {
+
+// A live NVMe/TCP path of nqn.x at 127.0.0.1:4420.
+PathInfo tcp_path(std::uint16_t id, std::uint16_t cntlid) {
   PathInfo p;
-  p.id = 1;
-  p.name = "nqn.x @ 127.0.0.1:4420 cntlid 1";
+  p.id = id;
+  p.name = fmt::format("nqn.x @ 127.0.0.1:4420 cntlid {}", cntlid);
   p.subnqn = "nqn.x";
   p.traddr = "127.0.0.1";
   p.trsvcid = 4420;
-  p.cntlid = 1;
+  p.cntlid = cntlid;
   p.state = "live";
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("list and stats JSON follow the one schema for every head", "[control]") {
+  TopologyInfo t;
+  PathInfo p = tcp_path(1, 1);
   p.counters.ios = 5;
   t.paths.push_back(p);
   HeadInfo h;
@@ -105,7 +117,9 @@ TEST_CASE("list and stats JSON follow the one schema for every head", "[control]
   h.wwid = "uuid.00000000-0000-0000-0000-000000000001";
   h.blocks = 1024;
   h.block_size = 512;
-  h.paths.push_back(HeadPathInfo{1, "optimized", 1, true, true});
+  HeadPathInfo hp{1, "optimized", 1, true, true, {}};
+  hp.counters.ios = 5;
+  h.paths.push_back(hp);
   t.heads.push_back(h);
   const auto j = list_json(t, {{3, {"nbd+unix:///x?socket=/run/x.sock"}}});
   const auto& head = j.at("heads").at(0);
@@ -121,4 +135,54 @@ TEST_CASE("list and stats JSON follow the one schema for every head", "[control]
   CHECK(path.at("current") == true);
   CHECK(stats_json(t).at("paths").at(0).at("ios") == 5);
   CHECK_THAT(stats_prometheus(t), Catch::Contains("nvme_mpath_path_ios_total{nqn=\"nqn.x\",traddr=\"127.0.0.1\""));
+}
+
+TEST_CASE("list shows each namespace's own counts on a path; stats and Prometheus add the nsid", "[control]") {
+  // One path carrying two namespaces: 3 I/Os of nsid 1, 2 (one of them failed) of nsid 2.
+  TopologyInfo t;
+  PathInfo p = tcp_path(7, 2);
+  p.counters.ios = 4;
+  p.counters.errors = 1;
+  p.counters.bytes = 4 * 4096;
+  p.counters.stalls = 1;
+  t.paths.push_back(p);
+  for (std::uint32_t nsid : {1u, 2u}) {
+    HeadInfo h;
+    h.id = nsid;
+    h.subnqn = "nqn.x";
+    h.nsid = nsid;
+    h.wwid = fmt::format("uuid.{}", nsid);
+    HeadPathInfo hp{7, "optimized", 1, true, true, {}};
+    hp.counters.ios = nsid == 1 ? 3 : 1;
+    hp.counters.bytes = hp.counters.ios * 4096;
+    hp.counters.errors = nsid == 1 ? 0 : 1;
+    h.paths.push_back(hp);
+    t.heads.push_back(h);
+  }
+  const auto list = list_json(t);
+  CHECK(list.at("heads").at(0).at("paths").at(0).at("ios") == 3);
+  CHECK(list.at("heads").at(0).at("paths").at(0).at("errors") == 0);
+  CHECK(list.at("heads").at(1).at("paths").at(0).at("ios") == 1);
+  CHECK(list.at("heads").at(1).at("paths").at(0).at("errors") == 1);
+
+  const auto stats = stats_json(t);
+  CHECK(stats.at("paths").at(0).at("ios") == 4);  // the controller's totals
+  CHECK(stats.at("paths").at(0).at("stalls") == 1);
+  const auto& ns2 = stats.at("heads").at(1).at("paths").at(0);
+  CHECK(ns2.at("name") == p.name);
+  CHECK(ns2.at("ios") == 1);
+  CHECK(ns2.at("bytes") == 4096);
+  CHECK(ns2.at("errors") == 1);
+  CHECK_FALSE(ns2.contains("stalls"));  // a path's own, not a namespace's
+
+  const std::string prom = stats_prometheus(t);
+  const std::string labels = "nqn=\"nqn.x\",traddr=\"127.0.0.1\",trsvcid=\"4420\",cntlid=\"2\"";
+  CHECK_THAT(prom, Catch::Contains("# TYPE nvme_mpath_ns_path_ios_total counter\n"));
+  CHECK_THAT(prom, Catch::Contains("\nnvme_mpath_path_ios_total{" + labels + "} 4\n"));
+  CHECK_THAT(prom, Catch::Contains("\nnvme_mpath_ns_path_ios_total{" + labels + ",nsid=\"1\"} 3\n"));
+  CHECK_THAT(prom, Catch::Contains("\nnvme_mpath_ns_path_ios_total{" + labels + ",nsid=\"2\"} 1\n"));
+  CHECK_THAT(prom, Catch::Contains("\nnvme_mpath_ns_path_errors_total{" + labels + ",nsid=\"2\"} 1\n"));
+  CHECK_THAT(prom, Catch::Contains("\nnvme_mpath_path_stalls_total{" + labels + "} 1\n"));
+  CHECK_THAT(prom, !Catch::Contains("ns_path_stalls") && !Catch::Contains("outstanding"));
+  CHECK_THAT(prom, Catch::Contains("\nnvme_mpath_head_ios_total{wwid=\"uuid.2\",nqn=\"nqn.x\",nsid=\"2\"} 0\n"));
 }

@@ -40,7 +40,7 @@ TEST_CASE("two paths to one namespace make one head", "[topology]") {
   CHECK(h.nsid == 1);
   CHECK(h.wwid == wwid_of(1));
   CHECK(h.geometry == NsGeometry{131072, 512, 0, false});
-  CHECK(h.policy == multipath::kDefaultPolicy);
+  CHECK(h.policy == kDefaultPolicy);
   CHECK(h.may_return);
   CHECK(members(*s, h) == std::vector<PathId>{p1, p2});
   CHECK(h.paths[0].ana == AnaState::Optimized);
@@ -295,7 +295,7 @@ TEST_CASE("remove_path: the path leaves every head; empty heads vanish", "[topol
 
 TEST_CASE("policy per subsystem; default for subsystems seen later", "[topology]") {
   Fixture f;
-  const auto unknown = f.topo.set_policy(kNqn, multipath::Policy::RoundRobin);
+  const auto unknown = f.topo.set_policy(kNqn, Policy::RoundRobin);
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error().code == Errc::NotFound);
   CHECK_THAT(unknown.error().message, Catch::Contains(kNqn));
@@ -306,27 +306,27 @@ TEST_CASE("policy per subsystem; default for subsystems seen later", "[topology]
   ControllerInfo other = ctrl_info(1, {ns_info(1)});
   other.id.subnqn = kOtherNqn;
   f.up(b, other);
-  REQUIRE(f.topo.set_policy(kNqn, multipath::Policy::RoundRobin));
+  REQUIRE(f.topo.set_policy(kNqn, Policy::RoundRobin));
   auto s = f.snap();
   REQUIRE(s->heads.size() == 2);
   CHECK(s->heads[0].subnqn == kNqn);
-  CHECK(s->heads[0].policy == multipath::Policy::RoundRobin);
-  CHECK(s->heads[1].policy == multipath::kDefaultPolicy);
+  CHECK(s->heads[0].policy == Policy::RoundRobin);
+  CHECK(s->heads[1].policy == kDefaultPolicy);
 
   // The default applies to subsystems registered from now on, not to those already known.
-  f.topo.set_default_policy(multipath::Policy::Numa);
+  f.topo.set_default_policy(Policy::Numa);
   const PathId c = f.add(1, "nqn.2026-01.io.example:third");
   ControllerInfo third = ctrl_info(1, {ns_info(1)});
   third.id.subnqn = "nqn.2026-01.io.example:third";
   f.up(c, third);
   s = f.snap();
   REQUIRE(s->heads.size() == 3);
-  CHECK(s->heads[1].policy == multipath::kDefaultPolicy);
-  CHECK(s->heads[2].policy == multipath::Policy::Numa);
+  CHECK(s->heads[1].policy == kDefaultPolicy);
+  CHECK(s->heads[2].policy == Policy::Numa);
 
   // The last path gone, the subsystem is forgotten with its policy.
   f.topo.remove_path(a);
-  const auto forgotten = f.topo.set_policy(kNqn, multipath::Policy::QueueDepth);
+  const auto forgotten = f.topo.set_policy(kNqn, Policy::QueueDepth);
   REQUIRE_FALSE(forgotten);
   CHECK(forgotten.error().code == Errc::NotFound);
 }

@@ -21,6 +21,14 @@ std::string size_text(std::uint64_t bytes) {
   return fmt::format("{:.{}f} {}", v, u == 0 ? 0 : 1, units[u]);
 }
 
+// "ios 1 bytes 4096 errors 0 failovers 0 retries 0": the counts of a path, a head or a
+// namespace on a path in the stats answer.
+std::string io_counts(const nlohmann::json& j) {
+  return fmt::format("ios {} bytes {} errors {} failovers {} retries {}", j.at("ios").get<std::uint64_t>(),
+                     j.at("bytes").get<std::uint64_t>(), j.at("errors").get<std::uint64_t>(),
+                     j.at("failovers").get<std::uint64_t>(), j.at("retries").get<std::uint64_t>());
+}
+
 }  // namespace
 
 // As `multipath -ll` and `nvme list-subsys`: a head, then its paths.
@@ -64,20 +72,18 @@ std::string list_text(const nlohmann::json& list) {
 std::string stats_text(const nlohmann::json& stats) {
   std::string out;
   for (const auto& p : stats.at("paths")) {
-    out += fmt::format("path {} {}: ios {} bytes {} errors {} failovers {} retries {} stalls {} outstanding {} "
-                       "reconnects {}\n",
-                       p.at("name").get<std::string>(), p.at("state").get<std::string>(), p.at("ios").get<std::uint64_t>(),
-                       p.at("bytes").get<std::uint64_t>(), p.at("errors").get<std::uint64_t>(),
-                       p.at("failovers").get<std::uint64_t>(), p.at("retries").get<std::uint64_t>(),
-                       p.at("stalls").get<std::uint64_t>(), p.at("outstanding").get<std::uint64_t>(),
-                       p.at("reconnects").get<std::uint64_t>());
+    out += fmt::format("path {} {}: {} stalls {} outstanding {} reconnects {}\n", p.at("name").get<std::string>(),
+                       p.at("state").get<std::string>(), io_counts(p), p.at("stalls").get<std::uint64_t>(),
+                       p.at("outstanding").get<std::uint64_t>(), p.at("reconnects").get<std::uint64_t>());
   }
   for (const auto& h : stats.at("heads")) {
-    out += fmt::format("head {} ({} nsid {}): ios {} bytes {} errors {} failovers {} retries {} held {}\n",
-                       h.at("wwid").get<std::string>(), h.at("nqn").get<std::string>(), h.at("nsid").get<std::uint32_t>(),
-                       h.at("ios").get<std::uint64_t>(), h.at("bytes").get<std::uint64_t>(),
-                       h.at("errors").get<std::uint64_t>(), h.at("failovers").get<std::uint64_t>(),
-                       h.at("retries").get<std::uint64_t>(), h.at("held").get<std::uint64_t>());
+    out += fmt::format("head {} ({} nsid {}): {} held {}\n", h.at("wwid").get<std::string>(),
+                       h.at("nqn").get<std::string>(), h.at("nsid").get<std::uint32_t>(), io_counts(h),
+                       h.at("held").get<std::uint64_t>());
+    // This namespace's share of each path's totals above.
+    for (const auto& p : h.value("paths", nlohmann::json::array())) {
+      out += fmt::format("  path {}: {}\n", p.at("name").get<std::string>(), io_counts(p));
+    }
   }
   return out;
 }

@@ -13,9 +13,42 @@ const PathInfo* find_path(const TopologyInfo& t, std::uint16_t id) {
   return nullptr;
 }
 
+// The counts every level keeps (PathCounters, HeadPathCounters, HeadCounters).
+template <class C>
+nlohmann::ordered_json io_counters(const C& c) {
+  return {{"ios", c.ios}, {"bytes", c.bytes}, {"errors", c.errors}, {"failovers", c.failovers}, {"retries", c.retries}};
+}
+
 nlohmann::ordered_json path_counters(const PathCounters& c) {
-  return {{"ios", c.ios},           {"bytes", c.bytes},     {"errors", c.errors}, {"failovers", c.failovers},
-          {"retries", c.retries},   {"stalls", c.stalls},   {"outstanding", c.outstanding}};
+  auto j = io_counters(c);
+  j.update({{"stalls", c.stalls}, {"outstanding", c.outstanding}});
+  return j;
+}
+
+nlohmann::ordered_json head_counters(const HeadCounters& c) {
+  auto j = io_counters(c);
+  j["held"] = c.held;
+  return j;
+}
+
+// Label values are quoted; NQNs and addresses hold no '"' or '\\' (NVMe restricts NQN text).
+std::string path_label(const PathInfo& p) {
+  return fmt::format("nqn=\"{}\",traddr=\"{}\",trsvcid=\"{}\",cntlid=\"{}\"", p.subnqn, p.traddr, p.trsvcid, p.cntlid);
+}
+
+// One sample: its labels and its counters (as the JSON above).
+using Sample = std::pair<std::string, nlohmann::ordered_json>;
+
+// A counter family per key of `fields` ("ios" → nvme_mpath_<prefix>_ios_total) but
+// "outstanding" (a gauge, not a counter), each with one line per sample.
+void families(std::string& out, const std::string& prefix, const char* help, const nlohmann::ordered_json& fields,
+              const std::vector<Sample>& samples) {
+  for (const auto& [key, unused] : fields.items()) {
+    if (key == "outstanding") continue;
+    const std::string name = fmt::format("nvme_mpath_{}_{}_total", prefix, key);
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+    for (const auto& [labels, c] : samples) out += fmt::format("{}{{{}}} {}\n", name, labels, c.at(key).get<std::uint64_t>());
+  }
 }
 
 }  // namespace
@@ -29,7 +62,7 @@ nlohmann::ordered_json list_json(const TopologyInfo& t, const std::map<std::uint
       if (p == nullptr) continue;
       nlohmann::ordered_json j = {{"name", p->name},          {"state", p->state},
                                   {"ana_state", hp.ana_state},  {"current", hp.current},
-                                  {"ios", p->counters.ios},     {"errors", p->counters.errors}};
+                                  {"ios", hp.counters.ios},     {"errors", hp.counters.errors}};
       if (p->transport == "scsi") {
         j.update({{"dev", p->dev},
                   {"hctl", p->hctl},
@@ -86,41 +119,39 @@ nlohmann::ordered_json stats_json(const TopologyInfo& t) {
   }
   nlohmann::ordered_json heads = nlohmann::ordered_json::array();
   for (const auto& h : t.heads) {
-    const auto& c = h.counters;
-    heads.push_back({{"wwid", h.wwid}, {"nqn", h.subnqn}, {"nsid", h.nsid}, {"ios", c.ios}, {"bytes", c.bytes},
-                     {"errors", c.errors}, {"failovers", c.failovers}, {"retries", c.retries}, {"held", c.held}});
+    auto j = nlohmann::ordered_json{{"wwid", h.wwid}, {"nqn", h.subnqn}, {"nsid", h.nsid}};
+    j.update(head_counters(h.counters));
+    nlohmann::ordered_json hpaths = nlohmann::ordered_json::array();
+    for (const auto& hp : h.paths) {
+      const PathInfo* p = find_path(t, hp.path_id);
+      auto pj = nlohmann::ordered_json{{"name", p != nullptr ? p->name : fmt::format("path {}", hp.path_id)}};
+      pj.update(io_counters(hp.counters));
+      hpaths.push_back(std::move(pj));
+    }
+    j["paths"] = std::move(hpaths);
+    heads.push_back(std::move(j));
   }
   return {{"paths", paths}, {"heads", heads}};
 }
 
 std::string stats_prometheus(const TopologyInfo& t) {
-  std::string out;
-  auto metric = [&out](const char* name, const char* help) {
-    out += fmt::format("# HELP nvme_mpath_{} {}\n# TYPE nvme_mpath_{} counter\n", name, help, name);
-  };
-  // Label values are quoted; NQNs and addresses hold no '"' or '\\' (NVMe restricts NQN text).
-  auto path_label = [](const PathInfo& p) {
-    return fmt::format("nqn=\"{}\",traddr=\"{}\",trsvcid=\"{}\",cntlid=\"{}\"", p.subnqn, p.traddr, p.trsvcid, p.cntlid);
-  };
-  const std::pair<const char*, std::uint64_t PathCounters::*> pc[] = {
-      {"path_ios_total", &PathCounters::ios},       {"path_bytes_total", &PathCounters::bytes},
-      {"path_errors_total", &PathCounters::errors}, {"path_failovers_total", &PathCounters::failovers},
-      {"path_retries_total", &PathCounters::retries}, {"path_stalls_total", &PathCounters::stalls}};
-  for (const auto& [name, field] : pc) {
-    metric(name, "per path, summed over I/O contexts");
-    for (const auto& p : t.paths) out += fmt::format("nvme_mpath_{}{{{}}} {}\n", name, path_label(p), p.counters.*field);
-  }
-  const std::pair<const char*, std::uint64_t HeadCounters::*> hc[] = {
-      {"head_ios_total", &HeadCounters::ios},         {"head_bytes_total", &HeadCounters::bytes},
-      {"head_errors_total", &HeadCounters::errors},   {"head_failovers_total", &HeadCounters::failovers},
-      {"head_retries_total", &HeadCounters::retries}, {"head_held_total", &HeadCounters::held}};
-  for (const auto& [name, field] : hc) {
-    metric(name, "per namespace head");
-    for (const auto& h : t.heads) {
-      out += fmt::format("nvme_mpath_{}{{wwid=\"{}\",nqn=\"{}\",nsid=\"{}\"}} {}\n", name, h.wwid, h.subnqn, h.nsid,
-                         h.counters.*field);
+  std::vector<Sample> paths, ns_paths, heads;
+  for (const auto& p : t.paths) paths.emplace_back(path_label(p), path_counters(p.counters));
+  for (const auto& h : t.heads) {
+    heads.emplace_back(fmt::format("wwid=\"{}\",nqn=\"{}\",nsid=\"{}\"", h.wwid, h.subnqn, h.nsid),
+                       head_counters(h.counters));
+    for (const auto& hp : h.paths) {
+      if (const PathInfo* p = find_path(t, hp.path_id)) {
+        ns_paths.emplace_back(fmt::format("{},nsid=\"{}\"", path_label(*p), h.nsid), io_counters(hp.counters));
+      }
     }
   }
+  std::string out;
+  families(out, "path", "per path: the controller's totals over its namespaces, summed over I/O contexts",
+           path_counters({}), paths);
+  families(out, "ns_path", "per namespace (nsid) on each path, summed over I/O contexts", io_counters(HeadPathCounters{}),
+           ns_paths);
+  families(out, "head", "per namespace head", head_counters({}), heads);
   return out;
 }
 

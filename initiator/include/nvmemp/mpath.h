@@ -150,6 +150,9 @@ struct Endpoint {
   std::string host_iface;       // optional local interface
 };
 
+// A path's totals: the commands of every namespace on this controller connection (ios and bytes
+// when they succeed, errors, failovers away from it, same-path retries), its stalls and the
+// commands outstanding on it now.
 struct PathCounters {
   std::uint64_t ios = 0, bytes = 0, errors = 0, failovers = 0, retries = 0, stalls = 0;
   std::uint64_t outstanding = 0;
@@ -166,7 +169,7 @@ struct PathInfo {
   std::string state;            // "live", "resetting", "connecting", "deleting", "dead"
   std::uint64_t reconnects = 0;
   std::string last_error;
-  PathCounters counters;        // summed over I/O contexts
+  PathCounters counters;        // controller totals, summed over I/O contexts
   // NVMe/TCP: entries per I/O queue (min of queue_size, CAP.MQES + 1, MAXCMD), the I/O queues
   // the controller granted, and how many of this association's queue Connects it refused
   // (those I/O contexts send nothing on this path; queue_error says why).
@@ -183,14 +186,23 @@ struct PathInfo {
   std::string vendor, model, rev, serial;
 };
 
+// The same as PathCounters for the commands of one namespace on one path.
+struct HeadPathCounters {
+  std::uint64_t ios = 0, bytes = 0, errors = 0, failovers = 0, retries = 0;
+};
+
 struct HeadPathInfo {
   std::uint16_t path_id = 0;
   std::string ana_state;        // "optimized", "non-optimized", "inaccessible", ...
   std::uint32_t ana_grpid = 0;  // 0 when the controller does not report ANA
   bool usable = false;          // live and optimized / non-optimized
   bool current = false;         // usable and in the best ANA class: where the policy sends I/O
+  HeadPathCounters counters;    // this namespace's I/O on this path, summed over I/O contexts
 };
 
+// A head's requests: ios, bytes and errors count each request once, when it finishes (whatever
+// paths it took); failovers and retries count each move; held counts the requests that waited
+// for a usable path.
 struct HeadCounters {
   std::uint64_t ios = 0, bytes = 0, errors = 0, failovers = 0, retries = 0, held = 0;
 };

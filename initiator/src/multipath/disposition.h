@@ -16,13 +16,12 @@
 //   anything else                        → Retry on the same path after the CRD delay
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstdint>
-#include <optional>
 
 #include "common/clock.h"
 #include "nvmemp/status.h"
+#include "topology/io_rules.h"
 
 namespace nvmemp::multipath {
 
@@ -35,21 +34,10 @@ struct RequestFacts {
   unsigned attempts = 0;            // how often it was already retried or failed over
 };
 
-struct PathFacts {
-  std::array<std::uint16_t, 3> crdt_100ms{};  // Identify Controller CRDT1..3, 100 ms units
-  Nanos kato{};                                // keep-alive timeout of the controller
-  Nanos cqt{};                                 // command quiesce time, when reported (else 0)
-  TimePoint last_alive{};                      // last completion or keep-alive answer seen
-};
-
-struct FailoverPolicy {
-  unsigned max_attempts = 5;  // the kernel's nvme_max_retries
-  // How long a write lost with its connection waits before it is resubmitted elsewhere.
-  // Unset (the default): KATO + CQT after the old controller's last sign of life, the
-  // earliest moment it can no longer execute the write. 0 resubmits at once, as the kernel
-  // and SPDK do, which can let a late write overwrite newer data (spdk#3593).
-  std::optional<Nanos> write_failover_delay;
-};
+// What decide_disposition() knows of the path and of the head's rules: carried by the topology
+// snapshot, so defined with it (topology/io_rules.h).
+using topology::FailoverPolicy;
+using topology::PathFacts;
 
 struct Decision {
   Action action = Action::Complete;

@@ -3,6 +3,8 @@
 // snapshot mailboxes. Public calls from other threads are posted to its reactor and waited for.
 #include <unistd.h>
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "common/log.h"
@@ -32,9 +34,9 @@ Result<void> FabricImpl::init() {
   if (!h) return tl::unexpected(h.error());
   host_ = std::move(*h);
   if (host_.generated) log(LogLevel::Info, "{}", host_.hint);
-  if (opts_.max_io_contexts == 0 || opts_.max_io_contexts > multipath::kMaxIoContexts) {
+  if (opts_.max_io_contexts == 0 || opts_.max_io_contexts > topology::kMaxIoContexts) {
     return make_error(Errc::InvalidArgument, fmt::format("max_io_contexts {} must be 1..{}", opts_.max_io_contexts,
-                                                         multipath::kMaxIoContexts));
+                                                         topology::kMaxIoContexts));
   }
   if (opts_.queue_size < 2 || opts_.queue_size > 1024) {
     return make_error(Errc::InvalidArgument, fmt::format("queue_size {} must be 2..1024", opts_.queue_size));
@@ -172,12 +174,31 @@ void FabricImpl::publish() {
       pv.counters = b->counters;
     }
   }
-  for (auto& hv : s->heads) {
-    auto& c = head_counters_[hv.id];
-    if (!c) c = std::make_shared<multipath::HeadCounterSet>();
-    hv.counters = c;
-  }
+  attach_counters(*s);
   publisher_.publish(std::move(s));
+}
+
+void FabricImpl::attach_counters(TopologySnapshot& s) {
+  std::set<HeadId> heads;
+  std::set<PathId> paths;
+  for (const auto& pv : s.paths) paths.insert(pv.id);
+  for (auto& hv : s.heads) {
+    heads.insert(hv.id);
+    auto& c = head_counters_[hv.id];
+    if (!c) c = new_counters<topology::HeadCounterSet>();
+    hv.counters = c;
+    for (auto& hp : hv.paths) {
+      auto& pc = head_path_counters_[{hv.id, s.paths[hp.path_index].id}];
+      if (!pc) pc = new_counters<topology::HeadPathCounterSet>();
+      hp.counters = pc;
+    }
+  }
+  // A head that is gone never comes back (ids are not reused); a path left out of a head's
+  // list for a while (a geometry change) keeps its counts while the path exists.
+  std::erase_if(head_counters_, [&](const auto& kv) { return !heads.contains(kv.first); });
+  std::erase_if(head_path_counters_, [&](const auto& kv) {
+    return !heads.contains(kv.first.first) || !paths.contains(kv.first.second);
+  });
 }
 
 void FabricImpl::start_controller(Entry& ent, std::function<void(Result<PathInfo>)> reply) {
@@ -258,6 +279,7 @@ FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& 
   auto e = std::make_unique<Entry>();
   e->id = *id;
   e->key = key;
+  e->counters = new_counters<topology::PathCounterSet>();
   e->io_timeout = knobs.io_timeout;
   e->stall_timeout = knobs.stall_timeout;
   e->probe_timeout = knobs.probe_timeout;
@@ -366,12 +388,13 @@ HeadInfo FabricImpl::head_info(const topology::HeadView& h, const TopologySnapsh
     const multipath::PathCandidate c{pv.id, pv.live, hp.ana, 0};
     const bool usable = multipath::path_selectable(c);
     any_optimized = any_optimized || (usable && hp.ana == wire::AnaState::Optimized);
-    hi.paths.push_back(HeadPathInfo{pv.id, wire::ana_state_name(hp.ana), hp.anagrpid, usable, false});
+    hi.paths.push_back(HeadPathInfo{pv.id, wire::ana_state_name(hp.ana), hp.anagrpid, usable, false,
+                                    hp.counters ? hp.counters->sum() : HeadPathCounters{}});
   }
   for (auto& p : hi.paths) {
     p.current = p.usable && (!any_optimized || p.ana_state == "optimized");
   }
-  if (auto it = head_counters_.find(h.id); it != head_counters_.end()) hi.counters = it->second->sum();
+  if (h.counters) hi.counters = h.counters->sum();
   for (const auto& hp : h.paths) {
     for (const auto& e : entries_) {
       if (e->id != s.paths[hp.path_index].id || !e->ana_changed) continue;

@@ -137,6 +137,7 @@ Result<PathInfo> FabricImpl::set_block_path(const BlockPathSpec& spec) {
           auto e = std::make_unique<BlockEntry>();
           e->id = *id;
           e->key = key;
+          e->counters = new_counters<topology::PathCounterSet>();
           blocks_.push_back(std::move(e));
           b = blocks_.back().get();
           log(LogLevel::Info, "block path {} ({}) added to {}", spec.dev_node, spec.hctl, spec.wwid);

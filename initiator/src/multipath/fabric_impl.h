@@ -120,7 +120,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
     bool probing = false;
     bool removed = false;          // destroy at the end of the loop turn
     bool fail_fast = false;        // as last published
-    std::shared_ptr<multipath::PathCounterSet> counters = std::make_shared<multipath::PathCounterSet>();
+    std::shared_ptr<topology::PathCounterSet> counters;  // new_counters()
     std::optional<std::chrono::system_clock::time_point> ana_changed;
     std::chrono::microseconds ana_took{0};
     TimePoint ana_error_at{};      // an I/O saw an ANA status: the re-read's start
@@ -145,7 +145,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
     std::uint64_t reconnects = 0;  // times it came back into service
     std::string last_error;
     TimePoint reprobe_at{};
-    std::shared_ptr<multipath::PathCounterSet> counters = std::make_shared<multipath::PathCounterSet>();
+    std::shared_ptr<topology::PathCounterSet> counters;  // new_counters()
   };
   // A block probe running on its own thread; joined once it has posted its answer.
   struct Probe {
@@ -177,6 +177,13 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   void start_controller(Entry& e, std::function<void(Result<PathInfo>)> reply);
   void update(Entry& e);
   void publish();
+  // A counter set with one slot per I/O context this fabric may have (topology/counters.h).
+  template <class Set>
+  std::shared_ptr<Set> new_counters() const {
+    return std::make_shared<Set>(opts_.max_io_contexts);
+  }
+  // Where the snapshot's heads and (head, path) pairs count; forgets those no longer in it.
+  void attach_counters(TopologySnapshot& s);
   PathInfo path_info(const Entry& e) const;
   HeadInfo head_info(const topology::HeadView& h, const TopologySnapshot& s) const;
   Watch* watch(std::uint32_t id);
@@ -203,7 +210,10 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   topology::Topology topo_;
   topology::SnapshotPublisher<TopologySnapshot> publisher_;
   std::vector<std::unique_ptr<Entry>> entries_;
-  std::unordered_map<HeadId, std::shared_ptr<multipath::HeadCounterSet>> head_counters_;
+  // Counter sets of the heads and of each (head, path) in the snapshot; an entry goes with its
+  // head or path (publish()).
+  std::unordered_map<HeadId, std::shared_ptr<topology::HeadCounterSet>> head_counters_;
+  std::map<std::pair<HeadId, PathId>, std::shared_ptr<topology::HeadPathCounterSet>> head_path_counters_;
   std::vector<IoEngine*> contexts_;
   std::vector<std::unique_ptr<discovery::Discovery>> discoveries_;
   std::vector<std::unique_ptr<Watch>> watches_;

@@ -236,7 +236,7 @@ void IoEngine::dispatch(Request* r) {
   r->tag = *tag;
   r->sent_at = now;
   r->pin = 0;
-  if (tp->counters) bump(tp->counters->slot[index_].outstanding);
+  if (tp->counters) bump(tp->counters->slot(index_).outstanding);
 }
 
 void IoEngine::hold(Request* r, HeadState& hs) {
@@ -244,7 +244,7 @@ void IoEngine::hold(Request* r, HeadState& hs) {
   const auto& hv = *hs.view;
   if (r->held_since == TimePoint{}) {
     r->held_since = now;
-    if (hv.counters) bump(hv.counters->slot[index_].held);
+    if (hv.counters) bump(hv.counters->slot(index_).held);
   }
   // A path that is live with a good ANA state but whose queue on this thread is still being
   // set up (or was just suspected) will serve soon: that is not "no path".
@@ -303,16 +303,7 @@ void IoEngine::run_deferred() {
 }
 
 void IoEngine::finish(Request* r, Status st, const char* error) {
-  HeadState* hs = head_state(r->head);
-  if (hs != nullptr && hs->view->counters) {
-    auto& c = hs->view->counters->slot[index_];
-    if (st.ok()) {
-      bump(c.ios);
-      if (io_op_moves_data(r->op)) bump(c.bytes, r->op == IoOp::Read ? r->rbuf.size() : r->wbuf.size());
-    } else {
-      bump(c.errors);
-    }
-  }
+  count_done({head_slot(head_state(r->head))}, st.ok(), r->data_bytes());
   r->finished = true;
   --outstanding_;
   ++callbacks_;
@@ -342,7 +333,7 @@ void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
     log(LogLevel::Info, "I/O context {}: {} answers again", index_, q.q->name());
   }
   if (q.q->inflight() == 0) q.busy_since = now;
-  PathSlot* pc = tp.counters ? &tp.counters->slot[index_] : nullptr;
+  PathSlot* pc = tp.counters ? &tp.counters->slot(index_) : nullptr;
   if (pc) bump(pc->outstanding, static_cast<std::uint64_t>(-1));
   if (c.abandoned) {
     --r->ghosts;
@@ -350,17 +341,15 @@ void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
     return;
   }
   r->on = nullptr;
+  HeadState* rhs = head_state(r->head);
+  HeadPathSlot* nc = head_path_slot(rhs, tp);  // this namespace on this path
   const Nanos lat = now - r->sent_at;
   tp.ewma += (lat - tp.ewma) / 8;
+  count_done({pc, nc}, c.status.ok(), r->data_bytes());
   if (c.status.ok()) {
-    if (pc) {
-      bump(pc->ios);
-      if (io_op_moves_data(r->op)) bump(pc->bytes, r->op == IoOp::Read ? r->rbuf.size() : r->wbuf.size());
-    }
     finish(r, c.status, nullptr);
     return;
   }
-  if (pc) bump(pc->errors);
   const topology::PathView* pv = snap_ ? snap_->path(tp.id) : nullptr;
   PathFacts facts = pv ? pv->facts : PathFacts{};
   // The old controller's last sign of life, for a write lost with its connection: we only know
@@ -369,7 +358,6 @@ void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
   // thread saw it alive later.
   facts.last_alive = std::max(now, facts.last_alive);
   const RequestFacts rf{io_op_modifies(r->op), c.reached_controller, r->retries};
-  const HeadState* rhs = head_state(r->head);
   const Decision d = decide_disposition(c.status, rf, facts, rhs ? rhs->view->rules.failover : opts_.failover, now);
   if (d.reread_ana || is_ana_status(c.status)) link_.report_ana_error(tp.id);
   if (d.path_failed && q.q->live() && !(c.status.sct() == Status::kSctPath && c.status.sc() >= Status::kScHostPathError)) {
@@ -387,8 +375,7 @@ void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
                             fmt::format("{} of {} block(s) at LBA {} failed on {}", io_op_name(r->op), r->nlb,
                                         r->slba, q.q->name()));
   }
-  HeadState* hs = head_state(r->head);
-  HeadSlot* hc = (hs && hs->view->counters) ? &hs->view->counters->slot[index_] : nullptr;
+  HeadSlot* hc = head_slot(rhs);
   switch (d.action) {
     case Action::Complete:
     case Action::Fail:
@@ -398,14 +385,12 @@ void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
       return;
     case Action::RetrySamePath:
       ++r->retries;
-      if (pc) bump(pc->retries);
-      if (hc) bump(hc->retries);
+      bump_all(&IoTally::retries, {pc, nc, hc});
       r->pin = tp.id;
       r->avoid = 0;
       break;
     case Action::Failover:
-      if (pc) bump(pc->failovers);
-      if (hc) bump(hc->failovers);
+      bump_all(&IoTally::failovers, {pc, nc, hc});
       r->avoid = tp.id;
       r->pin = 0;
       break;
@@ -441,7 +426,7 @@ void IoEngine::run_waiting() {
 void IoEngine::suspect(TPath& tp, Nanos quiet) {
   QueueCtx& q = *tp.q;
   tp.suspect = true;
-  if (tp.counters) bump(tp.counters->slot[index_].stalls);
+  if (tp.counters) bump(tp.counters->slot(index_).stalls);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(quiet).count();
   const std::string why = fmt::format("{}: {} command(s) outstanding and nothing received for {} ms",
                                       q.q->name(), q.q->inflight(), ms);
@@ -456,9 +441,9 @@ void IoEngine::suspect(TPath& tp, Nanos quiet) {
     ++r.ghosts;
     r.on = nullptr;
     r.avoid = tp.id;
-    if (tp.counters) bump(tp.counters->slot[index_].failovers);
     HeadState* hs = head_state(r.head);
-    if (hs && hs->view->counters) bump(hs->view->counters->slot[index_].failovers);
+    bump_all(&IoTally::failovers, {tp.counters ? &tp.counters->slot(index_) : nullptr, head_path_slot(hs, tp),
+                                   head_slot(hs)});
     dispatch(&r);
   }
 }

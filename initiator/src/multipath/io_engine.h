@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "controller/host_identity.h"
-#include "multipath/counters.h"
+#include "topology/counters.h"
 #include "multipath/disposition.h"
 #include "multipath/path_queue.h"
 #include "multipath/path_selector.h"
@@ -38,6 +38,14 @@
 namespace nvmemp::multipath {
 
 using topology::HeadId;
+using topology::bump;
+using topology::bump_all;
+using topology::count_done;
+using topology::HeadPathSlot;
+using topology::HeadSlot;
+using topology::IoTally;
+using topology::PathCounterSet;
+using topology::PathSlot;
 using topology::PathId;
 using topology::TopologySnapshot;
 
@@ -139,6 +147,10 @@ class IoEngine final : public IoContext {
   TPath* tpath(PathId id);
   HeadState* head_state(HeadId id);
   bool usable_here(const TPath* tp, const topology::PathView& pv) const;
+  // This context's counter slot of a head, and of a head's namespace on one of its paths (null
+  // when the head or the path is not in the snapshot).
+  HeadSlot* head_slot(HeadState* hs) noexcept;
+  HeadPathSlot* head_path_slot(HeadState* hs, const TPath& tp) noexcept;
 
   unsigned index_;
   std::unique_ptr<transport::Reactor> reactor_;

@@ -59,6 +59,20 @@ void IoEngine::refresh_topology() {
   waiting_dirty_ = true;
 }
 
+HeadSlot* IoEngine::head_slot(HeadState* hs) noexcept {
+  if (hs == nullptr || !hs->view->counters) return nullptr;
+  return &hs->view->counters->slot(index_);
+}
+
+HeadPathSlot* IoEngine::head_path_slot(HeadState* hs, const TPath& tp) noexcept {
+  if (hs == nullptr) return nullptr;
+  for (std::size_t i = 0; i < hs->tpaths.size(); ++i) {
+    const auto& set = hs->view->paths[i].counters;
+    if (hs->tpaths[i] == &tp) return set ? &set->slot(index_) : nullptr;
+  }
+  return nullptr;
+}
+
 void IoEngine::request_queue(TPath& tp, const topology::PathView& pv) {
   const auto qid = static_cast<std::uint16_t>(index_ + 1);
   if (qid > pv.io_queues) {

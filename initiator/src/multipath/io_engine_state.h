@@ -64,6 +64,11 @@ struct IoEngine::Request {
   TimePoint sent_at{};
   Status fail_status;               // fail_later(): delivered from poll()
   std::string error;
+
+  std::uint64_t data_bytes() const noexcept {  // what a success adds to the bytes counters
+    if (!io_op_moves_data(op)) return 0;
+    return op == IoOp::Read ? rbuf.size() : wbuf.size();
+  }
 };
 
 }  // namespace nvmemp::multipath

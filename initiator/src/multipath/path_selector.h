@@ -19,16 +19,15 @@
 
 #include "nvmemp/mpath.h"
 #include "nvmemp/result.h"
+#include "topology/io_rules.h"
 #include "wire/log_pages.h"
 
 namespace nvmemp::multipath {
 
-// The public enum (nvmemp/mpath.h IoPolicy): Numa, RoundRobin, QueueDepth.
-using Policy = ::nvmemp::IoPolicy;
-
-// queue-depth, not the kernel's numa: on fabrics every controller is "local", so numa sends all
-// I/O of a head down one path; vendors and users now ask for queue-depth (issue 5, item 3).
-inline constexpr Policy kDefaultPolicy = Policy::QueueDepth;
+// The policy and its default (queue-depth) are carried by the topology snapshot, so defined
+// with it (topology/io_rules.h).
+using topology::kDefaultPolicy;
+using topology::Policy;
 
 // "numa", "round-robin", "queue-depth": the kernel's iopolicy spellings.
 const char* policy_name(Policy policy) noexcept;

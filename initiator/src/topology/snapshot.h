@@ -12,9 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "multipath/counters.h"
-#include "multipath/disposition.h"
-#include "multipath/path_selector.h"
+#include "topology/counters.h"
+#include "topology/io_rules.h"
 #include "topology/ns_identity.h"
 #include "transport/tcp_connect.h"
 #include "wire/log_pages.h"
@@ -52,11 +51,11 @@ struct PathView {
   Nanos stall_timeout{0};           // before a quiet queue is suspected; 0: the engine's
   // CRDT, KATO, CQT and the last sign of life (keep-alive answer or admin completion) of the
   // controller, for decide_disposition() and the write-failover wait.
-  multipath::PathFacts facts;
+  PathFacts facts;
   // fast_io_fail_tmo expired: held I/O need not wait for this path.
   bool fail_fast = false;
   // Filled by the Fabric (not the topology model): where I/O contexts count.
-  std::shared_ptr<multipath::PathCounterSet> counters;
+  std::shared_ptr<PathCounterSet> counters;
 };
 
 struct HeadPath {
@@ -64,12 +63,15 @@ struct HeadPath {
   wire::AnaState ana = wire::AnaState::Optimized;  // Optimized when the controller has no ANA
   std::uint32_t anagrpid = 0;       // 0 when the controller has no ANA (SCSI: the ALUA TPG)
   bool preferred = false;           // SCSI preferred_path: wins ties between equal ANA states
+  // Filled by the Fabric (not the topology model): where I/O contexts count this namespace's
+  // commands on this path.
+  std::shared_ptr<HeadPathCounterSet> counters;
 };
 
 // What I/O on a head does when paths fail (its subsystem's knobs).
 struct HeadRules {
   NoPathRetry no_path_retry;
-  multipath::FailoverPolicy failover;
+  FailoverPolicy failover;
 };
 
 struct HeadView {
@@ -79,14 +81,14 @@ struct HeadView {
   std::string wwid;                 // the kernel's format (ns_identity.h wwid())
   NsGeometry geometry;
   PathLimits limits;                // minimum over the member paths
-  multipath::Policy policy = multipath::kDefaultPolicy;
+  Policy policy = kDefaultPolicy;
   HeadRules rules;
   std::vector<HeadPath> paths;      // members, by path id
   // True while some controller of the subsystem may still come back (not Dead): with
   // no_path_retry queue, held I/O waits as long as this holds.
   bool may_return = false;
   // Filled by the Fabric (not the topology model).
-  std::shared_ptr<multipath::HeadCounterSet> counters;
+  std::shared_ptr<HeadCounterSet> counters;
 };
 
 struct TopologySnapshot {

@@ -181,13 +181,13 @@ std::vector<Error> Topology::update_path(PathId id, const PathInput& in) {
   return refused;
 }
 
-Result<void> Topology::set_policy(const std::string& subnqn, multipath::Policy p) {
+Result<void> Topology::set_policy(const std::string& subnqn, Policy p) {
   const auto it = policies_.find(subnqn);
   if (it == policies_.end()) {
     return make_error(Errc::NotFound,
                       fmt::format("subsystem {} is not connected: connect a path to it before "
                                   "setting its policy ({})",
-                                  subnqn, multipath::policy_name(p)));
+                                  subnqn, io_policy_name(p)));
   }
   it->second = p;
   return {};
@@ -232,7 +232,8 @@ std::shared_ptr<const TopologySnapshot> Topology::build() const {
       if (r->second.geometry != h.geometry) {
         continue;  // still on the old size or format: waits for its own re-identify
       }
-      hv.paths.push_back(HeadPath{index[pid], r->second.ana.state, r->second.ana.anagrpid, r->second.preferred});
+      hv.paths.push_back(HeadPath{index[pid], r->second.ana.state, r->second.ana.anagrpid, r->second.preferred,
+                                  /*counters: the Fabric's*/ nullptr});
       current.push_back(l);
       if (p->second.view.live) {
         live.push_back(l);

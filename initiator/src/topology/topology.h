@@ -29,9 +29,8 @@
 #include <vector>
 
 #include "controller/controller.h"
-#include "multipath/disposition.h"
-#include "multipath/path_selector.h"
 #include "nvmemp/result.h"
+#include "topology/io_rules.h"
 #include "topology/ns_identity.h"
 #include "topology/snapshot.h"
 #include "transport/tcp_connect.h"
@@ -70,7 +69,7 @@ struct PathInput {
   const controller::ControllerInfo* info = nullptr;
   std::uint16_t queue_size = 0;
   bool hdgst = false, ddgst = false;
-  multipath::PathFacts facts;       // crdt from info->id.crdt, kato, cqt, last_alive
+  PathFacts facts;       // crdt from info->id.crdt, kato, cqt, last_alive
   // This path's own command and stall timeouts (its subsystem's knobs); 0: the engine's.
   Nanos io_timeout{0};
   Nanos stall_timeout{0};
@@ -100,9 +99,9 @@ class Topology {
   std::vector<Error> update_path(PathId id, const PathInput& in);
 
   // Per-subsystem I/O policy; NotFound when no path of `subnqn` is registered.
-  Result<void> set_policy(const std::string& subnqn, multipath::Policy p);
-  // The policy of subsystems registered from now on (multipath::kDefaultPolicy until set).
-  void set_default_policy(multipath::Policy p) { default_policy_ = p; }
+  Result<void> set_policy(const std::string& subnqn, Policy p);
+  // The policy of subsystems registered from now on (kDefaultPolicy until set).
+  void set_default_policy(Policy p) { default_policy_ = p; }
   // The I/O rules of a subsystem's heads (no_path_retry, write failover); may be set before
   // the subsystem has a path. The default applies to every other subsystem.
   void set_rules(const std::string& subnqn, const HeadRules& r) { rules_[subnqn] = r; }
@@ -154,8 +153,8 @@ class Topology {
   std::map<PathId, Path> paths_;
   std::map<HeadId, Head> heads_;
   std::map<NsKey, HeadId> head_by_ns_;
-  std::map<std::string, multipath::Policy> policies_;  // one entry per subsystem with paths
-  multipath::Policy default_policy_ = multipath::kDefaultPolicy;
+  std::map<std::string, Policy> policies_;  // one entry per subsystem with paths
+  Policy default_policy_ = kDefaultPolicy;
   std::map<std::string, HeadRules> rules_;
   HeadRules default_rules_;
   std::uint32_t next_path_id_ = 1;  // wider than PathId to see the ids run out
