@@ -14,6 +14,7 @@
 //   other path status (SCT 3)            → Failover at once (the controller did not execute
 //                                          it); re-read the ANA log on SCT 3 SC 1..3
 //   anything else                        → Retry on the same path after the CRD delay
+//                                          (at most max_crd_delay)
 #pragma once
 
 #include <array>
@@ -49,6 +50,10 @@ struct FailoverPolicy {
   // earliest moment it can no longer execute the write. 0 resubmits at once, as the kernel
   // and SPDK do, which can let a late write overwrite newer data (spdk#3593).
   std::optional<Nanos> write_failover_delay;
+  // Upper bound of a CRD retry delay. CRDT is in 100 ms units up to 6553.5 s: a controller
+  // that asks for hours would hold the I/O (and its caller) that long; the kernel waits it
+  // out, we retry after at most this.
+  Nanos max_crd_delay = std::chrono::seconds(5);
 };
 
 struct Decision {
