@@ -1,5 +1,5 @@
-// The hostile-target suite, rows past bring-up: I/O queues (R2T outside the write, a Connect
-// never completed, a byte-at-a-time sender), keep-alive never answered, an event storm, a
+// The hostile-target suite, rows past bring-up: I/O queues (R2T outside the write, wrong
+// digests, a Connect never completed, a byte-at-a-time sender), keep-alive never answered, an event storm, a
 // discovery log that never settles, a retry delay of hours, and the admin timeout through
 // the public FabricOptions. See hostile_test.cc.
 #include <catch2/catch.hpp>
@@ -45,6 +45,38 @@ TEST_CASE("hostile: R2T asking for more than the write has", "[sim][hostile]") {
   INFO(why);
   CHECK(contains_nocase(why, "R2T"));
   CHECK(contains_nocase(why, "R2TL 69632"));
+}
+
+TEST_CASE("hostile: a wrong header digest", "[sim][hostile]") {
+  HostileRig rig;
+  rig.opts.hdgst = rig.opts.ddgst = true;
+  rig.ctl("corrupt-digest 1");  // the next PDU with a header digest: the Connect response
+  const auto bad = rig.connect();
+  INFO(bad.error);
+  CHECK(contains_nocase(bad.error, "hdgst"));
+  CHECK(contains_nocase(bad.error, "header digest does not match"));
+  CHECK(bad.took < kHostileTimeout + kHostileSlack);
+  const auto again = rig.connect();
+  INFO(again.error);
+  CHECK(again.error.empty());
+}
+
+TEST_CASE("hostile: a wrong data digest fails the read retryably, the queue lives", "[sim][hostile]") {
+  HostileRig rig;
+  rig.opts.ddgst = true;  // data digests only: the next PDU with a digest is read data
+  rig.connect_ok();
+  auto io = rig.open_io();
+  REQUIRE(io.has_value());
+  rig.ctl("corrupt-digest 1");
+  std::vector<std::uint8_t> buf(4096);
+  auto c = rig.exec(**io, *wire::make_read(1, 0, 8, 4096), buf, {});
+  REQUIRE(c.has_value());
+  CHECK(c->status.code() == 0x022);  // Transient Transport Error: no DNR, retry
+  CHECK_FALSE(c->status.dnr());
+  CHECK((*io)->qp().state() == transport::QpState::Live);
+  auto again = rig.exec(**io, *wire::make_read(1, 0, 8, 4096), buf, {});
+  REQUIRE(again.has_value());
+  CHECK(again->status.ok());
 }
 
 TEST_CASE("hostile: I/O queue Connect never completed", "[sim][hostile]") {
