@@ -32,6 +32,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case ControlOp::NsGrp:
       if (r->nsid == 0) std::abort();
       break;
+    case ControlOp::Hostile:
+      if (r->port == 0 || r->port > 65535) std::abort();
+      (void)nvmemp::sim::kHostileModeNames.at(static_cast<std::size_t>(r->mode));
+      break;
+    case ControlOp::NeverComplete:
+      if (r->step) (void)nvmemp::sim::kHangStepNames.at(static_cast<std::size_t>(*r->step));
+      break;
+    case ControlOp::FailNext:
+      if (r->crd > 3) std::abort();
+      break;
     default: break;
   }
   return 0;

@@ -88,3 +88,15 @@ TEST_CASE("Writes lost with a connection wait until the old controller cannot ex
               .delay == 0s);
   }
 }
+
+TEST_CASE("A CRD retry delay of hours is cut to max_crd_delay", "[disposition]") {
+  const TimePoint now = TimePoint{} + 100s;
+  PathFacts path = path_facts(now);
+  path.crdt_100ms = {65535, 20, 0};  // CRDT1 = 6553.5 s, CRDT2 = 2 s
+  FailoverPolicy policy;
+  const RequestFacts read{false, true, 0};
+  CHECK(decide_disposition(Status::from_parts(0, 0x06, false, false, 1), read, path, policy, now).delay == 5s);
+  CHECK(decide_disposition(Status::from_parts(0, 0x06, false, false, 2), read, path, policy, now).delay == 2s);
+  policy.max_crd_delay = 1s;
+  CHECK(decide_disposition(Status::from_parts(0, 0x06, false, false, 2), read, path, policy, now).delay == 1s);
+}

@@ -43,11 +43,11 @@ TEST_CASE("Protocol violations fail the queue pair and every command in flight",
   }
   SECTION("C2HData out of order") {
     bad = h.c2h(*read_cid, 512, pattern(16, 1), false);
-    want = "expected offset 0";
+    want = "DATAO 512 DATAL 16: expected DATAO 0";
   }
   SECTION("C2HData past the buffer") {
     bad = h.c2h(*read_cid, 0, pattern(4097, 1), true);
-    want = "within 4096";
+    want = "DATAL 4097: expected DATAO 0 and the data within the command's 4096 bytes";
   }
   SECTION("success before all read data") {
     bad = h.resp(*read_cid);
@@ -59,7 +59,7 @@ TEST_CASE("Protocol violations fail the queue pair and every command in flight",
   }
   SECTION("R2T beyond the data") {
     bad = encode_pdu(R2T{*write_cid, 1, 0, 20001}, h.ctrl_tx);
-    want = "within 20000";
+    want = "R2TO 0 R2TL 20001: expected R2TO 0 and the range within the write's 20000 bytes";
   }
   SECTION("second R2T while one is outstanding") {
     h.feed(encode_pdu(R2T{*write_cid, 1, 0, 4096}, h.ctrl_tx));
@@ -209,7 +209,7 @@ TEST_CASE("Abandoned read: C2HData that breaks the rules still fails the queue p
   const auto data = pattern(4096, 2);
   CHECK_FALSE(h.qp.received(h.c2h(*cid, 512, Bytes(data).first(512), false)).has_value());  // offset 512, not 0
   CHECK(h.qp.state() == QpState::Failed);
-  CHECK(h.qp.failure().find("expected offset 0") != std::string::npos);
+  CHECK(h.qp.failure().find("expected DATAO 0") != std::string::npos);
   REQUIRE(h.done.size() == 1);
   CHECK(h.done[0].abandoned);
   CHECK(h.done[0].status.raw() == 0x371);

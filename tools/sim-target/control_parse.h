@@ -5,11 +5,13 @@
 #pragma once
 
 #include <charconv>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "hostile_modes.h"
 #include "nvmemp/result.h"
 
 namespace nvmemp::sim {
@@ -39,7 +41,13 @@ enum class ControlOp : std::uint8_t {
   AenNsChanged,   // aen ns-changed NSID
   AenDiscoveryChanged,  // aen discovery-changed
   KaIgnore,       // ka-ignore PORT on|off: Keep Alive accepted, never completed
-  NeverComplete,  // never-complete PORT OPCODE|off: that admin opcode accepted, never completed
+  NeverComplete,  // never-complete PORT OPCODE|STEP|off: that admin opcode / step never completed
+  // The hostile-target suite (sim_hostile.cc).
+  Hostile,        // hostile PORT MODE|off: one protocol violation (HostileMode)
+  Trickle,        // trickle PORT on|off: every byte sent on its own
+  GenctrChurn,    // genctr-churn PORT on|off: the discovery log's GENCTR moves on every read
+  Crdt,           // crdt PORT N: Identify CRDT1..3 reported as N (100 ms units)
+  AenStorm,       // aen-storm PORT N: N ANA change notices, one per AER, as fast as the host posts them
 };
 
 // ANA states by the names nvmet's configfs uses; values are the ANA log's (NVMe Base 2.0 8.1.3).
@@ -76,6 +84,9 @@ struct ControlCommand {
   std::uint8_t sct = 0;
   std::uint8_t sc = 0;
   bool dnr = false;
+  std::uint8_t crd = 0;      // fail-next crd1..crd3: the status asks for CRDT[crd] before a retry
+  std::optional<HangStep> step;               // never-complete STEP
+  HostileMode mode = HostileMode::Off;        // hostile
 };
 
 namespace control_detail {
@@ -229,8 +240,12 @@ inline Result<ControlCommand> parse_control_line(std::string_view line) {
   if (cmd == "apply-held") return port_cmd(ControlOp::ApplyHeld, 1);
   if (cmd == "drop-held") return port_cmd(ControlOp::DropHeld, 1);
   if (cmd == "corrupt-digest") return port_cmd(ControlOp::CorruptDigest, 1);
-  if (cmd == "blackhole" || cmd == "ka-ignore") {
-    auto r = port_cmd(cmd == "blackhole" ? ControlOp::Blackhole : ControlOp::KaIgnore, 2);
+  if (cmd == "blackhole" || cmd == "ka-ignore" || cmd == "trickle" || cmd == "genctr-churn") {
+    auto r = port_cmd(cmd == "blackhole"   ? ControlOp::Blackhole
+                      : cmd == "ka-ignore" ? ControlOp::KaIgnore
+                      : cmd == "trickle"   ? ControlOp::Trickle
+                                           : ControlOp::GenctrChurn,
+                      2);
     if (!r) return r;
     if (w[2] != "on" && w[2] != "off") {
       return make_error(Errc::InvalidArgument, std::string(cmd) + ": '" + std::string(w[2]) + "' is not on|off");
@@ -242,11 +257,31 @@ inline Result<ControlCommand> parse_control_line(std::string_view line) {
     auto r = port_cmd(ControlOp::NeverComplete, 2);
     if (!r) return r;
     r->on = w[2] != "off";
-    if (r->on) {
+    r->step = enum_by_name<HangStep>(kHangStepNames, w[2]);
+    if (r->on && !r->step) {
       auto op = parse_num("OPCODE", w[2], 0xFF);
       if (!op) return tl::unexpected(op.error());
       r->opcode = static_cast<std::uint8_t>(*op);
     }
+    return r;
+  }
+  if (cmd == "hostile") {
+    auto r = port_cmd(ControlOp::Hostile, 2);
+    if (!r) return r;
+    auto mode = enum_by_name<HostileMode>(kHostileModeNames, w[2]);
+    if (!mode) {
+      return make_error(Errc::InvalidArgument, "hostile: unknown mode '" + std::string(w[2].substr(0, 40)) +
+                                                   "' (tools/README.md lists them)");
+    }
+    r->mode = *mode;
+    return r;
+  }
+  if (cmd == "crdt" || cmd == "aen-storm") {
+    auto r = port_cmd(cmd == "crdt" ? ControlOp::Crdt : ControlOp::AenStorm, 2);
+    if (!r) return r;
+    auto n = parse_num("N", w[2], cmd == "crdt" ? 0xFFFF : 100000);
+    if (!n) return tl::unexpected(n.error());
+    r->count = *n;
     return r;
   }
   if (cmd == "latency" || cmd == "drop-after") {
@@ -258,8 +293,8 @@ inline Result<ControlCommand> parse_control_line(std::string_view line) {
     return r;
   }
   if (cmd == "fail-next") {
-    if (w.size() != 5 && w.size() != 6) {
-      return make_error(Errc::InvalidArgument, "fail-next: usage fail-next K OPCODE SCT SC [dnr]");
+    if (w.size() < 5 || w.size() > 7) {
+      return make_error(Errc::InvalidArgument, "fail-next: usage fail-next K OPCODE SCT SC [dnr] [crd1|crd2|crd3]");
     }
     auto k = parse_id("K", w[1], 1000000);
     if (!k) return tl::unexpected(k.error());
@@ -272,15 +307,21 @@ inline Result<ControlCommand> parse_control_line(std::string_view line) {
     if (*sct == 0 && *sc == 0) {
       return make_error(Errc::InvalidArgument, "fail-next: SCT 0 SC 0 is success, not a failure");
     }
-    if (w.size() == 6 && w[5] != "dnr") {
-      return make_error(Errc::InvalidArgument, "fail-next: '" + std::string(w[5]) + "' is not 'dnr'");
+    for (std::size_t i = 5; i < w.size(); ++i) {
+      if (w[i] == "dnr") {
+        c.dnr = true;
+      } else if (w[i] == "crd1" || w[i] == "crd2" || w[i] == "crd3") {
+        c.crd = static_cast<std::uint8_t>(w[i][3] - '0');
+      } else {
+        return make_error(Errc::InvalidArgument,
+                          "fail-next: '" + std::string(w[i].substr(0, 40)) + "' is not 'dnr' or crd1..crd3");
+      }
     }
     c.op = ControlOp::FailNext;
     c.count = *k;
     c.opcode = static_cast<std::uint8_t>(*op);
     c.sct = static_cast<std::uint8_t>(*sct);
     c.sc = static_cast<std::uint8_t>(*sc);
-    c.dnr = w.size() == 6;
     return c;
   }
   if (cmd == "reset-ctrl") {

@@ -138,6 +138,7 @@ CmdResult Core::execute_admin(Connection& c, Controller& ctrl, const Sqe& sqe, B
       }
       ctrl.aers.push_back(sqe.cid());
       deliver_aen(ctrl);
+      feed_storm(ctrl);
       CmdResult r;
       r.deferred = true;  // completes when an event occurs
       return r;
@@ -151,7 +152,9 @@ CmdResult Core::property_get(Controller& ctrl, const Sqe& sqe) {
   switch (ofst) {
     case kRegCap: {
       // MQES, CQR, TO 15 (7.5 s), CSS bit 37 (NVM), MPSMIN/MPSMAX 0 (4 KiB).
-      const std::uint64_t cap = cfg_.mqes | (1ull << 16) | (15ull << 24) | (1ull << 37);
+      // never-complete csts-rdy also says CAP.TO 2 (1 s), so the host's wait is short.
+      const std::uint64_t to = hangs(ctrl.port, HangStep::CstsRdy) ? 2 : 15;
+      const std::uint64_t cap = cfg_.mqes | (1ull << 16) | (to << 24) | (1ull << 37);
       return ok_result(static_cast<std::uint32_t>(cap), static_cast<std::uint32_t>(cap >> 32));
     }
     case kRegVs: return ok_result(0x10400);  // 1.4.0
@@ -168,7 +171,9 @@ CmdResult Core::property_set(Controller& ctrl, const Sqe& sqe) {
   const std::uint32_t old = ctrl.cc;
   const std::uint32_t cc = sqe.cdw(12);
   ctrl.cc = cc;
-  if (cc_en(cc) && !cc_en(old)) {
+  if (cc_en(cc) && !cc_en(old) && hangs(ctrl.port, HangStep::CstsRdy)) {
+    // never-complete csts-rdy: enabled, never ready.
+  } else if (cc_en(cc) && !cc_en(old)) {
     // Only 64-byte SQEs and 16-byte CQEs exist on fabrics; anything else is a fatal status.
     const bool sizes_ok = ctrl.discovery || (cc_iosqes(cc) == 6 && cc_iocqes(cc) == 4);
     ctrl.csts = sizes_ok ? 0x1u : 0x2u;  // CSTS.RDY (bit 0) or CSTS.CFS (bit 1)
@@ -195,6 +200,7 @@ CmdResult Core::identify(Controller& ctrl, const Sqe& sqe) {
     info.subnqn = ctrl.discovery ? kDiscoveryNqn : cfg_.nqn;
     info.ioccsz = cfg_.ioccsz;
     info.mqes = cfg_.mqes;
+    info.crdt_100ms = ports_[ctrl.port].faults.crdt_100ms;
     r.data = build_id_ctrl(info);
     return r;
   }
@@ -260,11 +266,15 @@ CmdResult Core::get_log_page(Connection& c, Controller& ctrl, const Sqe& sqe) {
       ctrl.changed_ns_overflow = false;
     }
   } else if (lid == NVME_LOG_LID_DISCOVER && ctrl.discovery) {
+    if (ports_[c.port()].faults.genctr_churn) {
+      ++disc_genctr_;  // genctr-churn: the log never settles
+    }
     log = build_discovery_log(*this, c.port());
     unmask = kAenDisc;
   } else {
     return status_result(Status::kSctCommandSpecific, kScInvalidLogPage);
   }
+  hostile_log(c.port(), lid, len, log);
   if (offset > log.size()) {
     return status_result(Status::kSctGeneric, kScInvalidField);
   }

@@ -167,6 +167,10 @@ void Connection::sequence_error(const Pdu& pdu, const char* why) {
 }
 
 void Connection::handle_icreq(const IcReq& req) {
+  if (core_.hangs(port_, HangStep::Icresp)) {
+    core_.log(fmt::format("port {}: ICReq accepted, no ICResp (never-complete icresp)", port_ + 1));
+    return;
+  }
   ic_done_ = true;
   const SimConfig& cfg = core_.config();
   maxr2t_ = std::min(req.maxr2t, kMaxR2tOutstanding - 1);
@@ -342,6 +346,11 @@ void Connection::dispatch(PendingCmd cmd) {
 
 void Connection::run_command(const Sqe& sqe, Bytes data) {
   const std::uint16_t cid = sqe.cid();
+  if (core_.hangs(port_, sqe)) {
+    core_.log(fmt::format("port {} qid {}: opcode {:#x} cid {} accepted, never completed (never-complete step)",
+                          port_ + 1, qid_, sqe.opcode(), cid));
+    return;
+  }
   if (!connected_) {
     if (sqe.opcode() == kOpcodeFabrics && sqe.fctype() == 0x01) {
       CmdResult r = core_.connect(*this, sqe, data);
@@ -406,7 +415,7 @@ void Connection::complete(std::uint16_t cid, CmdResult r, std::optional<std::uin
 }
 
 void Connection::send(std::vector<std::uint8_t> bytes) {
-  if (bytes.empty()) {
+  if (bytes.empty() || hostile_pdu(bytes)) {
     return;
   }
   PortFaults& f = core_.faults(port_);
@@ -466,6 +475,10 @@ void Connection::on_writable() {
       iov[cnt].iov_len = it->size() - skip;
       skip = 0;
     }
+    if (core_.faults(port_).trickle) {
+      cnt = 1;  // a byte-at-a-time sender (TCP_NODELAY: one segment each)
+      iov[0].iov_len = 1;
+    }
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<std::size_t>(cnt);
@@ -494,8 +507,12 @@ void Connection::on_writable() {
     }
   }
   update_events();
+  if (close_after_flush_ && tx_bytes_ == 0 && !closed_ && term_after_flush_) {
+    begin_drain();
+    return;
+  }
   if (close_after_flush_ && tx_bytes_ == 0 && !closed_) {
-    close("drop-after: the counted PDUs were sent");
+    close(muted_ ? "cut-pdu: closed in the middle of a PDU" : "drop-after: the counted PDUs were sent");
     return;
   }
   if (!closed_ && tx_bytes_ + delayed_bytes_ < kTxHigh && !pending_.empty()) {

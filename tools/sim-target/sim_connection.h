@@ -82,6 +82,9 @@ class Connection : public Pollable {
   void enqueue(std::vector<std::uint8_t> bytes);
   bool blackholed() const;
   void update_events();
+  // sim_hostile.cc: applies the port's one-shot protocol violation to a PDU about to be sent;
+  // true when it took the PDU over (sent it otherwise, or dropped it).
+  bool hostile_pdu(std::vector<std::uint8_t>& bytes);
 
   Core& core_;
   int fd_;
@@ -114,7 +117,9 @@ class Connection : public Pollable {
   };
   std::deque<Delayed> delayed_;  // PDUs waiting for the port's latency
   std::size_t delayed_bytes_ = 0;
-  bool close_after_flush_ = false;  // drop-after: close once the counted PDU is sent
+  bool close_after_flush_ = false;  // drop-after, cut-pdu: close once the counted PDU is sent
+  bool muted_ = false;              // cut-pdu, termreq: nothing more goes out
+  bool term_after_flush_ = false;   // termreq: once sent, drain as after any TermReq
   std::deque<std::vector<std::uint8_t>> txq_;
   std::size_t tx_off_ = 0;    // sent bytes of txq_.front()
   std::size_t tx_bytes_ = 0;  // unsent bytes in txq_

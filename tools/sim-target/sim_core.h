@@ -72,6 +72,12 @@ struct PortFaults {
   // 0x18; with it set the target's keep-alive timer is held, as for a blackhole, so only the
   // host's own timeouts end anything).
   std::bitset<256> never_complete;
+  // The hostile-target suite (sim_hostile.cc).
+  HostileMode hostile = HostileMode::Off;  // one-shot protocol violation, then honest again
+  std::uint32_t hang_steps = 0;            // never-complete by step: bit = HangStep
+  bool trickle = false;                    // every byte sent in its own send()
+  bool genctr_churn = false;               // discovery log GENCTR + 1 on every read
+  std::uint16_t crdt_100ms = 0;            // Identify CRDT1..3 reported
 };
 
 // An in-capsule write received while its port was a blackhole: applied or dropped on command.
@@ -117,6 +123,7 @@ struct Controller {
   std::uint32_t masked_aen = 0;    // reported, masked until their log page is read (RAE 0)
   std::vector<std::uint32_t> changed_ns;  // Changed Namespace List (log 0x04)
   bool changed_ns_overflow = false;
+  std::uint32_t storm_left = 0;  // aen-storm: ANA notices still to send, one per AER
 };
 
 // What executing a command gives back to its connection.
@@ -199,6 +206,12 @@ class Core {
     return ports_[port].faults.never_complete.test(admin_opcode);
   }
 
+  // never-complete by step (sim_hostile.cc): this step, or the step this command is.
+  bool hangs(std::size_t port, HangStep step) const;
+  bool hangs(std::size_t port, const wire::Sqe& sqe) const;
+  void feed_storm(Controller& ctrl);
+  void hostile_log(std::size_t port, std::uint8_t lid, std::uint64_t len, std::vector<std::uint8_t>& page);
+
   std::uint64_t ana_chgcnt() const { return ana_chgcnt_; }
   SimAnaState ana_state(std::size_t port, std::uint32_t grpid) const;
   const std::vector<SimNamespace>& namespaces() const { return namespaces_; }
@@ -217,7 +230,8 @@ class Core {
   void deliver_aen(Controller& ctrl);
   void ns_changed(std::uint32_t nsid);
   Result<std::size_t> resolve_port(std::uint32_t port) const;
-  Result<std::string> run_fault(const ControlCommand& cmd);  // sim_faults.cc
+  Result<std::string> run_fault(const ControlCommand& cmd);    // sim_faults.cc
+  Result<std::string> run_hostile(const ControlCommand& cmd);  // sim_hostile.cc
   std::vector<Connection*> port_connections(std::size_t idx);
   void restart();
   std::optional<Status> take_failure(std::uint8_t opcode);

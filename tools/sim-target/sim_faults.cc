@@ -112,6 +112,12 @@ Result<std::string> Core::run_fault(const ControlCommand& cmd) {
       auto idx = port_of();
       if (!idx) return tl::unexpected(idx.error());
       auto& set = ports_[*idx].faults.never_complete;
+      auto& steps = ports_[*idx].faults.hang_steps;
+      if (cmd.step) {
+        const std::uint32_t bit = 1u << static_cast<unsigned>(*cmd.step);
+        steps = cmd.on ? steps | bit : steps & ~bit;
+        return std::string();
+      }
       const std::uint8_t opcode = cmd.op == ControlOp::KaIgnore ? std::uint8_t{nvme_admin_keep_alive} : cmd.opcode;
       if (cmd.on) {
         set.set(opcode);
@@ -119,11 +125,12 @@ Result<std::string> Core::run_fault(const ControlCommand& cmd) {
         set.reset(opcode);
       } else {
         set.reset();
+        steps = 0;
       }
       return std::string();
     }
     case ControlOp::FailNext:
-      fail_next_[cmd.opcode] = FailRule{cmd.count, Status::from_parts(cmd.sct, cmd.sc, cmd.dnr)};
+      fail_next_[cmd.opcode] = FailRule{cmd.count, Status::from_parts(cmd.sct, cmd.sc, cmd.dnr, false, cmd.crd)};
       return std::string();
     case ControlOp::ResetCtrl: {
       Controller* ctrl = controller(static_cast<std::uint16_t>(cmd.cntlid));
@@ -150,6 +157,11 @@ Result<std::string> Core::run_fault(const ControlCommand& cmd) {
       ++disc_genctr_;
       raise_aen(kAenDisc, SIZE_MAX, true);
       return std::string();
+    case ControlOp::Hostile:
+    case ControlOp::Trickle:
+    case ControlOp::GenctrChurn:
+    case ControlOp::Crdt:
+    case ControlOp::AenStorm: return run_hostile(cmd);
     default: break;
   }
   return make_error(Errc::InvalidArgument, "not a fault command");

@@ -57,6 +57,7 @@ std::vector<std::uint8_t> build_id_ctrl(const IdCtrlInfo& info) {
   c.ver = htole32(0x10400);  // NVMe 1.4
   c.ctratt = htole32(1u << 0 | 1u << 6);  // 128-bit host id, TBKAS (traffic-based keep-alive)
   c.aerl = kAerl;
+  c.crdt1 = c.crdt2 = c.crdt3 = htole16(info.crdt_100ms);
   c.lpa = 0x4;  // extended data for Get Log Page (offsets)
   c.kas = htole16(kKas);
   c.sqes = 0x66;

@@ -27,6 +27,7 @@ struct IdCtrlInfo {
   std::string subnqn;
   std::uint32_t ioccsz = 0;
   std::uint16_t mqes = 0;  // CAP.MQES: MAXCMD = MQES + 1
+  std::uint16_t crdt_100ms = 0;  // CRDT1..3 (the `crdt` fault)
 };
 
 std::vector<std::uint8_t> build_id_ctrl(const IdCtrlInfo& info);

@@ -119,6 +119,9 @@ struct FabricOptions {
   NoPathRetry no_path_retry;                          // default: queue
   IoPolicy policy = IoPolicy::QueueDepth;             // for every subsystem; set_policy() changes one
   std::chrono::milliseconds io_timeout{30000};        // per command, then the queue is reset (kernel: 30 s)
+  // Per admin command (bring-up steps, Keep Alive, log reads; not the AER, which waits for an
+  // event): one that does not complete in time fails its connection, naming the command.
+  std::chrono::milliseconds admin_timeout{60000};     // kernel: 60 s (nvme_admin_timeout)
   // A queue with commands outstanding and nothing received for this long is suspected (reads
   // move elsewhere, new I/O avoids it) and its controller is probed with a Keep Alive; a path
   // whose probe is not answered within probe_timeout is reset. The effective threshold per
@@ -311,8 +314,8 @@ class Fabric {
   virtual Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn) = 0;
   // The same with this path's own connection knobs (a subsystem's overrides): keep_alive_tmo,
   // reconnect_delay, ctrl_loss_tmo, fast_io_fail_tmo, queue_size, hdr/data_digest,
-  // max_transfer, io_timeout, stall_timeout and probe_timeout are taken from `knobs`; its other
-  // fields are ignored.
+  // max_transfer, io_timeout, admin_timeout, stall_timeout and probe_timeout are taken from
+  // `knobs`; its other fields are ignored.
   virtual Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn, const FabricOptions& knobs) = 0;
   // A subsystem's own I/O rules (no_path_retry, write_failover_delay, max_retries from
   // `knobs`) for its heads, from now on; may be set before the subsystem has a path.

@@ -87,7 +87,12 @@ void Controller::connect(DoneFn done) {
   qc.io_timeout = opts_.admin_timeout;
   qc.name = fmt::format("{} qid 0", name());
   admin_ = std::make_unique<AdminQueue>(reactor_, clock_, qc);
-  if (auto o = admin_->open(*fd, [this](const std::string& reason) { on_admin_closed(reason); }); !o) {
+  // Only the current admin queue's loss is news: a retired one reports its close later (or
+  // at once, from inside retire_admin()), when a new attempt may be running.
+  auto on_closed = [this, self = admin_.get()](const std::string& reason) {
+    if (admin_.get() == self) on_admin_closed(reason);
+  };
+  if (auto o = admin_->open(*fd, on_closed); !o) {
     fail_bring_up(o.error().message);
     return;
   }
@@ -115,6 +120,11 @@ void Controller::retire_admin(const std::string& why) {
 }
 
 void Controller::fail_bring_up(std::string why, bool permanent) {
+  // A step whose command went down with its connection only sees a host-made status: add why
+  // the connection failed (a timeout naming the command, a protocol violation, a TermReq).
+  if (admin_ && !admin_->qp().failure().empty() && why.find(admin_->qp().failure()) == std::string::npos) {
+    why += fmt::format(" ({})", admin_->qp().failure());
+  }
   last_error_ = why;
   step_ = Step::Idle;
   retire_admin(why);
@@ -216,7 +226,9 @@ void Controller::tick() {
         secs);
     reset(fmt::format("{}: ANA transition time of {} s (2 x ANATT) expired", name(), secs));
   }
-  if (sm_.state() == CtrlState::Live && ka_.enabled()) {
+  // No Keep Alive once the shutdown began (the kernel stops keep-alive first): a controller
+  // shutting down may refuse it, which would reset it in the middle of the shutdown.
+  if (sm_.state() == CtrlState::Live && ka_.enabled() && step_ != Step::Shutdown) {
     if (ka_.expired(now)) {
       reset(fmt::format("{}: keep-alive timed out ({} ms without an answer)", name(), opts_.kato.count()));
     } else if (ka_.due(now)) {
@@ -315,24 +327,27 @@ void Controller::shutdown(DoneFn done) {
   step_ = Step::Shutdown;
   const TimePoint deadline = clock_.now() + std::chrono::milliseconds(cap_timeout_ms(info_.cap));
   auto poll = std::make_shared<std::function<void()>>();
-  *poll = [this, deadline, poll, done, finish]() {
+  // The function holds itself weakly: a strong self-reference leaked it when the controller
+  // went away with the shutdown's command outstanding (its callback is then never run).
+  *poll = [this, deadline, weak = std::weak_ptr<std::function<void()>>(poll), done, finish]() {
+    auto self = weak.lock();
     if (!admin_) {  // the queue was retired meanwhile (a reset from one of its callbacks)
-      *poll = nullptr;
       finish(done, "shutdown");
+      if (self) *self = nullptr;  // last: this destroys the lambda running here
       return;
     }
     auto r = admin_->submit(make_property_get(kRegCsts, false), 0, {}, [=, this](const AdminResult& res) {
       if (csts_shst(res.completion.dw0) == kShstComplete || !res.completion.status.ok() ||
           clock_.now() >= deadline) {
-        *poll = nullptr;  // break the self-reference
+        *self = nullptr;
         finish(done, "shutdown");
       } else {
-        (*poll)();
+        (*self)();
       }
     });
     if (!r) {
-      *poll = nullptr;
       finish(done, "shutdown");
+      *self = nullptr;  // last: this destroys the lambda running here
     }
   };
   auto r = admin_->submit(make_property_set(kRegCc, cc_shutdown_value(cc_enable_value()), false), 0, {},

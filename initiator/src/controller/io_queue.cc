@@ -49,6 +49,7 @@ void IoQueue::send_connect() {
   if (deadline_ != TimePoint::max()) {
     cmd.timeout = std::max<Nanos>(deadline_ - clock_.now(), Nanos(1));
   }
+  connect_sent_ = true;
   if (auto cid = qp_->submit(cmd); !cid) {
     fail_setup(Errc::Protocol, cid.error().message);
   }
@@ -73,7 +74,9 @@ void IoQueue::on_closed(void* ctx, transport::QueuePair& /*qp*/, const std::stri
   Error err{self->fail_code_, self->fail_reason_};
   if (err.message.empty()) {
     err.code = self->clock_.now() >= self->deadline_ ? Errc::Timeout : Errc::Io;
-    err.message = reason;
+    // Name the set-up step that was under way: the queue pair's reason says only "opcode 0x7f".
+    err.message = fmt::format("{} (during the I/O queue's {})", reason,
+                              self->connect_sent_ ? "Connect" : "ICReq/ICResp");
   }
   // Last: the owner may destroy this IoQueue from on_ready (nothing is left to drain).
   if (auto fn = std::move(self->on_ready_)) {

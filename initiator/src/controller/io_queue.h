@@ -89,6 +89,7 @@ class IoQueue {
   std::uint16_t sqsize_ = 0;
   TimePoint deadline_{};                 // of the whole set-up
   bool connecting_ = true;               // the Connect's completion is ours, not the caller's
+  bool connect_sent_ = false;            // ICResp came, the Connect was submitted
   bool ready_ok_ = false;
   bool ready_reported_ = false;
   Errc fail_code_ = Errc::Io;

@@ -61,7 +61,7 @@ Decision decide_disposition(const Status& st, const RequestFacts& req, const Pat
   }
   d.action = Action::RetrySamePath;
   if (st.crd() != 0) {
-    d.delay = std::chrono::milliseconds(100) * path.crdt_100ms[st.crd() - 1];
+    d.delay = std::min<Nanos>(std::chrono::milliseconds(100) * path.crdt_100ms[st.crd() - 1], policy.max_crd_delay);
   }
   return d;
 }

@@ -14,6 +14,7 @@
 //   other path status (SCT 3)            → Failover at once (the controller did not execute
 //                                          it); re-read the ANA log on SCT 3 SC 1..3
 //   anything else                        → Retry on the same path after the CRD delay
+//                                          (at most max_crd_delay)
 #pragma once
 
 #include <chrono>

@@ -276,6 +276,7 @@ FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& 
   co.ctrl_loss_tmo = knobs.ctrl_loss_tmo;
   co.fast_io_fail_tmo = knobs.fast_io_fail_tmo;
   co.max_data_len = knobs.max_transfer;
+  co.admin_timeout = knobs.admin_timeout;
   auto e = std::make_unique<Entry>();
   e->id = *id;
   e->key = key;

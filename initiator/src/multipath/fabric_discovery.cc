@@ -37,6 +37,7 @@ Result<std::vector<PathInfo>> FabricImpl::connect_all(const Endpoint& disc, cons
         o.controller.subnqn = controller::kDiscoveryNqn;
         o.controller.host = host_;
         o.controller.kato = 0s;
+        o.controller.admin_timeout = opts_.admin_timeout;
         discoveries_.push_back(std::make_unique<discovery::Discovery>(*reactor_, clock_, o));
         discoveries_.back()->start([reply](Records r) { reply(std::move(r)); });
       },
@@ -93,6 +94,7 @@ void FabricImpl::start_watch(Watch& w) {
   co.kato = opts_.keep_alive_tmo;  // persistent: keep-alive, and log change events
   co.reconnect_delay = opts_.reconnect_delay;
   co.ctrl_loss_tmo = std::chrono::seconds(-1);
+  co.admin_timeout = opts_.admin_timeout;
   w.ctrl = std::make_unique<Controller>(*reactor_, clock_, co);
   const std::uint32_t id = w.id;
   w.ctrl->on_state([this, id](Controller&, CtrlState s, const std::string&) {

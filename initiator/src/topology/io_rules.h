@@ -30,6 +30,10 @@ struct FailoverPolicy {
   // earliest moment it can no longer execute the write. 0 resubmits at once, as the kernel
   // and SPDK do, which can let a late write overwrite newer data (spdk#3593).
   std::optional<Nanos> write_failover_delay;
+  // Upper bound of a CRD retry delay. CRDT is in 100 ms units up to 6553.5 s: a controller
+  // that asks for hours would hold the I/O (and its caller) that long; the kernel waits it
+  // out, we retry after at most this.
+  Nanos max_crd_delay = std::chrono::seconds(5);
 };
 
 // The public enum (nvmemp/mpath.h IoPolicy): Numa, RoundRobin, QueueDepth.

@@ -374,7 +374,8 @@ void QueuePair::on_c2h_data(const C2HData& d, bool digest_ok) {
   }
   const std::uint64_t end = std::uint64_t{d.datao} + d.data.size();
   if (d.datao != s->c2h_bytes || end > s->data_len) {
-    protocol_error(fmt::format("C2HData for cid {:#x} at offset {} length {}: expected offset {} within {} bytes",
+    protocol_error(fmt::format("C2HData for cid {:#x} with DATAO {} DATAL {}: expected DATAO {} and the data within "
+                               "the command's {} bytes",
                                d.cccid, d.datao, d.data.size(), s->c2h_bytes, s->data_len));
     return;
   }
@@ -409,7 +410,8 @@ void QueuePair::on_r2t(const R2T& r) {
     return;
   }
   if (r.r2to != s->h2c_queued || std::uint64_t{r.r2to} + r.r2tl > s->data_len) {
-    protocol_error(fmt::format("R2T for cid {:#x} asks offset {} length {}: expected offset {} within {} bytes",
+    protocol_error(fmt::format("R2T for cid {:#x} with R2TO {} R2TL {}: expected R2TO {} and the range within the "
+                               "write's {} bytes",
                                r.cccid, r.r2to, r.r2tl, s->h2c_queued, s->data_len));
     return;
   }
