@@ -19,15 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-FabricOptions fast_options() {
-  FabricOptions f;
-  f.hostnqn = kTestHostNqn;
-  f.keep_alive_tmo = 2s;
-  f.reconnect_delay = 1s;
-  f.ctrl_loss_tmo = 60s;
-  return f;
-}
-
 struct Run {
   std::future<Result<tools::BenchResult>> result;
   std::chrono::steady_clock::time_point started;

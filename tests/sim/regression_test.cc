@@ -48,15 +48,6 @@ class LogCapture {
   std::vector<std::string> lines_;
 };
 
-FabricOptions quick_options() {
-  FabricOptions f;
-  f.hostnqn = kTestHostNqn;
-  f.keep_alive_tmo = 2s;
-  f.reconnect_delay = 1s;
-  f.ctrl_loss_tmo = 60s;
-  return f;
-}
-
 tools::BenchTarget both_ports(const sim::SimTarget& sim) {
   tools::BenchTarget t;
   t.subnqn = sim.nqn();
@@ -85,7 +76,7 @@ TEST_CASE("regression: Keep Alive never answered resets the controller; bench, f
     // Keep Alive goes out at KATO/2 = 1 s and is never answered: the controllers reset at ~2 s
     // and reconnect; the run ends at 3 s with a Keep Alive outstanding again. Before the fix
     // the shutdown's abort of that Keep Alive re-entered reset() and the next tick crashed.
-    auto r = tools::run_bench(quick_options(), both_ports(*sim), verify(8, 3.5), {});
+    auto r = tools::run_bench(fast_options(), both_ports(*sim), verify(8, 3.5), {});
     REQUIRE(r.has_value());
     CHECK(r->ios > 0);
     CHECK(r->verify_failures == 0);
@@ -117,7 +108,7 @@ TEST_CASE("regression: I/O queues sized to CAP.MQES; --iodepth 1024 and 512 agai
   cfg.mqes = 15;  // queues of 16 entries at most
   auto sim = start_sim(cfg);
   {
-    auto f = Fabric::start(quick_options());
+    auto f = Fabric::start(fast_options());
     REQUIRE(f.has_value());
     auto p = (*f)->connect(Endpoint{"127.0.0.1", sim->ports()[0], "", ""}, sim->nqn());
     REQUIRE(p.has_value());
@@ -125,7 +116,7 @@ TEST_CASE("regression: I/O queues sized to CAP.MQES; --iodepth 1024 and 512 agai
   }
   for (std::uint32_t depth : {1024u, 512u}) {
     INFO("iodepth " << depth);
-    auto r = tools::run_bench(quick_options(), both_ports(*sim), verify(depth, 1.5), {});
+    auto r = tools::run_bench(fast_options(), both_ports(*sim), verify(depth, 1.5), {});
     REQUIRE(r.has_value());
     INFO("first error: " << r->first_error);
     CHECK(r->errors == 0);
@@ -141,7 +132,7 @@ TEST_CASE("regression: an I/O queue Connect refused with Invalid Parameters name
   cfg.accept_sqsize = 15;  // reports MQES 1023 but refuses queues above 16 entries
   auto sim = start_sim(cfg);
   LogCapture logs;
-  FabricOptions o = quick_options();
+  FabricOptions o = fast_options();
   o.reconnect_delay = 2s;
   auto f = Fabric::start(o);
   REQUIRE(f.has_value());

@@ -91,4 +91,13 @@ std::vector<std::uint8_t> pattern(std::size_t len, std::uint32_t seed) {
   return out;
 }
 
+FabricOptions fast_options() {
+  FabricOptions f;
+  f.hostnqn = kTestHostNqn;
+  f.keep_alive_tmo = std::chrono::seconds(2);
+  f.reconnect_delay = std::chrono::seconds(1);
+  f.ctrl_loss_tmo = std::chrono::seconds(60);
+  return f;
+}
+
 }  // namespace nvmemp::test

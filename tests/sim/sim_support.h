@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "nvmemp/mpath.h"
 #include "sim_target.h"
 #include "support/sync_queue.h"
 #include "wire/sqe.h"
@@ -40,5 +41,9 @@ Completion run(SyncQueue& q, const wire::Sqe& sqe, const std::vector<std::uint8_
 Completion run_ok(SyncQueue& q, const wire::Sqe& sqe, const std::vector<std::uint8_t>& data = {});
 
 std::vector<std::uint8_t> pattern(std::size_t len, std::uint32_t seed);
+
+// Fabric options for tests that lose paths on purpose: the test host NQN, keep-alive 2 s,
+// reconnect every 1 s, ctrl_loss_tmo 60 s.
+FabricOptions fast_options();
 
 }  // namespace nvmemp::test
