@@ -80,7 +80,7 @@ TEST_CASE("config: unknown keys are refused with the known ones", "[config]") {
         "t.toml:2:1: unknown key \"keep_alive\" in [defaults] (did you mean \"keep_alive_tmo\"?); known keys: policy, "
         "keep_alive_tmo, reconnect_delay, ctrl_loss_tmo, fast_io_fail_tmo, no_path_retry, write_failover_delay, "
         "io_timeout, stall_timeout, probe_timeout, queue_size, max_retries, max_transfer, hdr_digest, data_digest, "
-        "io_threads");
+        "io_threads, poll");
   CHECK(parse_err("[[subsystem]]\nnqn = \"nqn.a:b\"\npolcy = \"numa\"\n").rfind(
             "t.toml:3:1: unknown key \"polcy\" in [[subsystem]] (did you mean \"policy\"?); known keys: policy,", 0) == 0);
   // A key at the wrong level says where it belongs.
@@ -90,6 +90,13 @@ TEST_CASE("config: unknown keys are refused with the known ones", "[config]") {
   CHECK(parse_err("[[subsystem]]\nnqn = \"nqn.a:b\"\ntraddr = \"10.0.0.1\"\n").rfind(
             "t.toml:3:1: unknown key \"traddr\" in [[subsystem]] (it belongs in [[subsystem.path]] or [[discovery]])",
             0) == 0);
+  CHECK(parse_err("[defaults]\npoll = \"spin\"\n") ==
+        "t.toml:2:8: unknown poll mode 'spin': interrupt, hybrid or busy");
+  CHECK(parse_err("[defaults]\npoll = 1\n").rfind("t.toml:2:8: poll", 0) == 0);
+  CHECK(parse_err("[[subsystem]]\nnqn = \"nqn.a:b\"\npoll = \"busy\"\n") ==
+        "t.toml:3:1: poll is daemon-wide (one ring serves every subsystem): set it in [defaults], not per [[subsystem]]");
+  CHECK(parse_err("poll = \"busy\"\n").rfind(
+            "t.toml:1:1: unknown key \"poll\" in the top level (it belongs in [defaults]);", 0) == 0);
   CHECK(parse_err("[[subsystem]]\nnqn = \"nqn.a:b\"\nio_threads = 4\n") ==
         "t.toml:3:1: io_threads is daemon-wide: set it in [defaults], not per [[subsystem]]");
   CHECK(parse_err("[subsystems]\n").rfind("t.toml:1:2: unknown key \"subsystems\" in the top level (did you mean "
@@ -173,7 +180,7 @@ typo = 1
         "t.toml:6:18: keep_alive_tmo must be an integer number of seconds, got string\n"
         "t.toml:7:1: unknown key \"typo\" in [defaults]; known keys: policy, keep_alive_tmo, reconnect_delay, "
         "ctrl_loss_tmo, fast_io_fail_tmo, no_path_retry, write_failover_delay, io_timeout, stall_timeout, "
-        "probe_timeout, queue_size, max_retries, max_transfer, hdr_digest, data_digest, io_threads");
+        "probe_timeout, queue_size, max_retries, max_transfer, hdr_digest, data_digest, io_threads, poll");
   // A flood of problems is cut short.
   std::string many = "[defaults]\n";
   // fmt, not "k" + std::to_string(i) + ...: GCC 12 at -O3 reports a false -Wrestrict in

@@ -58,6 +58,13 @@ void check_library_defaults(const FabricOptions& o) {
   CHECK(o.max_transfer == d.max_transfer);
   CHECK(o.hdr_digest == d.hdr_digest);
   CHECK(o.data_digest == d.data_digest);
+  CHECK(o.poll_mode == d.poll_mode);
+}
+
+TEST_CASE("config: poll in [defaults] sets every I/O thread's poll mode", "[config]") {
+  CHECK(parse_ok("[defaults]\npoll = \"busy\"\n").fabric.poll_mode == PollMode::Busy);
+  CHECK(parse_ok("[defaults]\npoll = \"hybrid\"\n").fabric.poll_mode == PollMode::Hybrid);
+  CHECK(parse_ok("[defaults]\npoll = \"interrupt\"\n").fabric.poll_mode == PollMode::Interrupt);
 }
 
 TEST_CASE("config: an empty file gives the library's defaults", "[config]") {
@@ -321,7 +328,7 @@ TEST_CASE("config: the shipped nvme-mpath.toml parses and documents the library'
   for (const char* key : {"hostnqn", "hostid", "policy", "keep_alive_tmo", "reconnect_delay", "ctrl_loss_tmo",
                           "fast_io_fail_tmo", "no_path_retry", "write_failover_delay", "io_timeout", "stall_timeout",
                           "probe_timeout", "queue_size", "max_retries", "max_transfer", "hdr_digest", "data_digest",
-                          "io_threads", "control_socket", "discovery_conf", "traddr", "trsvcid", "host_traddr",
+                          "io_threads", "poll", "control_socket", "discovery_conf", "traddr", "trsvcid", "host_traddr",
                           "host_iface", "persistent", "nqn", "name", "nsid", "unix_socket", "tcp_port", "read_only"}) {
     INFO(key);
     CHECK(text.find(std::string("\n") + key + " = ") != std::string::npos);

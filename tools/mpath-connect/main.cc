@@ -4,7 +4,7 @@
 //                       [--nsid 1] [-w WORKLOAD] [--bs 4k] [--iodepth 32] [--threads N] [--time 10]
 //                       [--policy queue-depth] [--keep-alive-tmo S] [--reconnect-delay S]
 //                       [--ctrl-loss-tmo S] [--fast-io-fail-tmo S] [--no-path-retry queue|fail|S]
-//                       [--digest] [-o normal|json]
+//                       [--digest] [--poll interrupt|hybrid|busy] [-o normal|json]
 #include <charconv>
 #include <cstdio>
 #include <string>
@@ -115,6 +115,7 @@ struct MpathOpts {
   double stall_timeout = 0.3;
   double probe_timeout = 1;
   double write_failover_delay = -1;  // unset: the safe default
+  std::string poll = "interrupt";
 };
 
 Result<Endpoint> parse_path(const std::string& text, const Common& o) {
@@ -170,6 +171,9 @@ Result<FabricOptions> fabric_options(const Common& o, const MpathOpts& m) {
   f.probe_timeout = millis(m.probe_timeout);
   if (m.write_failover_delay >= 0) f.write_failover_delay = millis(m.write_failover_delay);
   f.hdr_digest = f.data_digest = o.digest;
+  auto pm = parse_poll_mode(m.poll);
+  if (!pm) return tl::unexpected(pm.error());
+  f.poll_mode = *pm;
   return f;
 }
 
@@ -219,6 +223,7 @@ int run_bench(const Common& o, const MpathOpts& m, const std::string& nqn, tools
                         {"threads", b.threads},
                         {"wwid", r->wwid},
                         {"policy", r->policy},
+                        {"poll", m.poll},
                         {"ios", r->ios},
                         {"iops", r->iops},
                         {"mib_s", r->mib_s},
@@ -237,8 +242,8 @@ int run_bench(const Common& o, const MpathOpts& m, const std::string& nqn, tools
     if (!r->first_error.empty()) j["first_error"] = r->first_error;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    std::printf("%s bs=%u iodepth=%u threads=%u policy=%s wwid=%s\n", tools::workload_name(b.workload), b.bs, b.iodepth,
-                b.threads, r->policy.c_str(), r->wwid.c_str());
+    std::printf("%s bs=%u iodepth=%u threads=%u policy=%s poll=%s wwid=%s\n", tools::workload_name(b.workload), b.bs,
+                b.iodepth, b.threads, r->policy.c_str(), m.poll.c_str(), r->wwid.c_str());
     std::printf("  ios=%llu iops=%.0f bw=%.1f MiB/s errors=%llu verify_failures=%llu\n",
                 static_cast<unsigned long long>(r->ios), r->iops, r->mib_s, static_cast<unsigned long long>(r->errors),
                 static_cast<unsigned long long>(r->verify_failures));
@@ -303,6 +308,8 @@ int main(int argc, char** argv) {
   bench->add_option("--threads", b.threads, "I/O threads, one queue each")->check(CLI::Range(1u, 64u));
   bench->add_option("--time", b.seconds, "seconds to run")->check(CLI::Range(0.1, 86400.0));
   bench->add_flag("--digest", bopt.digest, "header and data digests");
+  bench->add_option("--poll", mo.poll, "how each I/O thread waits: interrupt (least CPU), hybrid or busy (lowest latency)")
+      ->check(CLI::IsMember({"interrupt", "hybrid", "busy"}));
   bench->add_option("--seed", b.seed, "verify pattern seed (default: from the clock)");
 
   // Commands served by nvme-mpathd through its control socket.

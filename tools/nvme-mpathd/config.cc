@@ -65,7 +65,8 @@ using namespace detail;
 // Where a key belongs, for "unknown key" messages about keys put at the wrong level.
 std::string_view home_of(std::string_view key) {
   auto in = [&](const Keys& k) { return std::find(k.begin(), k.end(), key) != k.end(); };
-  if (in(kKnobKeys) || key == "io_threads") return "[defaults] (or a [[subsystem]])";
+  if (key == "io_threads" || key == "poll") return "[defaults]";
+  if (in(kKnobKeys)) return "[defaults] (or a [[subsystem]])";
   if (in(kHostKeys)) return "[host]";
   if (in(kDaemonKeys)) return "[daemon]";
   if (in(kEndpointKeys)) return "[[subsystem.path]] or [[discovery]]";

@@ -144,11 +144,18 @@ void read_knobs(const toml::table& t, FabricOptions& o, std::vector<std::string>
 }
 
 void read_defaults(const toml::table& t, DaemonConfig& cfg, Problems& p) {
-  check_keys(t, "[defaults]", concat({&kKnobKeys}, {"io_threads"}), p);
+  check_keys(t, "[defaults]", concat({&kKnobKeys}, {"io_threads", "poll"}), p);
   std::vector<std::string> ignored;
   read_knobs(t, cfg.fabric, ignored, p);
   if (auto v = get_int(t, "io_threads", {"an integer number of threads", 1, kMaxIoThreads, "1..64 threads"}, p)) {
     cfg.io_threads = static_cast<unsigned>(*v);
+  }
+  if (auto v = get_string(t, "poll", p)) {
+    if (auto m = parse_poll_mode(*v)) {
+      cfg.fabric.poll_mode = *m;
+    } else {
+      p.add(pos(*t.get("poll")), m.error().message);
+    }
   }
 }
 
@@ -266,7 +273,8 @@ void read_subsystem(const toml::table& t, DaemonConfig& cfg, std::map<std::strin
                     Problems& p) {
   static const Keys known = concat({&kKnobKeys}, {"nqn", "path"});
   static const std::map<std::string_view, std::string_view> hints = {
-      {"io_threads", "io_threads is daemon-wide: set it in [defaults], not per [[subsystem]]"}};
+      {"io_threads", "io_threads is daemon-wide: set it in [defaults], not per [[subsystem]]"},
+      {"poll", "poll is daemon-wide (one ring serves every subsystem): set it in [defaults], not per [[subsystem]]"}};
   check_keys(t, "[[subsystem]]", known, p, hints);
   SubsystemConfig s;
   bool ok = true;

@@ -143,8 +143,8 @@ Result<void> Daemon::reload() {
   auto next = load_config(config_path_);
   if (!next) return tl::unexpected(next.error());
   if (next->fabric.hostnqn != cfg_.fabric.hostnqn || next->io_threads != cfg_.io_threads ||
-      next->control_socket != cfg_.control_socket) {
-    log(LogLevel::Warn, "reload: [host], io_threads and control_socket take effect at the next start");
+      next->fabric.poll_mode != cfg_.fabric.poll_mode || next->control_socket != cfg_.control_socket) {
+    log(LogLevel::Warn, "reload: [host], io_threads, poll and control_socket take effect at the next start");
   }
   if (next->scsi.enable != cfg_.scsi.enable || next->scsi.wwid_allow != cfg_.scsi.wwid_allow ||
       next->scsi.wwid_deny != cfg_.scsi.wwid_deny || next->scsi.sysfs_root != cfg_.scsi.sysfs_root) {

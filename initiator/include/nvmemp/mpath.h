@@ -64,6 +64,17 @@ enum class IoPolicy : std::uint8_t {
 const char* io_policy_name(IoPolicy p) noexcept;                   // "numa", ...
 [[nodiscard]] Result<IoPolicy> parse_io_policy(std::string_view name);
 
+// How an I/O context waits for completions while it has commands outstanding (one ring serves
+// every path of the context, so the mode is the context's). With nothing outstanding every
+// mode sleeps until work comes.
+enum class PollMode : std::uint8_t {
+  Interrupt,  // sleep in io_uring_enter until a completion arrives (least CPU; the default)
+  Hybrid,     // sleep about half the gap learned between arrivals on each queue, then poll
+  Busy,       // never sleep: poll the ring (one syscall a turn), yielding every 50 us
+};
+const char* poll_mode_name(PollMode m) noexcept;  // "interrupt", "hybrid", "busy"
+[[nodiscard]] Result<PollMode> parse_poll_mode(std::string_view name);
+
 // What happens to I/O while a head has no usable path (multipath.conf's no_path_retry).
 struct NoPathRetry {
   enum class Mode : std::uint8_t {
@@ -134,6 +145,7 @@ struct FabricOptions {
   std::optional<std::chrono::milliseconds> write_failover_delay;
   std::uint16_t queue_size = 128;     // entries per I/O queue
   std::uint16_t max_io_contexts = 4;  // I/O queues asked of each controller (one per IoContext)
+  PollMode poll_mode = PollMode::Interrupt;  // of each new IoContext (IoContext::set_poll_mode)
   bool hdr_digest = false;
   bool data_digest = false;
   std::uint32_t max_transfer = 1u << 20;  // bytes; the controller's MDTS may lower it
@@ -287,8 +299,12 @@ class IoContext {
   virtual Result<void> deallocate(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, IoCallback cb,
                                   void* arg) = 0;
   // Turns this thread's ring: sends, receives, retries, failovers; runs callbacks. Waits up to
-  // `timeout` when there is nothing to do. Returns the number of callbacks run.
+  // `timeout` when there is nothing to do: asleep, or, in the hybrid and busy poll modes with
+  // commands outstanding, polling until a callback has run. Returns the number of callbacks run.
   virtual Result<unsigned> poll(std::chrono::nanoseconds timeout) = 0;
+  // How poll() waits while commands are outstanding (FabricOptions::poll_mode at creation).
+  virtual void set_poll_mode(PollMode mode) noexcept = 0;
+  virtual PollMode poll_mode() const noexcept = 0;
   // I/Os submitted and not yet completed.
   virtual std::size_t outstanding() const noexcept = 0;
   // True when `head` has a path this context can send I/O on now.

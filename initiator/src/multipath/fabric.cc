@@ -469,6 +469,7 @@ Result<std::unique_ptr<IoContext>> FabricImpl::create_io_context() {
   eo.failover.max_attempts = opts_.max_retries;
   if (opts_.write_failover_delay) eo.failover.write_failover_delay = *opts_.write_failover_delay;
   eo.no_path_retry = opts_.no_path_retry;
+  eo.poll_mode = opts_.poll_mode;
   auto slot = call<int>(
       [this](std::function<void(int)> reply) {
         for (std::size_t i = 0; i < contexts_.size(); ++i) {

@@ -68,6 +68,8 @@ class ContextHandle final : public IoContext {
   void post(std::function<void()> fn) override { engine_->post(std::move(fn)); }
   Result<unsigned> poll(std::chrono::nanoseconds t) override { return engine_->poll(t); }
   std::size_t outstanding() const noexcept override { return engine_->outstanding(); }
+  void set_poll_mode(PollMode m) noexcept override { engine_->set_poll_mode(m); }
+  PollMode poll_mode() const noexcept override { return engine_->poll_mode(); }
   bool ready(std::uint32_t h) const noexcept override { return engine_->ready(h); }
 
  private:

@@ -39,6 +39,7 @@ IoEngine::IoEngine(unsigned index, std::unique_ptr<transport::Reactor> reactor, 
       mailbox_([r = reactor_.get()] { r->post([] {}); }) {
   pool_.resize(opts_.max_requests);
   free_.reserve(pool_.size());
+  mode_ = opts_.poll_mode;
   for (auto& r : pool_) free_.push_back(&r);
   waiting_.reserve(pool_.size());
   deferred_.reserve(pool_.size());
@@ -475,27 +476,6 @@ void IoEngine::scan_paths() {
     if (quiet > threshold) suspect(tp, quiet);
   }
   std::erase_if(graveyard_, [](const std::unique_ptr<QueueCtx>& q) { return q->q->closed(); });
-}
-
-Result<unsigned> IoEngine::poll(std::chrono::nanoseconds timeout) {
-  callbacks_ = 0;
-  refresh_topology();
-  run_waiting();
-  run_deferred();
-  Nanos wait = timeout;
-  if (!waiting_.empty() || outstanding_ > 0) wait = std::min<Nanos>(wait, 5ms);
-  if (!deferred_.empty()) wait = Nanos(0);
-  if (callbacks_ > 0) wait = Nanos(0);
-  auto p = reactor_->poll(wait);
-  if (!p) return tl::unexpected(p.error());
-  const TimePoint now = clock_.now();
-  if (now >= next_scan_) {
-    next_scan_ = now + 20ms;
-    scan_paths();
-  }
-  run_waiting();
-  run_deferred();
-  return callbacks_;
 }
 
 }  // namespace nvmemp::multipath

@@ -80,6 +80,7 @@ struct EngineOptions {
   FailoverPolicy failover;
   NoPathRetry no_path_retry;
   std::size_t max_requests = 4096;
+  PollMode poll_mode = PollMode::Interrupt;
 };
 
 // Makes the PathQueue of one path on this thread from a connected socket (nvme_tcp_path.h).
@@ -117,6 +118,8 @@ class IoEngine final : public IoContext {
                           void* arg) override;
   Result<unsigned> poll(std::chrono::nanoseconds timeout) override;
   std::size_t outstanding() const noexcept override { return outstanding_; }
+  void set_poll_mode(PollMode mode) noexcept override { mode_ = mode; }
+  PollMode poll_mode() const noexcept override { return mode_; }
   bool ready(std::uint32_t head) const noexcept override;
   Result<void> attach_stream(int fd, Stream& stream) override;
   void close_stream(Stream& stream, const std::string& why) override { reactor_->close_stream(stream, why); }
@@ -140,6 +143,11 @@ class IoEngine final : public IoContext {
   void on_complete(QueueCtx& q, const transport::Completion& c);
   static void completion_trampoline(void* ctx, const transport::Completion& c);
   void run_waiting();
+  // The wait of one poll() (io_engine_poll.cc): asleep in the ring, or polling it (busy, hybrid).
+  Result<unsigned> wait_ring(Nanos wait);
+  Result<unsigned> spin_ring(TimePoint deadline);
+  bool commands_in_flight() const noexcept;
+  TimePoint hybrid_poll_from();
   void scan_paths();
   void suspect(TPath& tp, Nanos quiet);
   void close_queue(TPath& tp, const std::string& why);
@@ -173,6 +181,8 @@ class IoEngine final : public IoContext {
   bool waiting_dirty_ = false;       // something changed that may let waiting requests go
   std::size_t outstanding_ = 0;      // submitted by the application, not yet completed
   unsigned callbacks_ = 0;           // run in the current poll()
+  PollMode mode_ = PollMode::Interrupt;
+  TimePoint last_yield_{};           // busy/hybrid: when this thread last gave up the CPU
   TimePoint next_scan_{};
   std::string msg_;                  // error text handed to a callback
 };

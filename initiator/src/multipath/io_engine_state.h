@@ -5,6 +5,7 @@
 
 #include <array>
 
+#include "multipath/hybrid_wait.h"
 #include "multipath/io_engine.h"
 #include "wire/sqe.h"
 
@@ -31,6 +32,7 @@ struct IoEngine::QueueCtx {
   std::unique_ptr<PathQueue> q;
   std::uint64_t generation = 0;
   TimePoint busy_since{};           // when inflight went from 0 to 1
+  HybridGap hybrid;                 // the gap between arrivals (PollMode::Hybrid)
 };
 
 struct IoEngine::HeadState {
