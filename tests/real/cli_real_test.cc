@@ -6,6 +6,7 @@
 #include <set>
 #include <sys/wait.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "real/real_target.h"
@@ -32,7 +33,7 @@ Run mpath_connect(const std::string& args) {
   return r;
 }
 
-std::string host() { return std::string(" -q ") + nvmemp::test::kTestHostNqn; }
+std::string host() { return fmt::format(" -q {}", nvmemp::test::kTestHostNqn); }
 
 nlohmann::json json_of(const std::string& out) {
   const auto brace = out.find('{');
