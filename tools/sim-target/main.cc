@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   app.add_option("--mqes", cfg.mqes, "CAP.MQES, 0's based (1..65535): largest I/O queue SQSIZE accepted")
       ->capture_default_str()
       ->check(CLI::Range(1, 65535));
+  app.add_flag("--null", cfg.null_namespaces,
+               "null namespaces: reads return zeros without touching data, writes are discarded (benchmarks)");
   app.add_flag("-v,--verbose", cfg.verbose, "log connections and errors to stderr");
   try {
     app.parse(argc, argv);

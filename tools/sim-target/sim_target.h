@@ -40,6 +40,11 @@ struct SimConfig {
   // Hostile: the largest I/O queue SQSIZE Connect accepts when it is below what CAP.MQES and
   // MAXCMD report (a target that lies about its limits); 0: MQES, as a sane target.
   std::uint16_t accept_sqsize = 0;
+  // Null namespaces: reads answer zeros sent straight from a shared zero buffer (no store is
+  // read, nothing is copied), writes are accepted and discarded; Write Zeroes and Dataset
+  // Management succeed and do nothing. The benchmark suite uses it so that what it measures is
+  // the host's cost, not the target's memcpy.
+  bool null_namespaces = false;
   bool verbose = false;                       // log connection events to stderr
 };
 
