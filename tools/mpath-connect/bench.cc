@@ -1,5 +1,7 @@
 #include "bench.h"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <cstring>
 #include <random>
@@ -210,6 +212,14 @@ struct Worker {
   }
 };
 
+// User + system CPU seconds of the whole process so far.
+double process_cpu_s() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
 Result<void> connect_paths(Fabric& f, const BenchTarget& t) {
   if (t.connect_all) {
     auto r = f.connect_all(t.discovery, t.subnqn);
@@ -291,6 +301,8 @@ Result<BenchResult> run_bench(const FabricOptions& fopts_in, const BenchTarget& 
     threads.emplace_back([&w, duration] { w->run(duration); });
   }
   auto next_report = start_at + 1s;
+  std::this_thread::sleep_until(start_at);
+  const double cpu_at_start = process_cpu_s();
   auto all_done = [&] {
     for (auto& w : workers) {
       if (!w->ready) return false;
@@ -307,9 +319,11 @@ Result<BenchResult> run_bench(const FabricOptions& fopts_in, const BenchTarget& 
       next_report += 1s;
     }
   }
+  const double cpu_at_end = process_cpu_s();
   for (auto& t : threads) t.join();
 
   BenchResult res;
+  res.cpu_s = cpu_at_end - cpu_at_start;
   res.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           (std::chrono::system_clock::now() + (start_at - std::chrono::steady_clock::now()))
                               .time_since_epoch())
@@ -333,6 +347,9 @@ Result<BenchResult> run_bench(const FabricOptions& fopts_in, const BenchTarget& 
   res.lat_p99_us = static_cast<double>(hist.quantile_ns(0.99)) / 1000.0;
   res.lat_p999_us = static_cast<double>(hist.quantile_ns(0.999)) / 1000.0;
   res.lat_max_us = static_cast<double>(hist.max_ns()) / 1000.0;
+  for (const double pct : kLatencyPercentiles) {
+    res.lat_percentiles_us.emplace_back(pct, static_cast<double>(hist.quantile_ns(pct / 100.0)) / 1000.0);
+  }
   const TopologyInfo topo = fabric.topology();
   for (const auto& h : topo.heads) {
     if (h.id != head->id) continue;
