@@ -65,6 +65,8 @@ struct RunRecord {
   double cpu_s_per_mio = -1;        // cpu_s per million I/Os; -1: unknown
   std::uint64_t ios = 0;
   std::vector<std::pair<double, double>> percentiles_us;  // (percentile, us)
+  double max_stall_ms = 0;               // the bench's longest gap with I/O outstanding
+  std::vector<std::uint64_t> path_ios;   // I/Os per path, in --path order
   Disturbance dist;
   bool disturbed = false;
 };

@@ -214,6 +214,7 @@ nlohmann::ordered_json results_json(const SuiteOptions& o, const std::vector<Cel
                  {"lat_p99_us", r.lat_p99_us}, {"cpu_s", r.cpu_s}, {"cpu_s_per_million_ios", r.cpu_s_per_mio},
                  {"disturbed", r.disturbed}, {"others_cores", r.dist.others_cores},
                  {"steal_cores", r.dist.steal_cores}, {"others", r.dist.culprits},
+                 {"max_stall_ms", r.max_stall_ms}, {"path_ios", r.path_ios},
                  {"lat_percentiles_us", r.percentiles_us}});
       runs.push_back(std::move(jr));
     }

@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdlib>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "suite/sim_control.h"
 
 namespace nvmemp::bench {
 
@@ -56,8 +59,8 @@ Result<void> Runner::ensure_target() {
     std::fprintf(stderr, "perf_suite: the simulated target died; starting it again\n");
   }
   ChildSpec spec;
-  spec.argv = {o_.target, "--null", "--nqn", kSuiteNqn, "--port", "0", "--port", "0", "--namespaces", "1",
-               "--ns-size", "1G", "--lba-size", "4096"};
+  spec.argv = {o_.target, "--null", "--nqn", kSuiteNqn, "--port", "0", "--port", "0", "--ctl-port", "0",
+               "--namespaces", "1", "--ns-size", "1G", "--lba-size", "4096"};
   spec.argv.insert(spec.argv.end(), o_.target_args.begin(), o_.target_args.end());
   spec.cpu = o_.target_cpu;
   std::string line;
@@ -71,6 +74,16 @@ Result<void> Runner::ensure_target() {
                                                    line));
   }
   target_ = std::move(*d);
+  // The target makes port 2 non-optimized, which would leave the second path idle: both
+  // optimized, so two paths share the I/O as the policy says.
+  const auto ctl = line.find(" ctl=");
+  const int ctl_port = ctl == std::string::npos ? 0 : std::atoi(line.c_str() + ctl + 5);
+  if (ctl_port <= 0 || ctl_port > 65535) {
+    return make_error(Errc::Malformed, fmt::format("{}: no control port in its first line '{}'", o_.target, line));
+  }
+  if (auto a = sim_control(static_cast<std::uint16_t>(ctl_port), "ana 2 1 optimized", 5s); !a) {
+    return tl::unexpected(a.error());
+  }
   return {};
 }
 
@@ -143,6 +156,12 @@ RunRecord Runner::run(const Cell& c, int rep) {
       if (pr.is_array() && pr.size() == 2) {
         r.percentiles_us.emplace_back(pr[0].get<double>(), pr[1].get<double>());
       }
+    }
+  }
+  r.max_stall_ms = j.value("max_stall_ms", 0.0);
+  if (j.contains("paths") && j["paths"].is_array()) {
+    for (const auto& p : j["paths"]) {
+      r.path_ios.push_back(p.value("ios", std::uint64_t{0}));
     }
   }
   r.ok = true;
