@@ -2,6 +2,7 @@
 // is queued as a span of one static zero buffer, so a read costs the target a header, never a
 // copy. The buffer lives in .bss and is never written: its pages are the kernel's shared zero
 // page, so sending 1 MiB of it touches one 4 KiB page of cache.
+#include <algorithm>
 #include <array>
 #include <unordered_map>
 
