@@ -5,6 +5,8 @@
 #   ./build.sh sanitize   ASan+UBSan build in build-asan/, runs the whole suite under it
 #   ./build.sh fuzz [S]   clang + libFuzzer build in build-fuzz/, fuzzes each target S seconds
 #   ./build.sh build      install missing packages and build only
+#   ./build.sh perf [A]   install gnuplot-nox if missing, build, run the benchmark suite
+#                         (build/bench/perf_suite A; --help lists its options)
 # Environment: CI=true makes a real-target VM that cannot start a failure (not a skip);
 # JOBS=N sets build parallelism (default: nproc); BUILD_TYPE sets the CMake build type of
 # build/ (default RelWithDebInfo; CI tests a Release build, what packagers compile).
@@ -28,6 +30,7 @@ DEBIAN_PACKAGES=(cmake make g++ pkg-config git ca-certificates
   # the real-target VM (../shared/real-target/setup.sh installs qemu-system-x86 itself)
   cpio python3)  # python3: probe.py, the independent host the sim tests also run
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
+PERF_PACKAGES=(gnuplot-nox)  # the suite's latency PNG
 
 log() { printf '== %s\n' "$*"; }
 
@@ -108,8 +111,16 @@ case $cmd in
     log "running the demo: mpath-connect demo (an embedded simulated target with two paths)"
     exec "$ROOT/build/tools/mpath-connect/mpath-connect" demo
     ;;
+  perf)
+    shift
+    install_missing "${DEBIAN_PACKAGES[@]}" "${PERF_PACKAGES[@]}"
+    log "building (build/, $BUILD_TYPE)"
+    configure_and_build build -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DNVME_MPATH_WERROR="$WERROR"
+    log "running the benchmark suite: build/bench/perf_suite $*"
+    exec "$ROOT/build/bench/perf_suite" "$@"
+    ;;
   *)
-    sed -n '2,10p' "$0" >&2
+    sed -n '2,12p' "$0" >&2
     exit 2
     ;;
 esac

@@ -1,5 +1,7 @@
 #include "bench.h"
 
+#include <sys/resource.h>
+
 #include <atomic>
 #include <cstring>
 #include <random>
@@ -51,6 +53,14 @@ void fill_pattern(std::vector<std::uint8_t>& buf, std::uint64_t byte_addr, std::
   }
 }
 
+// User + system CPU seconds of the whole process so far.
+double process_cpu_s() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  const auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
 struct Worker;
 
 struct Slot {
@@ -80,6 +90,7 @@ struct Worker {
   std::string first_error;
   std::vector<Stall> stalls;
   double max_stall_ms = 0;
+  double cpu_start_s = 0, cpu_end_s = 0;  // process CPU seconds when the timed I/O began and ended
   // Progress, read by the main thread while running.
   std::atomic<std::uint64_t> ios{0};
   std::atomic<bool> ready{false};
@@ -193,6 +204,7 @@ struct Worker {
     }
     while (std::chrono::steady_clock::now() < start_at) (void)io->poll(5ms);
     const auto end = std::chrono::steady_clock::now() + duration;
+    cpu_start_s = process_cpu_s();
     for (std::size_t i = 0; i < slots.size(); ++i) issue(i);
     while (std::chrono::steady_clock::now() < end && inflight > 0) {
       if (auto p = io->poll(1ms); !p) {
@@ -200,6 +212,7 @@ struct Worker {
         break;
       }
     }
+    cpu_end_s = process_cpu_s();
     if (inflight > 0) note_gap(clock.now());  // a gap still open at the end counts too
     stopping = true;
     // Bounded drain: held writes may wait a keep-alive timeout before they move.
@@ -310,6 +323,12 @@ Result<BenchResult> run_bench(const FabricOptions& fopts_in, const BenchTarget& 
   for (auto& t : threads) t.join();
 
   BenchResult res;
+  double cpu_start = 0, cpu_end = 0;  // the process's CPU seconds when the first worker started, the last ended
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    cpu_start = i == 0 ? workers[i]->cpu_start_s : std::min(cpu_start, workers[i]->cpu_start_s);
+    cpu_end = std::max(cpu_end, workers[i]->cpu_end_s);
+  }
+  res.cpu_s = cpu_end - cpu_start;
   res.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           (std::chrono::system_clock::now() + (start_at - std::chrono::steady_clock::now()))
                               .time_since_epoch())
@@ -333,6 +352,9 @@ Result<BenchResult> run_bench(const FabricOptions& fopts_in, const BenchTarget& 
   res.lat_p99_us = static_cast<double>(hist.quantile_ns(0.99)) / 1000.0;
   res.lat_p999_us = static_cast<double>(hist.quantile_ns(0.999)) / 1000.0;
   res.lat_max_us = static_cast<double>(hist.max_ns()) / 1000.0;
+  for (const double pct : kLatencyPercentiles) {
+    res.lat_percentiles_us.emplace_back(pct, static_cast<double>(hist.quantile_ns(pct / 100.0)) / 1000.0);
+  }
   const TopologyInfo topo = fabric.topology();
   for (const auto& h : topo.heads) {
     if (h.id != head->id) continue;

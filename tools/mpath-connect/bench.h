@@ -57,6 +57,11 @@ struct BenchResult {
   double iops = 0;
   double mib_s = 0;
   double lat_avg_us = 0, lat_p50_us = 0, lat_p99_us = 0, lat_p999_us = 0, lat_max_us = 0;
+  // The latency distribution: (percentile, us) at kLatencyPercentiles, for CDF plots.
+  std::vector<std::pair<double, double>> lat_percentiles_us;
+  // CPU seconds (user + system) the whole bench process used during the timed I/O window
+  // (getrusage RUSAGE_SELF): all its threads, the control thread included.
+  double cpu_s = 0;
   std::string first_error;
   std::string wwid;
   std::string policy;
@@ -67,6 +72,8 @@ struct BenchResult {
   std::vector<Stall> stalls;   // every such gap of 100 ms or more
   std::vector<BenchPath> paths;
 };
+
+inline constexpr double kLatencyPercentiles[] = {1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.99};
 
 // `progress(ios_so_far, seconds)` runs about once a second on the calling thread.
 Result<BenchResult> run_bench(const FabricOptions& fopts, const BenchTarget& target, const BenchOptions& opts,

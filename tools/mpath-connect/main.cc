@@ -230,6 +230,8 @@ int run_bench(const Common& o, const MpathOpts& m, const std::string& nqn, tools
                         {"lat_us",
                          {{"avg", r->lat_avg_us}, {"p50", r->lat_p50_us}, {"p99", r->lat_p99_us},
                           {"p999", r->lat_p999_us}, {"max", r->lat_max_us}}},
+                        {"lat_percentiles_us", r->lat_percentiles_us},  // [[percentile, us], ...]
+                        {"cpu_s", r->cpu_s},
                         {"errors", r->errors},
                         {"verify_failures", r->verify_failures},
                         {"failovers", r->failovers},
@@ -249,6 +251,8 @@ int run_bench(const Common& o, const MpathOpts& m, const std::string& nqn, tools
                 static_cast<unsigned long long>(r->verify_failures));
     std::printf("  lat (us): avg=%.1f p50=%.1f p99=%.1f p99.9=%.1f max=%.1f\n", r->lat_avg_us, r->lat_p50_us,
                 r->lat_p99_us, r->lat_p999_us, r->lat_max_us);
+    std::printf("  cpu=%.2f s (%.1f s per million I/Os)\n", r->cpu_s,
+                r->ios == 0 ? 0.0 : r->cpu_s * 1e6 / static_cast<double>(r->ios));
     std::printf("  failovers=%llu retries=%llu max_stall=%.1f ms\n", static_cast<unsigned long long>(r->failovers),
                 static_cast<unsigned long long>(r->retries), r->max_stall_ms);
     for (const auto& p : r->paths) {

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   std::string ns_size = "64M";
   std::string maxh2cdata, c2h_chunk, r2t_chunk;
   unsigned cpda = 0;
+  int busy_poll_us = -1;
 
   CLI::App app{"Simulated NVMe/TCP target (nvme-mpath), listening on 127.0.0.1 only"};
   app.add_option("--port", ports, "TCP port of a target port (repeatable; 0 = ephemeral). Default: 2 ephemeral ports");
@@ -44,6 +45,12 @@ int main(int argc, char** argv) {
   app.add_option("--mqes", cfg.mqes, "CAP.MQES, 0's based (1..65535): largest I/O queue SQSIZE accepted")
       ->capture_default_str()
       ->check(CLI::Range(1, 65535));
+  app.add_flag("--null", cfg.null_namespaces,
+               "null namespaces: reads return zeros without touching data, writes are discarded (benchmarks)");
+  app.add_option("--busy-poll-us", busy_poll_us,
+                 "after the last event, poll this long before sleeping (0 = never). Default: 1000 when "
+                 "the process is pinned to one CPU (taskset -c N), else 0")
+      ->check(CLI::Range(0, 1000000));
   app.add_flag("-v,--verbose", cfg.verbose, "log connections and errors to stderr");
   try {
     app.parse(argc, argv);
@@ -63,6 +70,9 @@ int main(int argc, char** argv) {
   cfg.cpda = static_cast<std::uint8_t>(cpda);
   if (!ports.empty()) {
     cfg.ports = ports;
+  }
+  if (busy_poll_us >= 0) {
+    cfg.busy_poll_us = static_cast<std::uint32_t>(busy_poll_us);
   }
   if (ctl_port >= 0) {
     cfg.ctl_port = static_cast<std::uint16_t>(ctl_port);

@@ -384,6 +384,14 @@ void Connection::complete(std::uint16_t cid, CmdResult r, std::optional<std::uin
   if (r.deferred || closed_) {
     return;
   }
+  if (r.status.ok() && r.zero_len > 0 && zero_data_plain()) {
+    send_zero_data(cid, r.zero_len);
+    if (sq_flow_disabled_) {
+      return;
+    }
+  } else if (r.status.ok() && r.zero_len > 0) {
+    r.data.assign(r.zero_len, 0);  // a fault inspects or delays PDUs: send them the usual way
+  }
   if (r.status.ok() && !r.data.empty()) {
     const auto total = static_cast<std::uint32_t>(r.data.size());
     const std::uint32_t chunk = core_.config().c2h_chunk != 0 ? core_.config().c2h_chunk : total;
@@ -444,7 +452,7 @@ void Connection::send(std::vector<std::uint8_t> bytes) {
 
 void Connection::enqueue(std::vector<std::uint8_t> bytes) {
   tx_bytes_ += bytes.size();
-  txq_.push_back(std::move(bytes));
+  txq_.push_back(TxPiece{std::move(bytes), {}});
   update_events();
 }
 
@@ -471,8 +479,9 @@ void Connection::on_writable() {
     int cnt = 0;
     std::size_t skip = tx_off_;
     for (auto it = txq_.begin(); it != txq_.end() && cnt < 32; ++it, ++cnt) {
-      iov[cnt].iov_base = it->data() + skip;
-      iov[cnt].iov_len = it->size() - skip;
+      const Bytes b = it->bytes();
+      iov[cnt].iov_base = const_cast<std::uint8_t*>(b.data()) + skip;  // sendmsg only reads it
+      iov[cnt].iov_len = b.size() - skip;
       skip = 0;
     }
     if (core_.faults(port_).trickle) {
@@ -495,7 +504,7 @@ void Connection::on_writable() {
     auto left = static_cast<std::size_t>(n);
     tx_bytes_ -= left;
     while (left > 0) {
-      const std::size_t in_front = txq_.front().size() - tx_off_;
+      const std::size_t in_front = txq_.front().bytes().size() - tx_off_;
       if (left >= in_front) {
         left -= in_front;
         txq_.pop_front();

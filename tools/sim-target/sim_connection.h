@@ -80,6 +80,10 @@ class Connection : public Pollable {
   void run_command(const wire::Sqe& sqe, Bytes data);
   void send(std::vector<std::uint8_t> bytes);
   void enqueue(std::vector<std::uint8_t> bytes);
+  // sim_null_data.cc: a null namespace's read data, `len` zero bytes as C2HData PDUs whose data
+  // is queued straight from the shared zero buffer; only while no fault looks at what is sent.
+  bool zero_data_plain() const;
+  void send_zero_data(std::uint16_t cid, std::uint32_t len);
   bool blackholed() const;
   void update_events();
   // sim_hostile.cc: applies the port's one-shot protocol violation to a PDU about to be sent;
@@ -120,7 +124,13 @@ class Connection : public Pollable {
   bool close_after_flush_ = false;  // drop-after, cut-pdu: close once the counted PDU is sent
   bool muted_ = false;              // cut-pdu, termreq: nothing more goes out
   bool term_after_flush_ = false;   // termreq: once sent, drain as after any TermReq
-  std::deque<std::vector<std::uint8_t>> txq_;
+  // Output waiting for the socket: bytes of its own, or a span of the shared zero buffer.
+  struct TxPiece {
+    std::vector<std::uint8_t> owned;
+    Bytes shared;
+    Bytes bytes() const { return shared.empty() ? Bytes(owned) : shared; }
+  };
+  std::deque<TxPiece> txq_;
   std::size_t tx_off_ = 0;    // sent bytes of txq_.front()
   std::size_t tx_bytes_ = 0;  // unsent bytes in txq_
   std::uint32_t events_ = 0;

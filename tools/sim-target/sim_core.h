@@ -132,6 +132,7 @@ struct CmdResult {
   std::uint32_t dw0 = 0;
   std::uint32_t dw1 = 0;
   std::vector<std::uint8_t> data;  // controller-to-host data (C2HData), sent when status ok
+  std::uint32_t zero_len = 0;      // or this many zero bytes from the shared zero buffer (null namespace)
   bool deferred = false;           // completes later (AER)
 };
 

@@ -82,7 +82,7 @@ Result<std::string> Core::run_fault(const ControlCommand& cmd) {
       if (!idx) return tl::unexpected(idx.error());
       auto held = std::move(ports_[*idx].held);
       ports_[*idx].held.clear();
-      if (cmd.op == ControlOp::ApplyHeld) {
+      if (cmd.op == ControlOp::ApplyHeld && !cfg_.null_namespaces) {  // a null namespace discards writes
         for (const auto& w : held) {
           namespaces_[w.nsid - 1].store->write(w.offset, w.data);
         }

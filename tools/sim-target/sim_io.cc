@@ -85,7 +85,7 @@ CmdResult Core::execute_io(Connection& c, Controller& ctrl, const Sqe& sqe, Byte
         return status_result(Status::kSctGeneric, kScLbaRange);
       }
     }
-    if ((sqe.cdw(11) & kDsmAttrDeallocate) != 0) {
+    if ((sqe.cdw(11) & kDsmAttrDeallocate) != 0 && !cfg_.null_namespaces) {
       for (std::uint32_t i = 0; i < nr; ++i) {  // deallocated blocks read as zeros
         store.zero(load_le64(data, i * kDsmRangeLen + 8) * lba, load_le32(data, i * kDsmRangeLen + 4) * lba);
       }
@@ -100,7 +100,9 @@ CmdResult Core::execute_io(Connection& c, Controller& ctrl, const Sqe& sqe, Byte
   const std::uint64_t off = slba * lba;
   const std::uint64_t len = nlb * lba;
   if (op == nvme_cmd_write_zeroes) {
-    store.zero(off, len);
+    if (!cfg_.null_namespaces) {
+      store.zero(off, len);
+    }
     return CmdResult{};
   }
   if (op == nvme_cmd_read) {
@@ -111,6 +113,10 @@ CmdResult Core::execute_io(Connection& c, Controller& ctrl, const Sqe& sqe, Byte
       return status_result(Status::kSctGeneric, kScInvalidField);
     }
     CmdResult r;
+    if (cfg_.null_namespaces) {
+      r.zero_len = static_cast<std::uint32_t>(len);  // <= MDTS, checked above
+      return r;
+    }
     r.data.resize(len);
     store.read(off, r.data);
     return r;
@@ -118,7 +124,9 @@ CmdResult Core::execute_io(Connection& c, Controller& ctrl, const Sqe& sqe, Byte
   if (data.size() != len) {  // Write: the data moved (in capsule or by R2T) must be NLB blocks
     return status_result(Status::kSctGeneric, kScSglLengthInvalid);
   }
-  store.write(off, data);
+  if (!cfg_.null_namespaces) {
+    store.write(off, data);
+  }
   return CmdResult{};
 }
 

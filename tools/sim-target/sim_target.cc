@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@ namespace nvmemp::sim {
 namespace {
 
 constexpr int kTickMs = 50;  // timer resolution of keep-alive and drain deadlines
+constexpr std::uint32_t kAutoBusyPollUs = 1000;  // SimConfig::busy_poll_us unset, pinned to one CPU
 
 // Accepts connections on one port (or the control port).
 class Listener : public Pollable {
@@ -301,14 +303,35 @@ void Core::tick() {
   }
 }
 
+namespace {
+
+std::uint32_t busy_poll_window_us(const SimConfig& cfg) {
+  if (cfg.busy_poll_us) {
+    return *cfg.busy_poll_us;
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  return ::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) == 1 ? kAutoBusyPollUs : 0;
+}
+
+}  // namespace
+
 void Core::run() {
+  const auto poll_window = std::chrono::microseconds(busy_poll_window_us(cfg_));
+  log(fmt::format("busy poll window {} us", poll_window.count()));
+  SimClock::time_point last_event = SimClock::now();
+  SimClock::time_point next_tick = last_event;
   for (;;) {
     epoll_event evs[64];
     bool fine = false;  // latency faults need a finer timer than keep-alive
     for (const auto& p : ports_) {
       fine = fine || p.faults.latency_ms > 0;
     }
-    const int n = ::epoll_wait(epfd_, evs, 64, fine ? 2 : kTickMs);
+    const bool polling = SimClock::now() - last_event < poll_window;
+    if (polling) {
+      ::sched_yield();  // a thread sharing this core (a host pinned here too) runs first
+    }
+    const int n = ::epoll_wait(epfd_, evs, 64, polling ? 0 : fine ? 2 : kTickMs);
     for (int i = 0; i < n; ++i) {
       auto* p = static_cast<Pollable*>(evs[i].data.ptr);
       if (!retired(p)) {
@@ -316,7 +339,16 @@ void Core::run() {
       }
     }
     graveyard_.clear();
-    tick();
+    const auto now = SimClock::now();
+    if (n > 0) {
+      last_event = now;
+    }
+    // Timers every tick (every turn under a latency fault), not after every event: a turn per
+    // I/O must not walk every controller and connection.
+    if (fine || now >= next_tick) {
+      tick();
+      next_tick = now + std::chrono::milliseconds(kTickMs);
+    }
     graveyard_.clear();
     if (stopping_) {
       break;

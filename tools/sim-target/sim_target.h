@@ -40,6 +40,17 @@ struct SimConfig {
   // Hostile: the largest I/O queue SQSIZE Connect accepts when it is below what CAP.MQES and
   // MAXCMD report (a target that lies about its limits); 0: MQES, as a sane target.
   std::uint16_t accept_sqsize = 0;
+  // Null namespaces: reads answer zeros sent straight from a shared zero buffer (no store is
+  // read, nothing is copied), writes are accepted and discarded; Write Zeroes and Dataset
+  // Management succeed and do nothing. The benchmark suite uses it so that what it measures is
+  // the host's cost, not the target's memcpy.
+  bool null_namespaces = false;
+  // After the last event the loop polls (epoll_wait with no timeout, yielding the core to any
+  // other runnable thread) this long before it sleeps. A thread that sleeps is woken by an
+  // inter-processor interrupt when the host runs on another core, which in a VM costs tens of
+  // microseconds per I/O; polling a core of its own avoids it. Unset: 1000 us when the process
+  // is pinned to a single CPU (it owns that core), else 0 (it shares cores with the host).
+  std::optional<std::uint32_t> busy_poll_us;
   bool verbose = false;                       // log connection events to stderr
 };
 
