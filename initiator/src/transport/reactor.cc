@@ -181,11 +181,16 @@ void Reactor::arm(Conn& c) {
   }
   const std::size_t n = c.qp->rx_iov(c.rx_iov);
   if (n == 0) return;
-  c.rx_msg = msghdr{};
-  c.rx_msg.msg_iov = c.rx_iov.data();
-  c.rx_msg.msg_iovlen = n;
   io_uring_sqe* s = sqe();
-  io_uring_prep_recvmsg(s, c.fd, &c.rx_msg, 0);
+  if (n == 1) {
+    // The staging buffer alone (the usual case): a plain recv, no msghdr to import.
+    io_uring_prep_recv(s, c.fd, c.rx_iov[0].iov_base, c.rx_iov[0].iov_len, 0);
+  } else {
+    c.rx_msg = msghdr{};
+    c.rx_msg.msg_iov = c.rx_iov.data();
+    c.rx_msg.msg_iovlen = n;
+    io_uring_prep_recvmsg(s, c.fd, &c.rx_msg, 0);
+  }
   io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpRecv);
   c.recv_inflight = true;
 }
