@@ -286,10 +286,8 @@ Result<void> QueuePair::received_into(std::size_t n) {
     if (ev->kind == RxFramer::Kind::Pdu) {
       on_pdu(ev->pdu);
     } else if (ev->kind == RxFramer::Kind::DataHeader) {
-      bool ok = false;
-      std::uint8_t* dst = on_c2h_header(ev->data, ok);
-      if (ok) {
-        framer_.place(dst);
+      if (const Placement pl = on_c2h_header(ev->data); pl.ok) {
+        framer_.place(pl.dst);
       }
     } else {
       on_c2h_end(ev->data, ev->data_digest_ok);
@@ -378,31 +376,29 @@ void QueuePair::on_capsule_resp(const CapsuleResp& r) {
 
 // The header of a C2HData is in: its CCCID, DATAO and DATAL are checked against the command
 // before any byte of its data is written, so a hostile controller cannot write outside the
-// read buffer. Returns where the data goes (nullptr for an abandoned read: nowhere).
-std::uint8_t* QueuePair::on_c2h_header(const C2HDataHeader& h, bool& ok) {
-  ok = false;
+// read buffer. Says where the data goes (nowhere for an abandoned read).
+QueuePair::Placement QueuePair::on_c2h_header(const C2HDataHeader& h) {
   if (state_ == QpState::IcSent) {
     protocol_error("C2HData before ICResp");
-    return nullptr;
+    return {};
   }
   Slot* s = lookup(h.cccid, "C2HData");
-  if (s == nullptr) return nullptr;
+  if (s == nullptr) return {};
   if (!s->is_read || s->resp) {
     protocol_error(fmt::format("C2HData for cid {:#x}, which expects no data from the controller", h.cccid));
-    return nullptr;
+    return {};
   }
   const std::uint64_t end = std::uint64_t{h.datao} + h.datal;
   if (h.datao != s->c2h_bytes || end > s->data_len) {
     protocol_error(fmt::format("C2HData for cid {:#x} with DATAO {} DATAL {}: expected DATAO {} and the data within "
                                "the command's {} bytes",
                                h.cccid, h.datao, h.datal, s->c2h_bytes, s->data_len));
-    return nullptr;
+    return {};
   }
-  ok = true;
   rx_tag_ = cid_tag(h.cccid);
   // An abandoned read's buffer belongs to the caller again: the data is checked, it goes
   // nowhere.
-  return s->abandoned ? nullptr : s->cmd.read_buf.data() + h.datao;
+  return {true, s->abandoned ? nullptr : s->cmd.read_buf.data() + h.datao};
 }
 
 void QueuePair::on_c2h_end(const C2HDataHeader& h, bool digest_ok) {

@@ -148,7 +148,11 @@ class QueuePair final : public RxSink {
   void on_pdu(const wire::Pdu& pdu);
   void on_icresp(const wire::IcResp& r);
   void on_capsule_resp(const wire::CapsuleResp& r);
-  std::uint8_t* on_c2h_header(const wire::C2HDataHeader& h, bool& ok);
+  struct Placement {
+    bool ok = false;                 // false: the queue pair failed over this header
+    std::uint8_t* dst = nullptr;     // where the data goes; nullptr: nowhere (abandoned read)
+  };
+  Placement on_c2h_header(const wire::C2HDataHeader& h);
   void on_c2h_end(const wire::C2HDataHeader& h, bool digest_ok);
   void on_r2t(const wire::R2T& r);
   Slot* lookup(std::uint16_t cid, const char* what);
