@@ -5,9 +5,10 @@
 // sockets (nvmemp::Stream, e.g. the NBD export's) are served the same way on the same ring.
 //
 // A queue pair's receive (rx_sink.h): a recvmsg into the iovecs it offers (its staging
-// buffer) in flight on the ring; inside a read's C2HData payload a readiness poll instead,
-// then a non-blocking recvmsg straight into the read's buffer, so payload that was not yet
-// in the socket when its header came is written once, where it belongs.
+// buffer) in flight on the ring; inside a read's C2HData payload, non-blocking recvmsgs
+// straight into the read's buffer right after the receive that brought its header (and after
+// a readiness poll when the socket was drained), so payload that was not yet in the socket
+// when its header came is written once, where it belongs.
 //
 // Owner: the thread that created it (SINGLE_ISSUER). Only post() may be called from others.
 #pragma once
