@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "transport/queue_pair.h"
+#include "wire/rx_parser.h"
 
 namespace nvmemp::transport::fixtures {
 

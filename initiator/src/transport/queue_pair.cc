@@ -67,7 +67,7 @@ QueuePair::QueuePair(const QueuePairConfig& cfg, const Clock& clock, CompletionF
       clock_(clock),
       on_complete_(on_complete),
       ctx_(ctx),
-      parser_(RxParams{}) {
+      framer_(RxParams{}) {
   cfg_.queue_size = std::clamp<std::uint16_t>(cfg_.queue_size, 1, kMaxTags);
   slots_.resize(cfg_.queue_size);
   free_tags_.reserve(cfg_.queue_size);
@@ -268,19 +268,30 @@ void QueuePair::advance_tx(std::size_t n) {
   }
 }
 
-Result<void> QueuePair::received(Bytes bytes) {
-  // One clock read per received batch, not per PDU: the stall check needs no finer grain.
+std::size_t QueuePair::rx_iov(std::span<iovec> out) { return framer_.rx_iov(out); }
+
+Result<void> QueuePair::received_into(std::size_t n) {
+  // One clock read per receive, not per PDU: the stall check needs no finer grain.
   last_progress_ = clock_.now();
-  if (state_ == QpState::Failed) {
-    return make_error(Errc::Protocol, failure_);
-  }
-  auto fed = parser_.feed(bytes, [this](const Pdu& pdu) {
-    if (state_ != QpState::Failed) {
-      on_pdu(pdu);
+  framer_.landed(n);
+  while (state_ != QpState::Failed) {
+    auto ev = framer_.next();
+    if (!ev) {
+      fail(fmt::format("{}: bad PDU from the controller: {}", cfg_.name, ev.error().to_string()));
+      break;
     }
-  });
-  if (!fed) {
-    fail(fmt::format("{}: bad PDU from the controller: {}", cfg_.name, fed.error().to_string()));
+    if (ev->kind == RxFramer::Kind::None) {
+      break;
+    }
+    if (ev->kind == RxFramer::Kind::Pdu) {
+      on_pdu(ev->pdu);
+    } else if (ev->kind == RxFramer::Kind::DataHeader) {
+      if (const Placement pl = on_c2h_header(ev->data); pl.ok) {
+        framer_.place(pl.dst);
+      }
+    } else {
+      on_c2h_end(ev->data, ev->data_digest_ok);
+    }
   }
   if (state_ == QpState::Failed) {
     return make_error(Errc::Protocol, failure_);
@@ -304,8 +315,6 @@ void QueuePair::on_pdu(const Pdu& pdu) {
   }
   if (const auto* r = std::get_if<CapsuleResp>(&pdu.body)) {
     on_capsule_resp(*r);
-  } else if (const auto* d = std::get_if<C2HData>(&pdu.body)) {
-    on_c2h_data(*d, pdu.data_digest_ok);
   } else if (const auto* t = std::get_if<R2T>(&pdu.body)) {
     on_r2t(*t);
   } else {
@@ -328,7 +337,7 @@ void QueuePair::on_icresp(const IcResp& r) {
   rx.ddgst = r.ddgst;
   rx.pda = 0;  // our HPDA
   rx.max_plen = cfg_.max_data_len + static_cast<std::uint32_t>(kMaxHeaderSection + kDigestLen);
-  parser_.set_params(rx);
+  framer_.set_params(rx);
   state_ = QpState::Live;
   icresp_deadline_ = TimePoint::max();
   if (on_live_ != nullptr) {
@@ -365,36 +374,48 @@ void QueuePair::on_capsule_resp(const CapsuleResp& r) {
   maybe_complete(cid_tag(cqe.cid));
 }
 
-void QueuePair::on_c2h_data(const C2HData& d, bool digest_ok) {
-  Slot* s = lookup(d.cccid, "C2HData");
-  if (s == nullptr) return;
-  if (!s->is_read || s->resp) {
-    protocol_error(fmt::format("C2HData for cid {:#x}, which expects no data from the controller", d.cccid));
-    return;
+// The header of a C2HData is in: its CCCID, DATAO and DATAL are checked against the command
+// before any byte of its data is written, so a hostile controller cannot write outside the
+// read buffer. Says where the data goes (nowhere for an abandoned read).
+QueuePair::Placement QueuePair::on_c2h_header(const C2HDataHeader& h) {
+  if (state_ == QpState::IcSent) {
+    protocol_error("C2HData before ICResp");
+    return {};
   }
-  const std::uint64_t end = std::uint64_t{d.datao} + d.data.size();
-  if (d.datao != s->c2h_bytes || end > s->data_len) {
+  Slot* s = lookup(h.cccid, "C2HData");
+  if (s == nullptr) return {};
+  if (!s->is_read || s->resp) {
+    protocol_error(fmt::format("C2HData for cid {:#x}, which expects no data from the controller", h.cccid));
+    return {};
+  }
+  const std::uint64_t end = std::uint64_t{h.datao} + h.datal;
+  if (h.datao != s->c2h_bytes || end > s->data_len) {
     protocol_error(fmt::format("C2HData for cid {:#x} with DATAO {} DATAL {}: expected DATAO {} and the data within "
                                "the command's {} bytes",
-                               d.cccid, d.datao, d.data.size(), s->c2h_bytes, s->data_len));
-    return;
+                               h.cccid, h.datao, h.datal, s->c2h_bytes, s->data_len));
+    return {};
   }
-  // An abandoned read's buffer belongs to the caller again: the data was checked, it goes
+  rx_tag_ = cid_tag(h.cccid);
+  // An abandoned read's buffer belongs to the caller again: the data is checked, it goes
   // nowhere.
-  if (!s->abandoned) {
-    std::memcpy(s->cmd.read_buf.data() + d.datao, d.data.data(), d.data.size());
-  }
-  s->c2h_bytes = static_cast<std::uint32_t>(end);
+  return {true, s->abandoned ? nullptr : s->cmd.read_buf.data() + h.datao};
+}
+
+void QueuePair::on_c2h_end(const C2HDataHeader& h, bool digest_ok) {
+  rx_tag_ = kNoTag;
+  Slot* s = lookup(h.cccid, "C2HData");
+  if (s == nullptr) return;
+  s->c2h_bytes = h.datao + h.datal;
   s->digest_error = s->digest_error || !digest_ok;
-  if (d.success) {
+  if (h.success) {
     if (s->c2h_bytes != s->data_len) {
-      protocol_error(fmt::format("C2HData SUCCESS for cid {:#x} after {} of {} bytes", d.cccid, s->c2h_bytes,
+      protocol_error(fmt::format("C2HData SUCCESS for cid {:#x} after {} of {} bytes", h.cccid, s->c2h_bytes,
                                  s->data_len));
       return;
     }
     s->resp = true;
     s->result.status = s->digest_error ? kTransientTransportError : Status::success();
-    maybe_complete(cid_tag(d.cccid));
+    maybe_complete(cid_tag(h.cccid));
   }
 }
 
@@ -446,6 +467,7 @@ void QueuePair::fail(std::string reason) {
   if (state_ == QpState::Failed) return;
   state_ = QpState::Failed;
   failure_ = std::move(reason);
+  framer_.drop_payload();  // the commands complete: no byte may land in their buffers after
   if (tx_in_flight_) {
     failed_unreported_ = true;  // complete when the send in flight has reported
     return;
@@ -477,6 +499,9 @@ Result<void> QueuePair::abandon_read(std::uint16_t cid) {
   Slot& s = slots_[tag];
   s.abandoned = true;
   s.result.abandoned = true;
+  if (rx_tag_ == tag) {
+    framer_.drop_payload();  // its payload is being received: the rest goes nowhere
+  }
   s.cmd.read_buf = {};
   return {};
 }

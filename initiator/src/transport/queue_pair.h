@@ -1,6 +1,7 @@
 // One NVMe/TCP queue pair as a sans-I/O state machine: it turns commands into bytes to send
 // and received bytes into completions, and never touches a socket. The reactor (or a test)
-// moves the bytes: gather_tx() → send → sent(n); recv → received(bytes).
+// moves the bytes: gather_tx() → send → sent(n); rx_iov() → recv → received_into(n) (the
+// RxSink seam, rx_sink.h: read data lands in the caller's buffer once), or received(bytes).
 //
 // Life: New → (start) IcSent → (valid ICResp) Live → Failed. Commands are accepted when Live.
 // A command completes once its response is in *and* every byte it sends (capsule, H2CData)
@@ -23,7 +24,8 @@
 #include "nvmemp/result.h"
 #include "nvmemp/status.h"
 #include "transport/cid.h"
-#include "wire/rx_parser.h"
+#include "transport/rx_sink.h"
+#include "wire/rx_framer.h"
 #include "wire/sqe.h"
 
 namespace nvmemp::transport {
@@ -77,7 +79,7 @@ using LiveFn = void (*)(void* ctx);
 enum class QpState : std::uint8_t { New, IcSent, Live, Failed };
 const char* qp_state_name(QpState s) noexcept;
 
-class QueuePair {
+class QueuePair final : public RxSink {
  public:
   QueuePair(const QueuePairConfig& cfg, const Clock& clock, CompletionFn on_complete, void* ctx);
   ~QueuePair();
@@ -91,8 +93,14 @@ class QueuePair {
   // Errors: not Live, queue full, data larger than max_data_len, buffer/SGL mismatch.
   Result<std::uint16_t> submit(const Command& cmd);
 
-  // Bytes from the socket. An error means the queue pair has failed (reason in the error).
-  Result<void> received(Bytes bytes);
+  // Receiving (RxSink): where the next bytes go (a read's buffer inside its C2HData payload,
+  // else the staging buffer), and how many landed. An error means the queue pair has failed
+  // (reason in the error).
+  std::size_t rx_iov(std::span<iovec> out) override;
+  bool rx_iov_borrowed() const noexcept override { return framer_.payload_pending(); }
+  Result<void> received_into(std::size_t n) override;
+  // Bytes already in memory (tests, tools): copied once to where rx_iov() says.
+  Result<void> received(Bytes bytes) { return deliver(*this, bytes); }
 
   // Fills `out` with iovecs of bytes waiting to be sent, in order; returns how many. The
   // memory they point to stays put until sent() or send_failed() reports on that send.
@@ -140,7 +148,12 @@ class QueuePair {
   void on_pdu(const wire::Pdu& pdu);
   void on_icresp(const wire::IcResp& r);
   void on_capsule_resp(const wire::CapsuleResp& r);
-  void on_c2h_data(const wire::C2HData& d, bool digest_ok);
+  struct Placement {
+    bool ok = false;                 // false: the queue pair failed over this header
+    std::uint8_t* dst = nullptr;     // where the data goes; nullptr: nowhere (abandoned read)
+  };
+  Placement on_c2h_header(const wire::C2HDataHeader& h);
+  void on_c2h_end(const wire::C2HDataHeader& h, bool digest_ok);
   void on_r2t(const wire::R2T& r);
   Slot* lookup(std::uint16_t cid, const char* what);
   void protocol_error(std::string why);
@@ -163,7 +176,8 @@ class QueuePair {
   std::string failure_;
   wire::IcResp icresp_;
   wire::TxParams tx_params_;
-  wire::RxParser parser_;
+  wire::RxFramer framer_;
+  std::uint16_t rx_tag_ = 0xFFFF;  // the read whose C2HData payload is being received
   bool tx_in_flight_ = false;      // gather_tx() handed out memory not yet reported on
   bool failed_unreported_ = false; // fail() happened while tx_in_flight_
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@ namespace {
 constexpr std::uint64_t kOpRecv = 1;
 constexpr std::uint64_t kOpSend = 2;
 constexpr std::uint64_t kOpRaw = 3;   // a RawOp (block-device I/O)
+constexpr std::uint64_t kOpPoll = 4;  // readiness for a receive into a caller's buffer
 constexpr std::uint64_t kOpMask = 7;
 constexpr std::uint64_t kEventTag = 8;  // the eventfd read (no Conn at 8)
 constexpr std::size_t kRecvBuf = 256 * 1024;
@@ -30,9 +32,11 @@ struct Reactor::Conn {
   Stream* st = nullptr;     // a front end's stream
   CloseFn on_close = nullptr;
   void* ctx = nullptr;
-  std::vector<std::uint8_t> rx;
+  std::vector<std::uint8_t> rx;  // a stream's receive buffer (a queue pair has its own)
   std::array<iovec, kMaxIov> iov{};
   msghdr msg{};
+  std::array<iovec, 4> rx_iov{};  // a queue pair's receive: where it wants the bytes
+  msghdr rx_msg{};
   bool recv_inflight = false;
   bool send_inflight = false;
   bool closing = false;
@@ -79,7 +83,6 @@ Result<void> Reactor::attach(int fd, QueuePair& qp, CloseFn on_close, void* ctx)
   c->qp = &qp;
   c->on_close = on_close;
   c->ctx = ctx;
-  c->rx.resize(kRecvBuf);
   conns_.push_back(std::move(c));
   return {};
 }
@@ -156,11 +159,68 @@ void Reactor::arm(Conn& c) {
       return;
     }
   }
-  if (!c.recv_inflight && (c.st == nullptr || c.st->receiving())) {
+  if (c.recv_inflight) return;
+  if (c.st != nullptr) {
+    if (c.st->receiving()) {
+      io_uring_sqe* s = sqe();
+      io_uring_prep_recv(s, c.fd, c.rx.data(), c.rx.size(), 0);
+      io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpRecv);
+      c.recv_inflight = true;
+    }
+    return;
+  }
+  if (c.qp->rx_iov_borrowed()) {
+    // Inside a read's payload: its buffer is never handed to an asynchronous receive (the
+    // read may be abandoned before that receive completes, rx_sink.h). Wait for readiness,
+    // then receive into it at once (receive_direct()).
     io_uring_sqe* s = sqe();
-    io_uring_prep_recv(s, c.fd, c.rx.data(), c.rx.size(), 0);
-    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpRecv);
+    io_uring_prep_poll_add(s, c.fd, POLLIN);
+    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpPoll);
     c.recv_inflight = true;
+    return;
+  }
+  const std::size_t n = c.qp->rx_iov(c.rx_iov);
+  if (n == 0) return;
+  io_uring_sqe* s = sqe();
+  if (n == 1) {
+    // The staging buffer alone (the usual case): a plain recv, no msghdr to import.
+    io_uring_prep_recv(s, c.fd, c.rx_iov[0].iov_base, c.rx_iov[0].iov_len, 0);
+  } else {
+    c.rx_msg = msghdr{};
+    c.rx_msg.msg_iov = c.rx_iov.data();
+    c.rx_msg.msg_iovlen = n;
+    io_uring_prep_recvmsg(s, c.fd, &c.rx_msg, 0);
+  }
+  io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpRecv);
+  c.recv_inflight = true;
+}
+
+void Reactor::receive_direct(Conn& c) {
+  // Non-blocking recvmsgs while a payload is pending: its rest into the read's buffer, what
+  // follows into the staging buffer. Under load the bytes are usually in the socket already,
+  // which saves a poll round trip per PDU; EAGAIN means drained: the next turn polls.
+  for (int i = 0; i < 8 && !c.closing && c.qp->rx_iov_borrowed(); ++i) {
+    const std::size_t n = c.qp->rx_iov(c.rx_iov);
+    if (n == 0) return;
+    msghdr m{};
+    m.msg_iov = c.rx_iov.data();
+    m.msg_iovlen = n;
+    const ssize_t got = ::recvmsg(c.fd, &m, MSG_DONTWAIT);
+    if (got < 0 && errno == EAGAIN) return;
+    on_qp_received(c, got >= 0 ? static_cast<int>(got) : -errno);
+    if (got <= 0) return;
+  }
+}
+
+void Reactor::on_qp_received(Conn& c, int res) {
+  if (res > 0) {
+    if (auto r = c.qp->received_into(static_cast<std::size_t>(res)); !r) {
+      begin_close(c, r.error().message);
+    }
+  } else if (res == 0) {
+    begin_close(c, fmt::format("{}: connection closed by the controller", c.qp->config().name));
+  } else if (res != -EINTR && res != -EAGAIN) {
+    begin_close(c, fmt::format("{}: recv: {}", c.qp->config().name, std::strerror(-res)));
   }
 }
 
@@ -192,22 +252,30 @@ void Reactor::handle(std::uint64_t user_data, int res) {
   }
   auto* c = reinterpret_cast<Conn*>(user_data & ~kOpMask);
   const std::uint64_t op = user_data & kOpMask;
-  if (op == kOpRecv) {
+  if (op == kOpRecv && c->st == nullptr) {
+    c->recv_inflight = false;
+    if (c->closing) return;
+    on_qp_received(*c, res);
+    receive_direct(*c);  // a payload began in this receive: take its rest where it belongs
+  } else if (op == kOpPoll) {
+    c->recv_inflight = false;
+    if (c->closing) return;
+    if (res < 0 && res != -EINTR && res != -EAGAIN) {
+      begin_close(*c, fmt::format("{}: poll: {}", c->qp->config().name, std::strerror(-res)));
+      return;
+    }
+    receive_direct(*c);
+  } else if (op == kOpRecv) {
     c->recv_inflight = false;
     if (c->closing) return;
     if (res > 0) {
-      const Bytes got(c->rx.data(), static_cast<std::size_t>(res));
-      auto r = c->st != nullptr ? c->st->on_receive(got) : c->qp->received(got);
-      if (!r) {
+      if (auto r = c->st->on_receive(Bytes(c->rx.data(), static_cast<std::size_t>(res))); !r) {
         begin_close(*c, r.error().message);
       }
     } else if (res == 0) {
-      begin_close(*c, c->st != nullptr ? std::string("closed by the peer")
-                                       : fmt::format("{}: connection closed by the controller", c->qp->config().name),
-                  c->st != nullptr);
+      begin_close(*c, "closed by the peer", true);
     } else if (res != -EINTR && res != -EAGAIN) {
-      begin_close(*c, fmt::format("{}: recv: {}", c->st != nullptr ? "stream" : c->qp->config().name.c_str(),
-                                  std::strerror(-res)));
+      begin_close(*c, fmt::format("stream: recv: {}", std::strerror(-res)));
     }
   } else if (op == kOpSend && c->st != nullptr) {
     c->send_inflight = false;

@@ -1,8 +1,14 @@
 // The per-thread event loop: one io_uring ring drives the sockets of this thread's queue
-// pairs. Per connection one recv and one sendmsg are in flight at most; all SQEs of a loop
+// pairs. Per connection one receive and one sendmsg are in flight at most; all SQEs of a loop
 // turn go in with one io_uring_enter (batched submission), and the CQEs are reaped in a batch.
 // Queue-pair completions therefore run on this thread, inside poll(). Front ends' client
 // sockets (nvmemp::Stream, e.g. the NBD export's) are served the same way on the same ring.
+//
+// A queue pair's receive (rx_sink.h): a recvmsg into the iovecs it offers (its staging
+// buffer) in flight on the ring; inside a read's C2HData payload, non-blocking recvmsgs
+// straight into the read's buffer right after the receive that brought its header (and after
+// a readiness poll when the socket was drained), so payload that was not yet in the socket
+// when its header came is written once, where it belongs.
 //
 // Owner: the thread that created it (SINGLE_ISSUER). Only post() may be called from others.
 #pragma once
@@ -72,6 +78,8 @@ class Reactor {
   struct Conn;
   Reactor(const Clock& clock, std::unique_ptr<Ring> ring, int event_fd);
   void arm(Conn& c);
+  void receive_direct(Conn& c);
+  void on_qp_received(Conn& c, int res);
   void arm_event();
   void begin_close(Conn& c, const std::string& reason, bool orderly = false);
   void handle(std::uint64_t user_data, int res);

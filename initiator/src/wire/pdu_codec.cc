@@ -208,24 +208,12 @@ tl::expected<CommonHeader, WireError> check_common_header(Bytes first8, const Rx
   return ch;
 }
 
-DecodeResult decode_pdu(Bytes b, const RxParams& p) {
-  auto chk = check_common_header(b, p);
-  if (!chk) {
-    return Unexpected(chk.error());
-  }
-  const CommonHeader ch = *chk;
-  if (b.size() != ch.plen) {
-    return fail_limit(ch.type, "plen", ch.plen, "differs from the bytes given:", b.size(),
-                      kOffPlen, b.size() < ch.plen ? Errc::Truncated : Errc::Malformed);
-  }
-  const auto t = static_cast<PduType>(ch.type);
-  if (t == PduType::IcReq || t == PduType::IcResp) {
-    return decode_ic(b, ch, p);
-  }
-  if (t == PduType::H2CTermReq || t == PduType::C2HTermReq) {
-    return decode_term_req(b, ch);
-  }
+std::size_t data_header_need(const CommonHeader& ch) {
+  const std::size_t header_end = ch.hlen + ((ch.flags & kFlagHdgst) != 0 ? kDigestLen : 0);
+  return std::min<std::size_t>(std::max<std::size_t>(header_end, ch.pdo), ch.plen);
+}
 
+tl::expected<PduLayout, WireError> check_layout(Bytes head, const CommonHeader& ch, const RxParams& p) {
   // Header digest: present exactly when negotiated.
   const bool hd = (ch.flags & kFlagHdgst) != 0;
   if (hd != p.hdgst) {
@@ -239,17 +227,20 @@ DecodeResult decode_pdu(Bytes b, const RxParams& p) {
     return fail_limit(ch.type, "plen", ch.plen, "shorter than the header and its digest:",
                       header_end, kOffPlen);
   }
-  if (hd && p.verify_digests && !digest_matches(b.first(ch.hlen), b.subspan(ch.hlen, kDigestLen))) {
-    return fail(ch.type, "hdgst", load_le32(b, ch.hlen), "header digest does not match the header",
+  if (head.size() < header_end) {
+    return fail_limit(ch.type, "plen", head.size(), "header section cut short; needs", header_end,
+                      kOffPlen, Errc::Truncated);
+  }
+  if (hd && p.verify_digests && !digest_matches(head.first(ch.hlen), head.subspan(ch.hlen, kDigestLen))) {
+    return fail(ch.type, "hdgst", load_le32(head, ch.hlen), "header digest does not match the header",
                 ch.hlen, Errc::DigestMismatch, Fes::HeaderDigestError);
   }
 
   // Data section: [pdo, plen - ddgst).
-  const bool has_data = ch.plen > header_end;
+  PduLayout lay;
+  lay.has_data = ch.plen > header_end;
   const bool dd = (ch.flags & kFlagDdgst) != 0;
-  Bytes data;
-  bool data_ok = true;
-  if (has_data) {
+  if (lay.has_data) {
     if (dd != p.ddgst) {
       return fail(ch.type, "flags", ch.flags,
                   p.ddgst ? "DDGSTF clear on a PDU with data but data digests were negotiated"
@@ -269,17 +260,89 @@ DecodeResult decode_pdu(Bytes b, const RxParams& p) {
       return fail_limit(ch.type, "pdo", ch.pdo, "leaves no data before the end of the PDU at",
                         ch.plen, kOffPdo);
     }
-    data = b.subspan(ch.pdo, ch.plen - ch.pdo - dd_len);
-    // A data digest error is not a fatal transport error: the PDU is whole and its header
-    // sound, so the receiver fails that one command (NVMe/TCP 1.0, 3.6.2.13) and the
-    // connection lives on. The PDU is returned with data_digest_ok = false.
-    data_ok = !(dd && p.verify_digests &&
-                !digest_matches(data, b.subspan(ch.plen - kDigestLen, kDigestLen)));
+    lay.dd = dd;
+    lay.data_off = ch.pdo;
+    lay.data_len = ch.plen - ch.pdo - dd_len;
   } else if (dd) {
     return fail(ch.type, "flags", ch.flags, "DDGSTF set on a PDU without data", kOffFlags);
   }
+  return lay;
+}
 
-  return decode_body(b, ch, data, has_data, data_ok);
+tl::expected<C2HDataHeader, WireError> decode_c2h_data_header(Bytes head, const RxParams& p) {
+  auto chk = check_common_header(head, p);
+  if (!chk) {
+    return Unexpected(chk.error());
+  }
+  const CommonHeader ch = *chk;
+  if (static_cast<PduType>(ch.type) != PduType::C2HData) {
+    return fail(ch.type, "pdu-type", ch.type, "not a C2HData PDU", kOffType);
+  }
+  if (head.size() < data_header_need(ch)) {
+    return fail_limit(ch.type, "pdo", head.size(), "header section cut short; needs",
+                      data_header_need(ch), kOffPdo, Errc::Truncated);
+  }
+  auto lay = check_layout(head, ch, p);
+  if (!lay) {
+    return Unexpected(lay.error());
+  }
+  if (!lay->has_data) {
+    return fail(ch.type, "plen", ch.plen, "data PDU without data", kOffPlen);
+  }
+  const std::uint32_t datal = load_le32(head, kOffDatal);
+  if (datal != lay->data_len) {
+    return fail_limit(ch.type, "datal", datal, "differs from the data in the PDU:", lay->data_len,
+                      kOffDatal);
+  }
+  const bool last = (ch.flags & kFlagLastPdu) != 0;
+  const bool success = (ch.flags & kFlagSuccess) != 0;
+  if (success && !last) {
+    return fail(ch.type, "flags", ch.flags, "SUCCESS set without LAST_PDU", kOffFlags);
+  }
+  C2HDataHeader h;
+  h.ch = ch;
+  h.cccid = load_le16(head, kOffCccid);
+  h.datao = load_le32(head, kOffDatao);
+  h.datal = datal;
+  h.last = last;
+  h.success = success;
+  h.ddgst = lay->dd;
+  return h;
+}
+
+DecodeResult decode_pdu(Bytes b, const RxParams& p) {
+  auto chk = check_common_header(b, p);
+  if (!chk) {
+    return Unexpected(chk.error());
+  }
+  const CommonHeader ch = *chk;
+  if (b.size() != ch.plen) {
+    return fail_limit(ch.type, "plen", ch.plen, "differs from the bytes given:", b.size(),
+                      kOffPlen, b.size() < ch.plen ? Errc::Truncated : Errc::Malformed);
+  }
+  const auto t = static_cast<PduType>(ch.type);
+  if (t == PduType::IcReq || t == PduType::IcResp) {
+    return decode_ic(b, ch, p);
+  }
+  if (t == PduType::H2CTermReq || t == PduType::C2HTermReq) {
+    return decode_term_req(b, ch);
+  }
+
+  auto lay = check_layout(b, ch, p);
+  if (!lay) {
+    return Unexpected(lay.error());
+  }
+  Bytes data;
+  bool data_ok = true;
+  if (lay->has_data) {
+    data = b.subspan(lay->data_off, lay->data_len);
+    // A data digest error is not a fatal transport error: the PDU is whole and its header
+    // sound, so the receiver fails that one command (NVMe/TCP 1.0, 3.6.2.13) and the
+    // connection lives on. The PDU is returned with data_digest_ok = false.
+    data_ok = !(lay->dd && p.verify_digests &&
+                !digest_matches(data, b.subspan(ch.plen - kDigestLen, kDigestLen)));
+  }
+  return decode_body(b, ch, data, lay->has_data, data_ok);
 }
 
 namespace {

@@ -49,6 +49,38 @@ tl::expected<CommonHeader, WireError> check_common_header(Bytes first8, const Rx
 // Decodes one whole PDU; `pdu` must be exactly PLEN bytes long.
 DecodeResult decode_pdu(Bytes pdu, const RxParams& p);
 
+// ---- receiving data in place (the host's C2HData, rx_framer.h) ----
+
+// Where a PDU that may carry digests keeps its data: every check of decode_pdu() on the
+// header section (header digest verified, HDGSTF/DDGSTF as negotiated, PDO inside the PDU and
+// aligned), none on the data.
+struct PduLayout {
+  bool has_data = false;
+  bool dd = false;             // a data digest follows the data
+  std::size_t data_off = 0;    // PDO
+  std::size_t data_len = 0;    // PLEN - PDO - data digest
+};
+// `head` holds at least the header and its digest; `ch` passed check_common_header().
+tl::expected<PduLayout, WireError> check_layout(Bytes head, const CommonHeader& ch, const RxParams& p);
+
+// Bytes of a data PDU to have in before its header can be decoded alone: up to PDO (the
+// padding after the header digest included), never more than PLEN.
+std::size_t data_header_need(const CommonHeader& ch);
+
+// A C2HData whose header section is in and valid, its data not yet received.
+struct C2HDataHeader {
+  CommonHeader ch;
+  std::uint16_t cccid = 0;
+  std::uint32_t datao = 0;
+  std::uint32_t datal = 0;  // equals PLEN - PDO - data digest
+  bool last = false;
+  bool success = false;     // only with last
+  bool ddgst = false;       // a data digest follows the data
+};
+// Decodes a C2HData from its first data_header_need() bytes with every check decode_pdu()
+// makes but the data digest's, which the receiver runs as the data arrives.
+tl::expected<C2HDataHeader, WireError> decode_c2h_data_header(Bytes head, const RxParams& p);
+
 // ---- encoding ----
 
 // Size of the header section (everything before the data) for a PDU of this HLEN.
