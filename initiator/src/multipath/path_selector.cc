@@ -131,11 +131,14 @@ int PathSelector::select_round_robin(std::span<const PathCandidate> paths) noexc
 }
 
 namespace {
-constexpr std::uint64_t kUnselectable = ~std::uint64_t{0};
-constexpr std::uint64_t queue_depth_rank(const PathCandidate& c) noexcept {
-  if (!path_selectable(c)) return kUnselectable;
-  return (std::uint64_t{c.ana != wire::AnaState::Optimized} << 33) | (std::uint64_t{c.inflight} << 1) |
-         std::uint64_t{!c.preferred};
+constexpr std::uint64_t kUnselectable = std::uint64_t{3} << 62;
+// Smallest wins: class (0 optimized, 1 non-optimized, 3 not selectable) in the top bits, then
+// the depth, then preferred before not. Computed without branches so the loop is a few
+// instructions per path.
+inline std::uint64_t queue_depth_rank(const PathCandidate& c) noexcept {
+  const auto ana = static_cast<std::uint8_t>(c.ana);
+  const std::uint64_t cls = !c.usable ? 3u : ana == 1 ? 0u : ana == 2 ? 1u : 3u;
+  return (cls << 62) | (std::uint64_t{c.inflight} << 1) | std::uint64_t{!c.preferred};
 }
 }  // namespace
 
@@ -147,20 +150,20 @@ constexpr std::uint64_t queue_depth_rank(const PathCandidate& c) noexcept {
 int PathSelector::select_queue_depth(std::span<const PathCandidate> paths) noexcept {
   const std::size_t n = paths.size();
   const std::size_t start = start_after_cached(paths);
-  // One integer per path, smallest wins: its class (optimized before non-optimized), then its
-  // depth, then preferred before not; the first of equals in scan order. Unselectable paths
-  // rank last. A compare per path and no branches on the policy's rules in the loop: with four
-  // paths this costs little more than round-robin's pick (bench/path_select_bench).
-  std::uint64_t best_rank = kUnselectable;
+  // One integer per path, smallest wins (queue_depth_rank): two straight passes, from the
+  // cursor to the end and from the start to the cursor, so ties go to the first after it.
+  std::uint64_t best_rank = ~std::uint64_t{0};
   std::size_t best = 0;
-  for (std::size_t k = 0, i = start; k < n; ++k, i = (i + 1 == n ? 0 : i + 1)) {
-    const std::uint64_t r = queue_depth_rank(paths[i]);
-    if (r < best_rank) {
-      best_rank = r;
-      best = i;
+  auto scan = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      const std::uint64_t r = queue_depth_rank(paths[i]);
+      best = r < best_rank ? i : best;
+      best_rank = r < best_rank ? r : best_rank;
     }
-  }
-  if (best_rank == kUnselectable) return -1;
+  };
+  scan(start, n);
+  scan(0, start);
+  if (best_rank >= kUnselectable) return -1;
   return remember(paths, best);
 }
 
