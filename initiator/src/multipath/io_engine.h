@@ -183,6 +183,7 @@ class IoEngine final : public IoContext {
   unsigned callbacks_ = 0;           // run in the current poll()
   PollMode mode_ = PollMode::Interrupt;
   TimePoint last_yield_{};           // busy/hybrid: when this thread last gave up the CPU
+  Nanos oversleep_{0};               // hybrid: how late a timed sleep in the ring ends (EWMA)
   TimePoint next_scan_{};
   std::string msg_;                  // error text handed to a callback
 };

@@ -6,6 +6,7 @@
 // core still runs. Hybrid sleeps until the queue expected to answer first is half its learned
 // gap from answering (hybrid_wait.h), then spins as busy does.
 #include <sched.h>
+#include <sys/prctl.h>
 
 #include <fmt/format.h>
 
@@ -58,11 +59,24 @@ Result<unsigned> IoEngine::wait_ring(Nanos wait) {
   const TimePoint now = clock_.now();
   const TimePoint deadline = now + wait;
   if (mode_ == PollMode::Hybrid) {
-    const TimePoint from = std::min(hybrid_poll_from(), deadline);
-    if (from - now >= kMinSleep) {
-      auto p = reactor_->poll(from - now);
-      last_yield_ = clock_.now();
+    // The sleep is a timed wait in the ring: with the default 50 us timer slack it would end
+    // tens of microseconds late, longer than the completion it waits for. Once per thread.
+    static thread_local bool slack_set = false;
+    if (!slack_set) {
+      (void)::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+      slack_set = true;
+    }
+    // Wake early by what a timed sleep overshoots here (learned): in a VM whose idle vCPU
+    // halts, a timer wake-up alone can take longer than the completion it waits for, and then
+    // hybrid polls at once instead of sleeping past the answer.
+    const TimePoint wake = std::min(hybrid_poll_from(), deadline) - oversleep_;
+    if (wake - now >= kMinSleep) {
+      auto p = reactor_->poll(wake - now);
+      const TimePoint after = clock_.now();
+      last_yield_ = after;
       if (!p || *p > 0) return p;  // something came during the sleep
+      const Nanos late = std::max(Nanos(0), after - wake);
+      oversleep_ += (late - oversleep_) / 8;
     }
   }
   return spin_ring(deadline);
