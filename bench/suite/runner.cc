@@ -40,7 +40,7 @@ std::vector<std::uint16_t> parse_ports(const std::string& line) {
   return ports;
 }
 
-std::string last_line(const std::string& s) {
+std::string final_line(const std::string& s) {
   std::string t = s;
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) {
     t.pop_back();
@@ -133,11 +133,11 @@ RunRecord Runner::run(const Cell& c, int rep) {
   const auto j = nlohmann::json::parse(child->out, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("iops")) {
     r.error = fmt::format("exit {}{}: {}", child->exit_code, child->signal != 0 ? fmt::format(" (signal {})", child->signal) : "",
-                          last_line(child->err.empty() ? child->out : child->err));
+                          final_line(child->err.empty() ? child->out : child->err));
     return r;
   }
   if (child->exit_code != 0 || j.value("errors", 0) != 0) {
-    r.error = fmt::format("{} I/O errors: {}", j.value("errors", 0), j.value("first_error", last_line(child->err)));
+    r.error = fmt::format("{} I/O errors: {}", j.value("errors", 0), j.value("first_error", final_line(child->err)));
     return r;
   }
   r.iops = j.value("iops", 0.0);

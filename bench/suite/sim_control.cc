@@ -16,7 +16,7 @@ namespace nvmemp::bench {
 namespace {
 
 // The last complete line of `in`, without its '\n'; empty while a line is still coming.
-std::string last_line(const std::string& in) {
+std::string complete_last_line(const std::string& in) {
   if (in.empty() || in.back() != '\n') {
     return {};
   }
@@ -47,7 +47,7 @@ Result<std::string> sim_control(std::uint16_t ctl_port, const std::string& line,
   std::string in;
   for (;;) {
     // The answer ends with a line "OK" or "ERR <reason>".
-    const std::string last = last_line(in);
+    const std::string last = complete_last_line(in);
     if (last == "OK") {
       ::close(fd);
       return in.substr(0, in.size() - 3);

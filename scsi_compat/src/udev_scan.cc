@@ -22,8 +22,6 @@ struct UdevUnref {
 template <class T>
 using UdevPtr = std::unique_ptr<T, UdevUnref>;
 
-std::string str(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
-
 bool by_name(const BlockDisk& a, const BlockDisk& b) {
   return a.sysname.size() != b.sysname.size() ? a.sysname.size() < b.sysname.size() : a.sysname < b.sysname;
 }
@@ -49,16 +47,16 @@ Result<std::vector<BlockDisk>> enumerate_block_disks() {
     const char* devtype = udev_device_get_devtype(dev.get());
     if (devtype == nullptr || std::strcmp(devtype, "disk") != 0) continue;  // partitions
     BlockDisk d;
-    d.sysname = str(udev_device_get_sysname(dev.get()));
-    d.syspath = str(udev_device_get_syspath(dev.get()));
-    d.devnode = str(udev_device_get_devnode(dev.get()));
+    d.sysname = udev_str(udev_device_get_sysname(dev.get()));
+    d.syspath = udev_str(udev_device_get_syspath(dev.get()));
+    d.devnode = udev_str(udev_device_get_devnode(dev.get()));
     d.devnum = udev_device_get_devnum(dev.get());
     // The parent is owned by its child: no unref.
     udev_device* sdev = udev_device_get_parent_with_subsystem_devtype(dev.get(), "scsi", "scsi_device");
     if (sdev != nullptr) {
       const char* driver = udev_device_get_driver(sdev);
       d.scsi = driver != nullptr && std::strcmp(driver, "sd") == 0;
-      if (d.scsi) d.hctl = str(udev_device_get_sysname(sdev));
+      if (d.scsi) d.hctl = udev_str(udev_device_get_sysname(sdev));
     }
     out.push_back(std::move(d));
   }

@@ -17,6 +17,9 @@
 
 namespace nvmemp::scsi {
 
+// libudev's getters return NULL for "no such property"; both udev readers treat it as "".
+inline std::string udev_str(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
+
 struct BlockDisk {
   std::string sysname;    // "sda"; the name read_scsi_path() takes (ROOT/sys/block/<sysname>)
   std::string syspath;    // "/sys/devices/.../block/sda"

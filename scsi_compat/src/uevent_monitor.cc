@@ -1,5 +1,6 @@
 // UeventMonitor: libudev netlink monitor on block + scsi, udev or kernel source (uevent_monitor.h).
 #include "uevent_monitor.h"
+#include "udev_scan.h"
 
 #include <libudev.h>
 #include <sys/sysmacros.h>
@@ -21,8 +22,6 @@ constexpr int kReceiveBuffer = 8 * 1024 * 1024;
 // receive() drains at most this many messages that do not pass the filter or are malformed
 // before it reports "nothing queued"; the fd stays readable and the caller comes back.
 constexpr int kMaxSkippedPerCall = 256;
-
-std::string str(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
 
 std::string prop(const std::map<std::string, std::string>& p, const char* key) {
   auto it = p.find(key);
@@ -120,7 +119,7 @@ std::optional<Uevent> UeventMonitor::receive() {
     std::map<std::string, std::string> props;
     udev_list_entry* entry = nullptr;
     udev_list_entry_foreach(entry, udev_device_get_properties_list_entry(d)) {
-      props.emplace(str(udev_list_entry_get_name(entry)), str(udev_list_entry_get_value(entry)));
+      props.emplace(udev_str(udev_list_entry_get_name(entry)), udev_str(udev_list_entry_get_value(entry)));
     }
     Uevent e = uevent_from_properties(std::move(props));
     // libudev's view wins where it has one (it resolves names and numbers the same way).
