@@ -196,6 +196,43 @@ TEST_CASE("Round-robin keeps rotating when paths come and go", "[path_selector]"
   CHECK(pick_many(sel, p, 10).per_path == std::vector<int>{0, 10, 0});
 }
 
+TEST_CASE("Round-robin moves on once per turn; a turn leaves its path when it stops serving", "[path_selector]") {
+  PathSelector sel(Policy::RoundRobin);
+  std::array<PathCandidate, 3> p = {cand(1, kOpt), cand(2, kOpt), cand(3, kNon)};
+  // Turn 1: every pick on one path; turn 2: the next optimized one; turn 3: back.
+  for (int i = 0; i < 5; ++i) CHECK(sel.select(p, 1) == 0);
+  for (int i = 0; i < 5; ++i) CHECK(sel.select(p, 2) == 1);
+  CHECK(sel.select(p, 3) == 0);
+  // Over many turns of 8 picks each, the optimized paths share the load evenly.
+  std::vector<int> per_path(p.size(), 0);
+  for (std::uint64_t turn = 4; turn < 104; ++turn) {
+    for (int i = 0; i < 8; ++i) ++per_path[static_cast<std::size_t>(sel.select(p, turn))];
+  }
+  CHECK(per_path == std::vector<int>{400, 400, 0});
+  // Within a turn, the path failing (or losing its optimized state) moves the rest of the
+  // turn's I/O at once, and the path that takes over keeps it for the turn.
+  const auto first = static_cast<std::size_t>(sel.select(p, 200));
+  REQUIRE(first < 2);
+  const std::size_t other = 1 - first;
+  p[first].usable = false;
+  CHECK(sel.select(p, 200) == static_cast<int>(other));
+  CHECK(sel.select(p, 200) == static_cast<int>(other));
+  p[first].usable = true;
+  p[other].ana = kNon;
+  CHECK(sel.select(p, 200) == static_cast<int>(first));
+  p[other].ana = kOpt;
+  // No optimized path: non-optimized ones are used, never an unusable one.
+  p[0].ana = kInacc;
+  p[1].ana = kNon;
+  const int idx = sel.select(p, 200);
+  CHECK((idx == 1 || idx == 2));
+  // kEveryCall (and select() without a turn) rotates per call.
+  p = {cand(1, kOpt), cand(2, kOpt), cand(3, kNon)};
+  const int a = sel.select(p, PathSelector::kEveryCall);
+  const int b = sel.select(p, PathSelector::kEveryCall);
+  CHECK(a != b);
+}
+
 TEST_CASE("Queue-depth picks the least loaded path within the best class", "[path_selector]") {
   struct Row {
     const char* name;

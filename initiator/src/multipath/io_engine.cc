@@ -64,9 +64,15 @@ IoEngine::HeadState* IoEngine::head_state(HeadId id) {
   return it == head_index_.end() ? nullptr : &heads_[it->second];
 }
 
-bool IoEngine::usable_here(const TPath* tp, const topology::PathView& pv) const {
-  return tp != nullptr && pv.live && tp->st == TPath::St::Live && tp->generation == pv.generation &&
-         !tp->suspect && clock_.now() >= tp->holdoff_until;
+bool IoEngine::usable_here(TPath* tp, const topology::PathView& pv) const {
+  if (tp == nullptr || !pv.live || tp->st != TPath::St::Live || tp->generation != pv.generation || tp->suspect) {
+    return false;
+  }
+  if (tp->holdoff_until != TimePoint{}) {
+    if (clock_.now() < tp->holdoff_until) return false;
+    tp->holdoff_until = TimePoint{};
+  }
+  return true;
 }
 
 bool IoEngine::ready(std::uint32_t head) const noexcept {
@@ -203,7 +209,7 @@ void IoEngine::dispatch(Request* r) {
     c.inflight = (tp != nullptr && tp->q != nullptr) ? tp->q->q->inflight() : 0;
     if (r->pin == pv.id && path_selectable(c)) pinned = static_cast<int>(i);
   }
-  int sel = pinned >= 0 ? pinned : hs->selector.select(hs->cands);
+  int sel = pinned >= 0 ? pinned : hs->selector.select(hs->cands, turn_);
   if (sel < 0 && r->avoid != 0) {
     // The only usable path is the one this request just failed on: better than holding it.
     for (std::size_t i = 0; i < hs->cands.size(); ++i) {
@@ -211,7 +217,7 @@ void IoEngine::dispatch(Request* r) {
         hs->cands[i].usable = usable_here(hs->tpaths[i], snap_->paths[hv.paths[i].path_index]);
       }
     }
-    sel = hs->selector.select(hs->cands);
+    sel = hs->selector.select(hs->cands, turn_);
   }
   if (sel < 0) {
     hold(r, *hs);
@@ -219,19 +225,19 @@ void IoEngine::dispatch(Request* r) {
   }
   TPath* tp = hs->tpaths[static_cast<std::size_t>(sel)];
   QueueCtx* q = tp->q;
-  PathIo io{r->op, hv.nsid, r->slba, r->nlb, r->rbuf, r->wbuf, r, r->fua};
+  const TimePoint now = clock_.now();
+  PathIo io{r->op, hv.nsid, r->slba, r->nlb, r->rbuf, r->wbuf, r, r->fua, now};
   const bool was_idle = q->q->inflight() == 0;
   auto tag = q->q->submit(io);
   if (!tag) {
     // Full (more outstanding than the queue holds): try again after the next completions.
-    r->not_before = clock_.now();
+    r->not_before = now;
     if (!r->waiting) {
       r->waiting = true;
       waiting_.push_back(r);
     }
     return;
   }
-  const TimePoint now = clock_.now();
   if (was_idle) q->busy_since = now;
   r->on = q;
   r->tag = *tag;
@@ -328,7 +334,10 @@ void IoEngine::on_complete(QueueCtx& q, const transport::Completion& c) {
   auto* r = static_cast<Request*>(c.user);
   if (r == nullptr) return;  // the queue's own Connect
   TPath& tp = *q.tp;
-  const TimePoint now = clock_.now();
+  // A success came out of the receive that just stamped last_progress(): that is now, to within
+  // the parsing of one batch (no clock read per I/O). A failure may come from elsewhere (a
+  // connection torn down): read the clock.
+  const TimePoint now = c.status.ok() && !c.abandoned ? q.q->last_progress() : clock_.now();
   if (tp.suspect && tp.q == &q && q.q->live()) {
     tp.suspect = false;
     log(LogLevel::Info, "I/O context {}: {} answers again", index_, q.q->name());

@@ -154,7 +154,9 @@ class IoEngine final : public IoContext {
   void request_queue(TPath& tp, const topology::PathView& pv);
   TPath* tpath(PathId id);
   HeadState* head_state(HeadId id);
-  bool usable_here(const TPath* tp, const topology::PathView& pv) const;
+  // Reads the clock only while the path is held off after a path error (an expired hold-off is
+  // cleared), not once per path per I/O.
+  bool usable_here(TPath* tp, const topology::PathView& pv) const;
   // This context's counter slot of a head, and of a head's namespace on one of its paths (null
   // when the head or the path is not in the snapshot).
   HeadSlot* head_slot(HeadState* hs) noexcept;
@@ -184,6 +186,7 @@ class IoEngine final : public IoContext {
   PollMode mode_ = PollMode::Interrupt;
   TimePoint last_yield_{};           // busy/hybrid: when this thread last gave up the CPU
   Nanos oversleep_{0};               // hybrid: how late a timed sleep in the ring ends (EWMA)
+  std::uint64_t turn_ = 0;           // poll() turns: round-robin moves on once per turn
   TimePoint next_scan_{};
   std::string msg_;                  // error text handed to a callback
 };

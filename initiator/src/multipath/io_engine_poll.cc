@@ -84,6 +84,7 @@ Result<unsigned> IoEngine::wait_ring(Nanos wait) {
 
 Result<unsigned> IoEngine::poll(std::chrono::nanoseconds timeout) {
   callbacks_ = 0;
+  ++turn_;  // what is submitted from here on goes out in the next send batch
   refresh_topology();
   run_waiting();
   run_deferred();

@@ -27,7 +27,7 @@ class NvmeTcpPath final : public PathQueue {
       case IoOp::Deallocate: sqe = wire::make_dataset_management_deallocate(io.nsid, 1, max_icd_); break;
     }
     if (!sqe) return tl::unexpected(sqe.error());
-    return q_->qp().submit(transport::Command{*sqe, io.read_buf, io.write_buf, io.user});
+    return q_->qp().submit(transport::Command{*sqe, io.read_buf, io.write_buf, io.user, false, Nanos{0}, io.now});
   }
   Result<void> abandon_read(std::uint16_t tag) override {
     if (!q_) return make_error(Errc::Protocol, name_ + ": not connected");

@@ -36,6 +36,7 @@ struct PathIo {
   Bytes write_buf;
   void* user = nullptr;    // comes back in Completion::user
   bool fua = false;        // Write, WriteZeroes: Force Unit Access
+  TimePoint now{};         // the caller's clock reading, if it has one: saves a read per I/O
 };
 
 class PathQueue {

@@ -1,5 +1,7 @@
 #include "multipath/path_selector.h"
 
+#include <algorithm>
+#include <array>
 #include <string>
 
 namespace nvmemp::multipath {
@@ -39,12 +41,12 @@ Result<IoPolicy> parse_io_policy(std::string_view name) { return multipath::pars
 
 namespace nvmemp::multipath {
 
-int PathSelector::select(std::span<const PathCandidate> paths) noexcept {
+int PathSelector::select(std::span<const PathCandidate> paths, std::uint64_t turn) noexcept {
   switch (policy_) {
     case Policy::Numa:
       return select_numa(paths);
     case Policy::RoundRobin:
-      return select_round_robin(paths);
+      return select_round_robin(paths, turn);
     case Policy::QueueDepth:
       return select_queue_depth(paths);
   }
@@ -58,7 +60,7 @@ int PathSelector::remember(std::span<const PathCandidate> paths, std::size_t ind
   return static_cast<int>(index);
 }
 
-std::size_t PathSelector::start_after_cached(std::span<const PathCandidate> paths) const noexcept {
+inline std::size_t PathSelector::start_after_cached(std::span<const PathCandidate> paths) const noexcept {
   const std::size_t n = paths.size();
   if (!has_cached_ || n == 0) return 0;
   if (cached_index_ < n && paths[cached_index_].path_id == cached_id_) {
@@ -116,8 +118,17 @@ int PathSelector::select_numa(std::span<const PathCandidate> paths) noexcept {
 // the scan, so it is picked again only when it is the only one of the best class (the kernel's
 // "fall back to the current path"). Unlike the kernel, which takes the last non-optimized path it
 // meets, we take the first one after the cursor, so non-optimized paths rotate too.
-int PathSelector::select_round_robin(std::span<const PathCandidate> paths) noexcept {
+int PathSelector::select_round_robin(std::span<const PathCandidate> paths, std::uint64_t turn) noexcept {
   const std::size_t n = paths.size();
+  // Same turn: stay on the path this turn's batch already uses while it is optimized and
+  // selectable (otherwise scan as a new turn would, so failover is not delayed).
+  if (turn != kEveryCall && turn == turn_ && has_cached_ && cached_index_ < n) {
+    const PathCandidate& c = paths[cached_index_];
+    if (c.path_id == cached_id_ && path_selectable(c) && is_optimized(c)) {
+      return static_cast<int>(cached_index_);
+    }
+  }
+  turn_ = turn;
   const std::size_t start = start_after_cached(paths);
   int first_nonopt = -1;
   for (std::size_t k = 0, i = start; k < n; ++k, i = (i + 1 == n ? 0 : i + 1)) {
@@ -135,9 +146,15 @@ constexpr std::uint64_t kUnselectable = std::uint64_t{3} << 62;
 // Smallest wins: class (0 optimized, 1 non-optimized, 3 not selectable) in the top bits, then
 // the depth, then preferred before not. Computed without branches so the loop is a few
 // instructions per path.
+constexpr std::array<std::uint8_t, 16> kAnaClass = [] {
+  std::array<std::uint8_t, 16> t{};
+  t.fill(3);
+  t[static_cast<std::size_t>(wire::AnaState::Optimized)] = 0;
+  t[static_cast<std::size_t>(wire::AnaState::NonOptimized)] = 1;
+  return t;
+}();
 inline std::uint64_t queue_depth_rank(const PathCandidate& c) noexcept {
-  const auto ana = static_cast<std::uint8_t>(c.ana);
-  const std::uint64_t cls = !c.usable ? 3u : ana == 1 ? 0u : ana == 2 ? 1u : 3u;
+  const std::uint64_t cls = kAnaClass[static_cast<std::uint8_t>(c.ana) & 15u] | (c.usable ? 0u : 3u);
   return (cls << 62) | (std::uint64_t{c.inflight} << 1) | std::uint64_t{!c.preferred};
 }
 }  // namespace

@@ -158,7 +158,7 @@ Result<std::uint16_t> QueuePair::submit(const Command& cmd) {
   s.is_read = is_read;
   s.is_r2t_write = is_r2t_write;
   s.timeout = cmd.timeout.count() > 0 ? cmd.timeout : cfg_.io_timeout;
-  s.deadline = cmd.no_timeout ? TimePoint::max() : clock_.now() + s.timeout;
+  s.deadline = cmd.no_timeout ? TimePoint::max() : (cmd.now != TimePoint{} ? cmd.now : clock_.now()) + s.timeout;
   const std::uint16_t cid = make_cid(tag, gen);
   s.result.user = cmd.user;
 

@@ -322,13 +322,24 @@ Result<unsigned> Reactor::poll(Nanos timeout) {
   for (auto& c : conns_) {
     arm(*c);
   }
-  __kernel_timespec ts{};
-  ts.tv_sec = static_cast<long long>(timeout.count() / 1'000'000'000);
-  ts.tv_nsec = static_cast<long long>(timeout.count() % 1'000'000'000);
-  io_uring_cqe* first = nullptr;
-  const int rc = io_uring_submit_and_wait_timeout(ring_->get(), &first, 1, &ts, nullptr);
-  if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
-    return make_error(Errc::Io, fmt::format("io_uring_submit_and_wait_timeout: {}", std::strerror(-rc)));
+  if (timeout.count() <= 0) {
+    // Submit and reap without waiting: io_uring_enter(GETEVENTS) with min_complete 0 runs the
+    // deferred task work (socket completions under DEFER_TASKRUN) and returns. A wait for one
+    // CQE with a zero timeout would instead arm an already-expired hrtimer and schedule() until
+    // its interrupt: a sleep and a wake-up on every busy-poll spin that finds nothing.
+    const int rc = io_uring_submit_and_get_events(ring_->get());
+    if (rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
+      return make_error(Errc::Io, fmt::format("io_uring_submit_and_get_events: {}", std::strerror(-rc)));
+    }
+  } else {
+    __kernel_timespec ts{};
+    ts.tv_sec = static_cast<long long>(timeout.count() / 1'000'000'000);
+    ts.tv_nsec = static_cast<long long>(timeout.count() % 1'000'000'000);
+    io_uring_cqe* first = nullptr;
+    const int rc = io_uring_submit_and_wait_timeout(ring_->get(), &first, 1, &ts, nullptr);
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY) {
+      return make_error(Errc::Io, fmt::format("io_uring_submit_and_wait_timeout: {}", std::strerror(-rc)));
+    }
   }
   unsigned handled = 0;
   unsigned head = 0;
