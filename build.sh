@@ -28,6 +28,7 @@ TEST_JOBS=${TEST_JOBS:-$JOBS}
 DEBIAN_PACKAGES=(cmake make g++ pkg-config git ca-certificates
   libnvme-dev liburing-dev libudev-dev libtomlplusplus-dev libfmt-dev catch2 libexpected-dev
   libcli11-dev nlohmann-json3-dev libsystemd-dev libisal-dev
+  libssl-dev  # OpenSSL 3: DH-HMAC-CHAP (HMAC, SHA-2, FFDHE), the secure heap for keys
   libnbd-dev  # the demo's NBD client
   libnbd-bin qemu-utils  # real NBD clients in the tests: nbdinfo, nbdcopy, qemu-img, qemu-io
   libfuse3-dev fuse3 util-linux  # the SCSI tests: a FUSE file system under two loop devices (losetup)

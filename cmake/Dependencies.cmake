@@ -7,6 +7,7 @@ pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)    # libsystem
 pkg_check_modules(LIBISAL REQUIRED IMPORTED_TARGET libisal)          # libisal-dev (CRC32C)
 pkg_check_modules(LIBNBD REQUIRED IMPORTED_TARGET libnbd)            # libnbd-dev (the demo's NBD client)
 pkg_check_modules(FUSE3 REQUIRED IMPORTED_TARGET fuse3)              # libfuse3-dev (the SCSI tests' two-path FUSE file system)
+find_package(OpenSSL 3 REQUIRED)                                     # libssl-dev (DH-HMAC-CHAP, TLS)
 find_package(tl-expected REQUIRED)                                   # libexpected-dev
 find_package(fmt REQUIRED)                                           # libfmt-dev
 find_package(tomlplusplus REQUIRED)                                  # libtomlplusplus-dev

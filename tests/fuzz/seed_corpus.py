@@ -214,6 +214,26 @@ def corpus_changed_ns(captures):
     return seeds
 
 
+def corpus_dhchap_messages(captures):
+    """DH-HMAC-CHAP messages of the nvmet 6.12 sessions: what each Authentication Receive
+    returned (Challenge, Success1; AL = 4096 bytes, zero-padded) and what each Send carried
+    in its capsule (Negotiate, Reply, Success2), plus a Failure1 and a few broken ones."""
+    seeds = [("recv-" + origin, data)
+             for origin, data in c2h_payloads(captures, "(Authentication Receive")]
+    for p in captures:
+        if p.h2c and p.name == "CapsuleCmd" and p.note.startswith("Authentication Send"):
+            ddgst = 4 if p.raw[1] & DDGSTF else 0
+            seeds.append(("send-" + p.file.split("-")[0], p.raw[p.raw[3]:len(p.raw) - ddgst]))
+    seeds += [
+        ("failure1", bytes([0x00, 0xF1, 0, 0, 1, 0, 0x01, 0x05])),
+        ("challenge-hl-lie", bytes([0x01, 0x01, 0, 0, 1, 0, 0xFF, 0, 1, 0, 0, 0, 1, 0, 0, 0]) + bytes(32)),
+        ("challenge-dhvlen-lie", bytes([0x01, 0x01, 0, 0, 1, 0, 32, 0, 1, 1, 0xFF, 0xFF, 1, 0, 0, 0]) + bytes(40)),
+        ("success1-rvalid-short", bytes([0x01, 0x03, 0, 0, 1, 0, 48, 0, 1]) + bytes(7)),
+        ("negotiate-napd-0", bytes([0x00, 0x00, 0, 0, 1, 0, 0, 0]) + bytes(64)),
+    ]
+    return seeds
+
+
 CORPORA = {
     "identify": corpus_identify,
     "ns_descriptors": corpus_ns_descriptors,
@@ -221,6 +241,7 @@ CORPORA = {
     "ana_log": corpus_ana_log,
     "discovery_log": corpus_discovery_log,
     "changed_ns": corpus_changed_ns,
+    "dhchap_messages": corpus_dhchap_messages,
 }
 
 

@@ -78,7 +78,9 @@ class PathSelector {
   // depth 1 every turn holds one I/O, so that is the kernel's per-I/O rotation; at depth 32,
   // rotating per I/O would split every batch over the paths (one send and one receive more per
   // path per turn: 12 % fewer IOPS with two paths in bench/perf_suite). kEveryCall, or select()
-  // without a turn, rotates on every call. The other policies ignore it.
+  // without a turn, rotates on every call. The other policies ignore it: queue-depth decides
+  // per I/O, since keeping a batch on a path that became deeper is what it exists to avoid
+  // (with a slow path it made that path take whole batches).
   static constexpr std::uint64_t kEveryCall = ~std::uint64_t{0};
   int select(std::span<const PathCandidate> paths, std::uint64_t turn = kEveryCall) noexcept;
 
