@@ -90,8 +90,9 @@ std::string draw_latency_png(const SuiteOptions& o, const std::vector<CellResult
   std::string script = fmt::format(
       "set terminal pngcairo size {},520 noenhanced font ',10'\n"
       "set output '{}'\n"
-      "set multiplot layout 1,{} title 'nvme-mpath bench latency against the simulated target (null namespace); "
-      "median of {} runs at each percentile'\n"
+      // Two title lines: one would be wider than a single 560-pixel panel and lose its ends.
+      "set multiplot layout 1,{} title \"nvme-mpath bench latency, simulated target (null namespace)\\n"
+      "median of {} runs at each percentile\"\n"
       "set logscale x\nset grid\nset xlabel 'latency (us)'\nset ylabel 'percentile'\n"
       "set ytics ('1' 0.00436, '50' 0.30103, '90' 1, '99' 2, '99.9' 3, '99.99' 4)\n"
       "set yrange [0:4.2]\nset key top left\n",
