@@ -10,34 +10,13 @@
 #include "auth/dhchap_messages.h"
 #include "auth/dhchap_response.h"
 #include "auth/dhchap_secret.h"
-#include "support/capture.h"
+#include "support/dhchap_capture.h"
 
 using namespace nvmemp;
 using namespace nvmemp::auth;
 using nvmemp::test::CapturedConnection;
 
 namespace {
-
-constexpr const char* kHostNqn = "nqn.2014-08.org.nvmexpress:uuid:5a7e0000-0000-4000-8000-0000000ca9e0";
-constexpr const char* kSubNqn = "nqn.2026-01.io.example:mpath-test";
-constexpr const char* kHostKey = "DHHC-1:01:EBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi9A/ow7:";
-constexpr const char* kCtrlKey = "DHHC-1:02:gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp+goaKjpKWmp6ipqqusra6vkk6Jzw==:";
-
-// The authentication messages of one connection in wire order: Send data (in the capsule) and
-// Receive data (C2HData), sliced by PDO/PLEN and the digest flag alone.
-std::vector<std::vector<std::uint8_t>> auth_messages(const CapturedConnection& c) {
-  std::vector<std::vector<std::uint8_t>> out;
-  for (const auto& p : c.pdus) {
-    const bool send = p.h2c && p.name == "CapsuleCmd" && p.note.rfind("Authentication Send", 0) == 0;
-    const bool recv = !p.h2c && p.name == "C2HData" && p.note.find("(Authentication Receive") != std::string::npos;
-    if (!send && !recv) continue;
-    const std::size_t pdo = p.bytes[3];
-    const std::size_t ddgst = (p.bytes[1] & 0x02) != 0 ? 4 : 0;
-    out.emplace_back(p.bytes.begin() + static_cast<std::ptrdiff_t>(pdo),
-                     p.bytes.end() - static_cast<std::ptrdiff_t>(ddgst));
-  }
-  return out;
-}
 
 // One queue's exchange, decoded; each Send re-encodes byte for byte.
 struct Exchange {
@@ -73,17 +52,10 @@ Exchange decode_exchange(const std::vector<std::vector<std::uint8_t>>& msgs) {
 }  // namespace
 
 TEST_CASE("DH-HMAC-CHAP: every R1 and R2 of the nvmet 6.12 null-group session recomputes", "[dhchap][capture]") {
-  auto hk = parse_dhchap_secret(kHostKey, "HK");
-  auto ck = parse_dhchap_secret(kCtrlKey, "CK");
-  REQUIRE(hk);
-  REQUIRE(ck);
-  auto kh = transform_key(*hk, kHostNqn);
-  auto kc = transform_key(*ck, kSubNqn);
-  REQUIRE(kh);
-  REQUIRE(kc);
+  const auto keys = test::dhchap_capture_keys();
   int queues = 0;
   for (const auto& conn : test::split_connections(test::load_capture("nvmet-6.12-dhchap-null.jsonl"))) {
-    const auto msgs = auth_messages(conn);
+    const auto msgs = test::auth_messages(conn);
     if (msgs.empty()) continue;
     INFO(conn.label);
     const Exchange x = decode_exchange(msgs);
@@ -93,14 +65,14 @@ TEST_CASE("DH-HMAC-CHAP: every R1 and R2 of the nvmet 6.12 null-group session re
 
     auto ca1 = augmented_challenge(c.hash, c.c1, {});
     REQUIRE(ca1);
-    auto r1 = host_response({c.hash, kh->bytes(), *ca1, c.seqnum, c.t_id, 0, kHostNqn, kSubNqn});
+    auto r1 = host_response({c.hash, keys.kh.bytes(), *ca1, c.seqnum, c.t_id, 0, test::kDhchapHostNqn, test::kDhchapSubNqn});
     REQUIRE(r1);
     CHECK(*r1 == x.reply.r1);
 
     REQUIRE(x.success1.rvalid);
     auto ca2 = augmented_challenge(c.hash, x.reply.c2, {});
     REQUIRE(ca2);
-    auto r2 = controller_response({c.hash, kc->bytes(), *ca2, x.reply.seqnum, c.t_id, 0, kHostNqn, kSubNqn});
+    auto r2 = controller_response({c.hash, keys.kc.bytes(), *ca2, x.reply.seqnum, c.t_id, 0, test::kDhchapHostNqn, test::kDhchapSubNqn});
     REQUIRE(r2);
     CHECK(*r2 == x.success1.r2);
     ++queues;
@@ -111,7 +83,7 @@ TEST_CASE("DH-HMAC-CHAP: every R1 and R2 of the nvmet 6.12 null-group session re
 TEST_CASE("DH-HMAC-CHAP: the nvmet 6.12 ffdhe2048 session's messages decode and re-encode", "[dhchap][capture]") {
   int queues = 0;
   for (const auto& conn : test::split_connections(test::load_capture("nvmet-6.12-dhchap-ffdhe2048.jsonl"))) {
-    const auto msgs = auth_messages(conn);
+    const auto msgs = test::auth_messages(conn);
     if (msgs.empty()) continue;
     INFO(conn.label);
     const Exchange x = decode_exchange(msgs);
