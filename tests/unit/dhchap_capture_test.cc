@@ -10,7 +10,9 @@
 #include "auth/dhchap_messages.h"
 #include "auth/dhchap_response.h"
 #include "auth/dhchap_secret.h"
+#include "common/bytes.h"
 #include "support/dhchap_capture.h"
+#include "wire/sqe.h"
 
 using namespace nvmemp;
 using namespace nvmemp::auth;
@@ -99,4 +101,22 @@ TEST_CASE("DH-HMAC-CHAP: the nvmet 6.12 ffdhe2048 session's messages decode and 
     ++queues;
   }
   CHECK(queues == 4);
+}
+
+TEST_CASE("Authentication Send/Receive SQEs are the ones the captured host sent nvmet", "[dhchap][capture]") {
+  int checked = 0;
+  for (const auto& p : test::load_capture("nvmet-6.12-dhchap-null.jsonl")) {
+    if (!p.h2c || p.name != "CapsuleCmd") continue;
+    const bool send = p.note.rfind("Authentication Send", 0) == 0;
+    const bool recv = p.note.rfind("Authentication Receive", 0) == 0;
+    if (!send && !recv) continue;
+    std::vector<std::uint8_t> captured(p.bytes.begin() + 8, p.bytes.begin() + 72);
+    captured[2] = captured[3] = 0;  // the CID is the queue's business
+    const std::uint32_t len = load_le32(Bytes(captured), 44);
+    const wire::Sqe ours = send ? wire::make_auth_send(len, 8192) : wire::make_auth_receive();
+    INFO(p.note);
+    CHECK(std::vector<std::uint8_t>(ours.bytes.begin(), ours.bytes.end()) == captured);
+    ++checked;
+  }
+  CHECK(checked == 20);  // per queue three Sends (Negotiate, Reply, Success2) and two Receives; 4 queues
 }

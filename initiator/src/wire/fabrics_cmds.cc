@@ -1,4 +1,5 @@
-// Fabrics commands: Connect (and its data), Property Get/Set, Disconnect.
+// Fabrics commands: Connect (and its data), Property Get/Set, Disconnect, Authentication
+// Send/Receive.
 // NVMe over Fabrics 1.1 section 3; field offsets as in the kernel's struct
 // nvmf_connect_command / nvmf_property_get_command (include/linux/nvme.h).
 #include <cstddef>
@@ -16,7 +17,10 @@ namespace {
 constexpr std::size_t kOffRecfmt = 40, kOffQid = 42, kOffSqsize = 44, kOffCattr = 46, kOffKato = 48;
 // Property Get/Set SQE.
 constexpr std::size_t kOffAttrib = 40, kOffOfst = 44, kOffValue = 48;
-constexpr std::uint8_t kAttribSize8 = 0x01;  // ATTRIB bit 0 (bits 2:0 SIZE: 0 = 4 bytes, 1 = 8 bytes)
+constexpr std::uint8_t kAttribSize8 = 0x01;
+// Authentication Send/Receive SQE.
+constexpr std::size_t kOffSpsp0 = 41, kOffSpsp1 = 42, kOffSecp = 43, kOffTlAl = 44;
+constexpr std::uint8_t kSecpDhchap = 0xE9;  // ATTRIB bit 0 (bits 2:0 SIZE: 0 = 4 bytes, 1 = 8 bytes)
 // Connect data: libnvme's struct nvmf_connect_data.
 constexpr std::size_t kOffHostid = offsetof(nvmf_connect_data, hostid);
 constexpr std::size_t kOffCntlid = offsetof(nvmf_connect_data, cntlid);
@@ -158,6 +162,27 @@ Sqe make_disconnect() noexcept {
   Sqe s = fabrics_sqe(nvme_fabrics_type_disconnect);
   store_le16(MutBytes(s.bytes), kOffRecfmt, 0);
   return s;
+}
+
+namespace {
+Sqe auth_sqe(std::uint8_t fctype, std::uint32_t len, SglDescriptor sgl) noexcept {
+  Sqe s = fabrics_sqe(fctype);
+  s.set_sgl1(sgl);
+  const MutBytes b(s.bytes);
+  store_u8(b, kOffSpsp0, 0x01);
+  store_u8(b, kOffSpsp1, 0x01);
+  store_u8(b, kOffSecp, kSecpDhchap);
+  store_le32(b, kOffTlAl, len);
+  return s;
+}
+}  // namespace
+
+Sqe make_auth_send(std::uint32_t tl, std::uint32_t max_icd) noexcept {
+  return auth_sqe(nvme_fabrics_type_auth_send, tl, sgl_for_write(tl, max_icd));
+}
+
+Sqe make_auth_receive(std::uint32_t al) noexcept {
+  return auth_sqe(nvme_fabrics_type_auth_receive, al, SglDescriptor::transport(al));
 }
 
 }  // namespace nvmemp::wire

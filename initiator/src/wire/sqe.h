@@ -179,6 +179,14 @@ Sqe make_property_get(std::uint32_t offset, bool eight_bytes) noexcept;
 Sqe make_property_set(std::uint32_t offset, std::uint64_t value, bool eight_bytes) noexcept;
 // Disconnect (FCTYPE 0x08, RECFMT 0): ends the association of an I/O queue (NVMe-oF 1.1 3.4).
 Sqe make_disconnect() noexcept;
+// Authentication Send / Receive (FCTYPE 0x05 / 0x06) for DH-HMAC-CHAP: SPSP0 = SPSP1 = 0x01
+// @41/@42, SECP = 0xE9 @43, TL (Send) / AL (Receive) @44 (include/linux/nvme.h
+// nvmf_auth_send_command). The Send carries `tl` bytes, in the capsule when they fit max_icd
+// (sgl_for_write); the Receive takes `al` bytes by C2HData. Both targets require TL/AL to be the
+// transferred length.
+inline constexpr std::uint32_t kAuthReceiveLen = 4096;  // what the kernel and SPDK hosts ask for
+Sqe make_auth_send(std::uint32_t tl, std::uint32_t max_icd) noexcept;
+Sqe make_auth_receive(std::uint32_t al = kAuthReceiveLen) noexcept;
 
 // ---- Admin commands (NVMe Base 2.0 section 5) ----
 
