@@ -88,6 +88,55 @@ Result<DhKeyPair> DhKeyPair::generate(DhGroup g) {
   return DhKeyPair(g, key.release(), std::move(value));
 }
 
+Result<DhKeyPair> DhKeyPair::from_private(DhGroup g, std::span<const std::uint8_t> x) {
+  const char* name = openssl_group(g);
+  if (name == nullptr || x.empty()) {
+    return make_error(Errc::InvalidArgument, fmt::format("DH group {}: no private value", dh_group_name(g)));
+  }
+  // y = 2^x mod p, computed here: OpenSSL derives no public key from fromdata().
+  Owned<BIGNUM> priv(BN_bin2bn(x.data(), static_cast<int>(x.size()), nullptr));
+  Owned<EVP_PKEY_CTX> pctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
+  OSSL_PARAM gp[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(name), 0),
+                     OSSL_PARAM_construct_end()};
+  EVP_PKEY* params_raw = nullptr;
+  if (!priv || !pctx || EVP_PKEY_paramgen_init(pctx.get()) != 1 || EVP_PKEY_CTX_set_params(pctx.get(), gp) != 1 ||
+      EVP_PKEY_generate(pctx.get(), &params_raw) != 1) {
+    return make_error(Errc::Io, fmt::format("DH {}: OpenSSL could not set up the group", name));
+  }
+  Owned<EVP_PKEY> params(params_raw);
+  BIGNUM* p_raw = nullptr;
+  BIGNUM* g_raw = nullptr;
+  if (EVP_PKEY_get_bn_param(params.get(), OSSL_PKEY_PARAM_FFC_P, &p_raw) != 1 ||
+      EVP_PKEY_get_bn_param(params.get(), OSSL_PKEY_PARAM_FFC_G, &g_raw) != 1) {
+    BN_free(p_raw);
+    return make_error(Errc::Io, fmt::format("DH {}: OpenSSL gave no modulus", name));
+  }
+  Owned<BIGNUM> p(p_raw);
+  Owned<BIGNUM> gen(g_raw);
+  Owned<BIGNUM> y(BN_new());
+  std::unique_ptr<BN_CTX, decltype(&BN_CTX_free)> bctx(BN_CTX_new(), &BN_CTX_free);
+  Owned<OSSL_PARAM_BLD> bld(OSSL_PARAM_BLD_new());
+  if (!y || !bctx || !bld || BN_mod_exp(y.get(), gen.get(), priv.get(), p.get(), bctx.get()) != 1 ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, name, 0) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, priv.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, y.get()) != 1) {
+    return make_error(Errc::Io, fmt::format("DH {}: OpenSSL could not build the key", name));
+  }
+  Owned<OSSL_PARAM> kp(OSSL_PARAM_BLD_to_param(bld.get()));
+  Owned<EVP_PKEY_CTX> fctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
+  EVP_PKEY* key_raw = nullptr;
+  if (!kp || !fctx || EVP_PKEY_fromdata_init(fctx.get()) != 1 ||
+      EVP_PKEY_fromdata(fctx.get(), &key_raw, EVP_PKEY_KEYPAIR, kp.get()) != 1) {
+    return make_error(Errc::Io, fmt::format("DH {}: OpenSSL could not take the key", name));
+  }
+  std::vector<std::uint8_t> value(dh_value_length(g));
+  if (BN_bn2binpad(y.get(), value.data(), static_cast<int>(value.size())) < 0) {
+    EVP_PKEY_free(key_raw);
+    return make_error(Errc::Io, fmt::format("DH {}: the public value does not fit", name));
+  }
+  return DhKeyPair(g, key_raw, std::move(value));
+}
+
 Result<SecretBuf> DhKeyPair::shared_secret(std::span<const std::uint8_t> peer) const {
   const char* name = openssl_group(group_);
   const std::size_t plen = dh_value_length(group_);

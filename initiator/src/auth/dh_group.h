@@ -33,6 +33,9 @@ class DhKeyPair {
   // A new ephemeral key pair in `g` (not Null). ffdhe8192 takes milliseconds: call it off the
   // I/O threads' ring loops.
   [[nodiscard]] static Result<DhKeyPair> generate(DhGroup g);
+  // The key pair of a given private exponent (big-endian): for test vectors only; an exchange
+  // always uses generate().
+  [[nodiscard]] static Result<DhKeyPair> from_private(DhGroup g, std::span<const std::uint8_t> x);
 
   DhGroup group() const noexcept { return group_; }
   // g^x mod p, padded to dh_value_length(group()).
