@@ -30,6 +30,7 @@ namespace nvmemp::auth {
 struct DhchapHostConfig {
   std::string hostnqn;
   std::string subnqn;
+  // Both keys are borrowed: the SecretBufs they view must outlive the exchange.
   std::span<const std::uint8_t> host_key;  // Kh', transformed (transform_key); required
   std::span<const std::uint8_t> ctrl_key;  // Kc', transformed; empty: unidirectional
   // What the Negotiate offers (default: every hash and group; nvmet ignores the order).
