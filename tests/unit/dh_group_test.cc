@@ -31,18 +31,22 @@ TEST_CASE("FFDHE: both ends of every group derive the same padded secret", "[dhc
 TEST_CASE("FFDHE: an unpadded peer value is accepted, values outside the group are refused", "[dhchap]") {
   auto a = DhKeyPair::generate(DhGroup::Ffdhe2048);
   REQUIRE(a);
-  // Find a peer whose public value starts with a zero byte is luck; instead strip a leading
-  // zero when there is one, else check the padded form only.
-  auto b = DhKeyPair::generate(DhGroup::Ffdhe2048);
+  // Private value 8: public value 2^8 = 256, padded 254 zero bytes then 01 00; SPDK's host would
+  // send just the two bytes.
+  auto b = DhKeyPair::from_private(DhGroup::Ffdhe2048, std::vector<std::uint8_t>{0x08});
   REQUIRE(b);
-  std::vector<std::uint8_t> pub = b->public_value();
-  auto full = a->shared_secret(pub);
+  std::vector<std::uint8_t> padded(256, 0);
+  padded[254] = 0x01;
+  CHECK(b->public_value() == padded);
+  auto full = a->shared_secret(padded);
+  auto shortv = a->shared_secret(std::vector<std::uint8_t>{0x01, 0x00});
+  auto other = b->shared_secret(a->public_value());
   REQUIRE(full);
-  std::size_t zeros = 0;
-  while (zeros < pub.size() && pub[zeros] == 0) ++zeros;
-  auto stripped = a->shared_secret(std::vector<std::uint8_t>(pub.begin() + static_cast<std::ptrdiff_t>(zeros), pub.end()));
-  REQUIRE(stripped);
-  CHECK(stripped->equals(full->bytes()));
+  REQUIRE(shortv);
+  REQUIRE(other);
+  CHECK(shortv->equals(full->bytes()));
+  CHECK(other->equals(full->bytes()));
+  CHECK(full->size() == 256);
 
   for (const std::vector<std::uint8_t>& bad :
        {std::vector<std::uint8_t>{}, std::vector<std::uint8_t>{0x01}, std::vector<std::uint8_t>{0x00},

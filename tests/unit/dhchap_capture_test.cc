@@ -67,14 +67,14 @@ TEST_CASE("DH-HMAC-CHAP: every R1 and R2 of the nvmet 6.12 null-group session re
 
     auto ca1 = augmented_challenge(c.hash, c.c1, {});
     REQUIRE(ca1);
-    auto r1 = host_response({c.hash, keys.kh.bytes(), *ca1, c.seqnum, c.t_id, 0, test::kDhchapHostNqn, test::kDhchapSubNqn});
+    auto r1 = host_response({c.hash, keys.kh.bytes(), ca1->bytes(), c.seqnum, c.t_id, 0, test::kDhchapHostNqn, test::kDhchapSubNqn});
     REQUIRE(r1);
     CHECK(*r1 == x.reply.r1);
 
     REQUIRE(x.success1.rvalid);
     auto ca2 = augmented_challenge(c.hash, x.reply.c2, {});
     REQUIRE(ca2);
-    auto r2 = controller_response({c.hash, keys.kc.bytes(), *ca2, x.reply.seqnum, c.t_id, 0, test::kDhchapHostNqn, test::kDhchapSubNqn});
+    auto r2 = controller_response({c.hash, keys.kc.bytes(), ca2->bytes(), x.reply.seqnum, c.t_id, 0, test::kDhchapHostNqn, test::kDhchapSubNqn});
     REQUIRE(r2);
     CHECK(*r2 == x.success1.r2);
     ++queues;

@@ -70,14 +70,14 @@ struct TestController {
     }
     auto ca1 = augmented_challenge(hash, ch.c1, z.bytes());
     REQUIRE(ca1);
-    auto r1 = host_response({hash, keys.kh.bytes(), *ca1, ch.seqnum, t_id, 0, kHostNqn, kSubNqn});
+    auto r1 = host_response({hash, keys.kh.bytes(), ca1->bytes(), ch.seqnum, t_id, 0, kHostNqn, kSubNqn});
     REQUIRE(r1);
     if (*r1 != r->r1) return encode_failure1(t_id, AuthFailure::Failed);
     Success1 s{t_id, static_cast<std::uint8_t>(hash_length(hash)), false, {}};
     if (r->cvalid) {
       auto ca2 = augmented_challenge(hash, r->c2, z.bytes());
       REQUIRE(ca2);
-      auto r2 = controller_response({hash, keys.kc.bytes(), *ca2, r->seqnum, t_id, 0, kHostNqn, kSubNqn});
+      auto r2 = controller_response({hash, keys.kc.bytes(), ca2->bytes(), r->seqnum, t_id, 0, kHostNqn, kSubNqn});
       REQUIRE(r2);
       s.rvalid = true;
       s.r2 = *r2;
@@ -198,15 +198,83 @@ TEST_CASE("DH-HMAC-CHAP host: faults end in a named failure, with a Failure2 whe
     s = x.on_success1(encode_failure1(7, AuthFailure::Failed));
     CHECK(s.verdict == Verdict::Failed);
     CHECK(s.error.message.find("host key (dhchap_secret)") != std::string::npos);
-    CHECK(s.error.message.find("EBESExQV") == std::string::npos);
+    // Neither the transformed key's bytes nor their hex appear.
+    const std::string raw(reinterpret_cast<const char*>(keys.kh.data()), keys.kh.size());
+    std::string hex;
+    for (std::size_t i = 0; i < keys.kh.size(); ++i) hex += fmt::format("{:02x}", keys.kh.data()[i]);
+    CHECK(s.error.message.find(raw.substr(0, 8)) == std::string::npos);
+    CHECK(s.error.message.find(hex.substr(0, 16)) == std::string::npos);
     CHECK(s.send.empty());
   }
-  SECTION("garbage in place of each message") {
+  SECTION("an unpadded DH value in the Challenge (as SPDK sends) is taken") {
+    auto x = fresh(true);
+    auto ch = decode_challenge(ctrl.challenge(x.negotiate()));
+    REQUIRE(ch);
+    auto small = DhKeyPair::from_private(DhGroup::Ffdhe2048, std::vector<std::uint8_t>{0x08});
+    REQUIRE(small);
+    ctrl.kp.emplace(std::move(*small));
+    Challenge c = ch->challenge;
+    c.dh_value = {0x01, 0x00};  // 2^8, unpadded
+    auto s = x.on_challenge(encode_challenge(c));
+    REQUIRE(s.verdict == Verdict::Continue);
+    s = x.on_success1(ctrl.success1(s.send));
+    INFO(s.error.message);
+    CHECK(s.verdict == Verdict::Done);
+  }
+  SECTION("a Challenge naming an unknown hash or group, or another message, gets the matching Failure2") {
+    auto x = fresh(false);
+    const auto good = ctrl.challenge(x.negotiate());
+    struct Row {
+      std::size_t at;
+      std::uint8_t value;
+      AuthFailure why;
+    };
+    for (const Row& row : {Row{8, 9, AuthFailure::HashUnusable}, Row{6, 64, AuthFailure::HashUnusable},
+                           Row{9, 7, AuthFailure::DhGroupUnusable}, Row{1, kIdSuccess1, AuthFailure::IncorrectProtocolMessage},
+                           Row{12, 0, AuthFailure::IncorrectPayload}}) {
+      auto bad = good;
+      bad[row.at] = row.value;
+      if (row.at == 12) bad[13] = bad[14] = bad[15] = 0;  // SEQNUM 0
+      auto y = fresh(false);
+      auto s = y.on_challenge(bad);
+      INFO("byte " << row.at);
+      CHECK(s.verdict == Verdict::Failed);
+      CHECK(s.send == encode_failure2(7, row.why));
+    }
+  }
+  SECTION("one-way: a Success1 of 16 + HL bytes with RVALID 0 is success; a broken one gets Failure2") {
+    auto x = fresh(false);
+    auto s = x.on_challenge(ctrl.challenge(x.negotiate()));
+    REQUIRE(s.verdict == Verdict::Continue);
+    std::vector<std::uint8_t> with_hl = encode_success1(Success1{7, 48, false, {}});
+    with_hl.resize(16 + 48, 0);
+    s = x.on_success1(with_hl);
+    CHECK(s.verdict == Verdict::Done);
+    CHECK(s.send.empty());
+
+    auto y = fresh(false);
+    s = y.on_challenge(ctrl.challenge(y.negotiate()));
+    REQUIRE(s.verdict == Verdict::Continue);
+    s = y.on_success1(std::vector<std::uint8_t>{0x01, 0x03, 0, 0, 7, 0});  // a Success1 cut short
+    CHECK(s.verdict == Verdict::Failed);
+    CHECK(s.error.code == Errc::Malformed);
+    CHECK(s.send == encode_failure2(7, AuthFailure::IncorrectPayload));
+  }
+  SECTION("no host key: refused before answering") {
+    DhchapHostConfig none = config(keys, false);
+    none.host_key = {};
+    DhchapHostExchange x(none, 7);
+    auto s = x.on_challenge(ctrl.challenge(x.negotiate()));
+    CHECK(s.verdict == Verdict::Failed);
+    CHECK(s.error.message.find("no host key") != std::string::npos);
+  }
+  SECTION("garbage in place of the Challenge; a Success1 before any Challenge") {
     auto x = fresh(true);
     auto s = x.on_challenge(std::vector<std::uint8_t>(40, 0xEE));
     CHECK(s.verdict == Verdict::Failed);
     CHECK(s.error.code == Errc::Malformed);
+    CHECK(s.send == encode_failure2(7, AuthFailure::IncorrectProtocolMessage));
     auto y = fresh(true);
-    CHECK(y.on_success1(std::vector<std::uint8_t>(16, 0)).verdict == Verdict::Failed);  // before any Challenge
+    CHECK(y.on_success1(std::vector<std::uint8_t>(16, 0)).verdict == Verdict::Failed);
   }
 }

@@ -83,6 +83,18 @@ TEST_CASE("DH-HMAC-CHAP decoders refuse broken messages naming the field, and re
     CHECK(d.error().message.find("Challenge") != std::string::npos);
     CHECK(d.error().message.find(row.says) != std::string::npos);
   }
+  {
+    Challenge no_dh = c;  // ffdhe2048 named, no DH value
+    no_dh.dh_value.clear();
+    auto d = decode_challenge(encode_challenge(no_dh));
+    REQUIRE_FALSE(d);
+    CHECK(d.error().message.find("DHVLEN 0 for DH group ffdhe2048") != std::string::npos);
+    Challenge null_with_dh = c;  // null group with a DH value
+    null_with_dh.group = DhGroup::Null;
+    d = decode_challenge(encode_challenge(null_with_dh));
+    REQUIRE_FALSE(d);
+    CHECK(d.error().message.find("DHVLEN 256 for DH group null") != std::string::npos);
+  }
   auto truncated = decode_challenge(std::vector<std::uint8_t>(good.begin(), good.end() - 1));
   REQUIRE_FALSE(truncated);
   CHECK(truncated.error().message.find("make 304") != std::string::npos);

@@ -46,7 +46,7 @@ DhGroup group_named(const std::string& n) {
 
 }  // namespace
 
-TEST_CASE("DH-HMAC-CHAP key transform matches the independent script for every XX and key length", "[dhchap][vectors]") {
+TEST_CASE("DH-HMAC-CHAP key transform matches the independent script for XX 01-03 and every key length", "[dhchap][vectors]") {
   const auto v = load_vectors();
   REQUIRE(v.at("transform").size() == 9);
   for (const auto& t : v.at("transform")) {
@@ -88,16 +88,16 @@ TEST_CASE("DH-HMAC-CHAP R1, R2 and the augmented challenge match the independent
     auto ca2 = augmented_challenge(h, hex(r.at("c2")), z.bytes());
     REQUIRE(ca1);
     REQUIRE(ca2);
-    CHECK(*ca1 == hex(r.at("ca1")));
-    CHECK(*ca2 == hex(r.at("ca2")));
+    CHECK(ca1->equals(hex(r.at("ca1"))));
+    CHECK(ca2->equals(hex(r.at("ca2"))));
     const auto kh = hex(r.at("host_key"));
     const auto kc = hex(r.at("ctrl_key"));
     const std::string hostnqn = r.at("hostnqn");
     const std::string subnqn = r.at("subnqn");
     const auto t_id = r.at("t_id").get<std::uint16_t>();
-    auto r1 = host_response({h, kh, *ca1, r.at("s1").get<std::uint32_t>(), t_id, r.at("sc_c").get<std::uint8_t>(),
+    auto r1 = host_response({h, kh, ca1->bytes(), r.at("s1").get<std::uint32_t>(), t_id, r.at("sc_c").get<std::uint8_t>(),
                              hostnqn, subnqn});
-    auto r2 = controller_response({h, kc, *ca2, r.at("s2").get<std::uint32_t>(), t_id, 0, hostnqn, subnqn});
+    auto r2 = controller_response({h, kc, ca2->bytes(), r.at("s2").get<std::uint32_t>(), t_id, 0, hostnqn, subnqn});
     REQUIRE(r1);
     REQUIRE(r2);
     CHECK(*r1 == hex(r.at("r1")));

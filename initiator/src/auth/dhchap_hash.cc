@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
@@ -27,6 +28,11 @@ struct MacDeleter {
 };
 
 }  // namespace
+
+tl::unexpected<Error> openssl_failure(Errc code, std::string message) {
+  ERR_clear_error();
+  return make_error(code, std::move(message));
+}
 
 std::size_t hash_length(DhchapHash h) noexcept {
   switch (h) {
@@ -58,7 +64,7 @@ Result<void> hmac(DhchapHash h, std::span<const std::uint8_t> key,
   }
   static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);  // thread-safe once fetched
   if (mac == nullptr) {
-    return make_error(Errc::Unsupported, "HMAC: OpenSSL has no HMAC implementation (EVP_MAC_fetch)");
+    return openssl_failure(Errc::Unsupported, "HMAC: OpenSSL has no HMAC implementation (EVP_MAC_fetch)");
   }
   std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx(EVP_MAC_CTX_new(mac));
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(name), 0),
@@ -66,16 +72,16 @@ Result<void> hmac(DhchapHash h, std::span<const std::uint8_t> key,
   // A zero-length key is legal HMAC; OpenSSL wants a non-null pointer for it.
   static const std::uint8_t kEmpty = 0;
   if (!ctx || EVP_MAC_init(ctx.get(), key.empty() ? &kEmpty : key.data(), key.size(), params) != 1) {
-    return make_error(Errc::Io, fmt::format("HMAC-{}: OpenSSL EVP_MAC_init failed", hash_name(h)));
+    return openssl_failure(Errc::Io, fmt::format("HMAC-{}: OpenSSL EVP_MAC_init failed", hash_name(h)));
   }
   for (const auto& p : parts) {
     if (!p.empty() && EVP_MAC_update(ctx.get(), p.data(), p.size()) != 1) {
-      return make_error(Errc::Io, fmt::format("HMAC-{}: OpenSSL EVP_MAC_update failed", hash_name(h)));
+      return openssl_failure(Errc::Io, fmt::format("HMAC-{}: OpenSSL EVP_MAC_update failed", hash_name(h)));
     }
   }
   std::size_t len = 0;
   if (EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != out.size()) {
-    return make_error(Errc::Io, fmt::format("HMAC-{}: OpenSSL EVP_MAC_final failed", hash_name(h)));
+    return openssl_failure(Errc::Io, fmt::format("HMAC-{}: OpenSSL EVP_MAC_final failed", hash_name(h)));
   }
   return {};
 }
@@ -88,7 +94,7 @@ Result<void> digest(DhchapHash h, std::span<const std::uint8_t> data, std::span<
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_get_digestbyname(name), nullptr) != 1 ||
       len != out.size()) {
-    return make_error(Errc::Io, fmt::format("{}: OpenSSL EVP_Digest failed", hash_name(h)));
+    return openssl_failure(Errc::Io, fmt::format("{}: OpenSSL EVP_Digest failed", hash_name(h)));
   }
   return {};
 }

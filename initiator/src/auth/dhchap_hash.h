@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <span>
+#include <string>
 
 #include "auth/secret_buf.h"
 #include "nvmemp/result.h"
@@ -26,6 +27,10 @@ bool hash_known(std::uint8_t id) noexcept;
 // hash, never the key.
 Result<void> hmac(DhchapHash h, std::span<const std::uint8_t> key,
                   std::initializer_list<std::span<const std::uint8_t>> parts, std::span<std::uint8_t> out);
+
+// An error after an OpenSSL call failed: clears this thread's OpenSSL error queue first, so a
+// hostile peer's bad value leaves nothing behind for a later call (TLS) to misread.
+tl::unexpected<Error> openssl_failure(Errc code, std::string message);
 
 // H(data) into `out` (hash_length(h) bytes).
 Result<void> digest(DhchapHash h, std::span<const std::uint8_t> data, std::span<std::uint8_t> out);

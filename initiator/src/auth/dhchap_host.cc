@@ -16,6 +16,18 @@ bool offered(const std::vector<T>& list, T v) {
   return std::find(list.begin(), list.end(), v) != list.end();
 }
 
+// The Failure2 reason for a Receive that did not decode as the message `id`, as the kernel host
+// picks it: an unknown hash or a digest length that is not its own, an unknown DH group, a
+// message of another kind, else the payload.
+AuthFailure failure2_reason(std::span<const std::uint8_t> b, std::uint8_t id) {
+  if (b.size() < 2 || b[0] != kAuthDhchap || b[1] != id) return AuthFailure::IncorrectProtocolMessage;
+  if (id == kIdChallenge && b.size() >= 10) {
+    if (!hash_known(b[8]) || b[6] != hash_length(static_cast<DhchapHash>(b[8]))) return AuthFailure::HashUnusable;
+    if (!dh_group_known(b[9])) return AuthFailure::DhGroupUnusable;
+  }
+  return AuthFailure::IncorrectPayload;
+}
+
 std::string failure1_text(const Failure& f) {
   return fmt::format("{} (AUTH_Failure1 reason code {:#04x})", auth_failure_text(f.rce), f.rce);
 }
@@ -43,8 +55,11 @@ DhchapStep DhchapHostExchange::fail(Errc code, std::string why, std::optional<Au
 }
 
 DhchapStep DhchapHostExchange::on_challenge(std::span<const std::uint8_t> data) {
+  if (cfg_.host_key.empty()) {
+    return fail(Errc::InvalidArgument, "no host key (dhchap_secret) to answer the Challenge with", AuthFailure::Failed);
+  }
   auto m = decode_challenge(data);
-  if (!m) return fail(Errc::Malformed, m.error().message, AuthFailure::IncorrectPayload);
+  if (!m) return fail(Errc::Malformed, m.error().message, failure2_reason(data, kIdChallenge));
   if (m->failed) {
     return fail(Errc::Refused, "the controller refused the Negotiate: " + failure1_text(m->failure), std::nullopt);
   }
@@ -75,7 +90,7 @@ DhchapStep DhchapHostExchange::on_challenge(std::span<const std::uint8_t> data) 
   }
   auto ca1 = augmented_challenge(c.hash, c.c1, z_.bytes());
   if (!ca1) return fail(ca1.error().code, ca1.error().message, AuthFailure::Failed);
-  auto r1 = host_response({c.hash, cfg_.host_key, *ca1, c.seqnum, t_id_, 0, cfg_.hostnqn, cfg_.subnqn});
+  auto r1 = host_response({c.hash, cfg_.host_key, ca1->bytes(), c.seqnum, t_id_, 0, cfg_.hostnqn, cfg_.subnqn});
   if (!r1) return fail(r1.error().code, r1.error().message, AuthFailure::Failed);
 
   const std::size_t hl = hash_length(c.hash);
@@ -108,8 +123,10 @@ DhchapStep DhchapHostExchange::on_challenge(std::span<const std::uint8_t> data) 
 
 DhchapStep DhchapHostExchange::on_success1(std::span<const std::uint8_t> data) {
   if (!challenged_) return fail(Errc::Protocol, "a Success1 before any Challenge", AuthFailure::IncorrectProtocolMessage);
+  // The DH secret is needed once more, for R2: it goes when this returns, whatever the verdict.
+  const SecretBuf z = std::move(z_);
   auto m = decode_success1(data);
-  if (!m) return fail(Errc::Malformed, m.error().message, AuthFailure::IncorrectPayload);
+  if (!m) return fail(Errc::Malformed, m.error().message, failure2_reason(data, kIdSuccess1));
   if (m->failed) {
     std::string why = "the controller refused the Reply: " + failure1_text(m->failure);
     if (m->failure.rce == static_cast<std::uint8_t>(AuthFailure::Failed)) {
@@ -137,9 +154,9 @@ DhchapStep DhchapHostExchange::on_success1(std::span<const std::uint8_t> data) {
                                              hash_name(h), hash_length(h)),
                 AuthFailure::IncorrectPayload);
   }
-  auto ca2 = augmented_challenge(h, c2_, z_.bytes());
+  auto ca2 = augmented_challenge(h, c2_, z.bytes());
   if (!ca2) return fail(ca2.error().code, ca2.error().message, AuthFailure::Failed);
-  auto r2 = controller_response({h, cfg_.ctrl_key, *ca2, s2_, t_id_, 0, cfg_.hostnqn, cfg_.subnqn});
+  auto r2 = controller_response({h, cfg_.ctrl_key, ca2->bytes(), s2_, t_id_, 0, cfg_.hostnqn, cfg_.subnqn});
   if (!r2) return fail(r2.error().code, r2.error().message, AuthFailure::Failed);
   const SecretBuf expected(*r2);
   if (!expected.equals(s1.r2)) {

@@ -14,12 +14,12 @@ constexpr std::uint8_t kZero = 0;
 
 }  // namespace
 
-Result<std::vector<std::uint8_t>> augmented_challenge(DhchapHash h, Bytes c, Bytes z) {
-  if (z.empty()) return std::vector<std::uint8_t>(c.begin(), c.end());
+Result<SecretBuf> augmented_challenge(DhchapHash h, Bytes c, Bytes z) {
+  if (z.empty()) return SecretBuf(c);
   SecretBuf hz(hash_length(h));
   if (auto r = digest(h, z, hz.mut_bytes()); !r) return tl::unexpected(r.error());
-  std::vector<std::uint8_t> out(hash_length(h));
-  if (auto r = hmac(h, hz.bytes(), {c}, out); !r) return tl::unexpected(r.error());
+  SecretBuf out(hash_length(h));
+  if (auto r = hmac(h, hz.bytes(), {c}, out.mut_bytes()); !r) return tl::unexpected(r.error());
   return out;
 }
 

@@ -16,9 +16,10 @@
 
 namespace nvmemp::auth {
 
-// `z` empty: the null group (Ca = C).
-[[nodiscard]] Result<std::vector<std::uint8_t>> augmented_challenge(DhchapHash h, std::span<const std::uint8_t> c,
-                                                                    std::span<const std::uint8_t> z);
+// `z` empty: the null group (Ca = C). A secret like the key: with Ca and R1 a host key could be
+// searched for offline, so it comes back in a SecretBuf.
+[[nodiscard]] Result<SecretBuf> augmented_challenge(DhchapHash h, std::span<const std::uint8_t> c,
+                                                    std::span<const std::uint8_t> z);
 
 struct ResponseInput {
   DhchapHash hash = DhchapHash::None;

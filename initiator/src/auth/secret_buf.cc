@@ -6,20 +6,35 @@
 
 #include <openssl/crypto.h>
 
+#include "common/log.h"
+
 namespace nvmemp::auth {
 
 namespace {
 
-// One secure arena per process, set up on first use. 64 KiB holds hundreds of keys; when it is
-// full (or could not be set up) OPENSSL_secure_zalloc falls back to the normal heap, and the
-// bytes are still wiped on free.
+// One secure arena per process, set up on first use and shared with OpenSSL's own secure
+// allocations (DH private keys). 1 MiB holds the keys, DH secrets (up to 1 KiB each for
+// ffdhe8192) and private keys of hundreds of queues authenticating at once. When it is full or
+// could not be set up, OPENSSL_secure_zalloc falls back to the normal heap: the bytes are still
+// wiped on free but could appear in a core dump, which is said once.
 void init_secure_heap() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (CRYPTO_secure_malloc_initialized() == 0) {
-      (void)CRYPTO_secure_malloc_init(64 * 1024, 16);
+    if (CRYPTO_secure_malloc_initialized() == 0 && CRYPTO_secure_malloc_init(1024 * 1024, 16) == 0) {
+      log(LogLevel::Warn, "OpenSSL's secure heap could not be set up: authentication keys are kept in the normal "
+                          "heap (wiped after use, but a core dump could hold them)");
     }
   });
+}
+
+void warn_if_not_secure(const void* p) {
+  static std::once_flag once;
+  if (CRYPTO_secure_allocated(p) == 0) {
+    std::call_once(once, [] {
+      log(LogLevel::Warn, "OpenSSL's secure heap is full or missing: some authentication secrets are in the normal "
+                          "heap (wiped after use, but a core dump could hold them)");
+    });
+  }
 }
 
 }  // namespace
@@ -30,6 +45,7 @@ SecretBuf::SecretBuf(std::size_t n) {
   p_ = static_cast<std::uint8_t*>(OPENSSL_secure_zalloc(n));
   if (p_ == nullptr) throw std::bad_alloc();
   n_ = n;
+  warn_if_not_secure(p_);
 }
 
 SecretBuf::SecretBuf(std::span<const std::uint8_t> bytes) : SecretBuf(bytes.size()) {
