@@ -89,6 +89,33 @@ struct NoPathRetry {
 [[nodiscard]] Result<NoPathRetry> parse_no_path_retry(std::string_view text);
 std::string no_path_retry_name(const NoPathRetry& n);
 
+// ---- in-band authentication (DH-HMAC-CHAP) --------------------------------------------------
+
+// A DH-HMAC-CHAP secret in the form nvme-cli, libnvme and the kernel use, "DHHC-1:XX:<base64>:"
+// (`nvme gen-dhchap-key` makes one). Parsed once (CRC-32 checked) and kept in locked memory that
+// core dumps leave out and that is wiped when the last copy goes; copies share it. Nothing
+// prints it: errors about a key name where it came from, never its bytes.
+class DhchapKey {
+ public:
+  struct Impl;
+  DhchapKey() = default;  // empty: no key
+  explicit DhchapKey(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+  bool empty() const noexcept { return impl_ == nullptr; }
+  const Impl* impl() const noexcept { return impl_.get(); }
+  // The key's hash in words ("DHHC-1:01", i.e. transformed with SHA-256): what may be shown.
+  std::string describe() const;
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+// Parses `text` (surrounding whitespace ignored); `what` names its source for errors ("the
+// host key in [host] dhchap_secret"). A key whose length is not its hash's digest length (which
+// 6.1 targets reject) is accepted with a warning logged.
+[[nodiscard]] Result<DhchapKey> parse_dhchap_key(std::string_view text, std::string_view what);
+// Reads the key from a file (one line), as from parse_dhchap_key(). Warns (logs) when users
+// other than the owner may read the file. The file's bytes are wiped after parsing.
+[[nodiscard]] Result<DhchapKey> read_dhchap_key_file(const std::string& path, std::string_view what);
+
 // ---- block-device (SCSI) paths ----------------------------------------------------------------
 
 // One path of a SCSI logical unit, as scsi_compat/ reads it from sysfs: a block device that
@@ -148,6 +175,12 @@ struct FabricOptions {
   PollMode poll_mode = PollMode::Interrupt;  // of each new IoContext (IoContext::set_poll_mode)
   bool hdr_digest = false;
   bool data_digest = false;
+  // In-band authentication when a controller asks for it (nvme-cli --dhchap-secret and
+  // --dhchap-ctrl-secret): the host key, and the controller key that makes it bidirectional
+  // (the controller must then prove it holds that key). Empty: none; a controller that
+  // requires authentication is then refused with a message saying so.
+  DhchapKey dhchap_secret;
+  DhchapKey dhchap_ctrl_secret;
   std::uint32_t max_transfer = 1u << 20;  // bytes; the controller's MDTS may lower it
   unsigned max_retries = 5;               // same-path retries of one command (nvme_max_retries)
   // Block paths: the probe run after a path error, and again every reconnect_delay while the
@@ -192,6 +225,9 @@ struct PathInfo {
   std::uint16_t io_queues = 0;
   std::uint16_t queues_refused = 0;
   std::string queue_error;
+  // NVMe/TCP: what the admin queue's in-band authentication negotiated, "dhchap sha384
+  // ffdhe3072", or "none" (the controller did not ask for it).
+  std::string auth = "none";
   // scsi only: the block device, H:C:T:L, target port group and sysfs access_state.
   std::string dev;
   std::string hctl;

@@ -27,7 +27,7 @@ Result<void> AdminQueue::open(int fd, ClosedFn on_closed) {
 }
 
 Result<void> AdminQueue::submit(const wire::Sqe& sqe, std::uint32_t read_len, std::vector<std::uint8_t> write_data,
-                                Callback cb) {
+                                Callback cb, Nanos timeout) {
   auto p = std::make_unique<Pending>();
   p->cb = std::move(cb);
   p->read.resize(read_len);
@@ -35,6 +35,7 @@ Result<void> AdminQueue::submit(const wire::Sqe& sqe, std::uint32_t read_len, st
   transport::Command cmd{sqe, p->read, p->write, p.get()};
   // An AER completes only when something happens: the admin timeout does not apply to it.
   cmd.no_timeout = sqe.opcode() == 0x0C;
+  cmd.timeout = timeout;
   auto cid = qp_.submit(cmd);
   if (!cid) {
     return tl::unexpected(cid.error());

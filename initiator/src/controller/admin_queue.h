@@ -33,8 +33,10 @@ class AdminQueue {
   bool open_or_opening() const noexcept { return attached_; }
 
   // A command reading `read_len` bytes from the controller (0: none) or writing `write_data`.
+  // `timeout` > 0: its deadline instead of the admin timeout (the authentication's commands
+  // get what is left of connect_timeout).
   Result<void> submit(const wire::Sqe& sqe, std::uint32_t read_len, std::vector<std::uint8_t> write_data,
-                      Callback cb);
+                      Callback cb, Nanos timeout = Nanos{0});
   // Fails the queue pair and closes the socket; the callbacks of pending commands run.
   void close(const std::string& reason);
 

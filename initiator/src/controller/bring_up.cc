@@ -51,17 +51,68 @@ void Controller::step_connect() {
                                             st.dnr());
                               return;
                             }
-                            if (connect_authreq_atr(res.completion.dw0) || connect_authreq_ascr(res.completion.dw0)) {
-                              fail_bring_up(fmt::format("{}: the controller requires in-band authentication, "
+                            info_.cntlid = connect_cntlid(res.completion.dw0);
+                            if (connect_authreq_ascr(res.completion.dw0)) {
+                              fail_bring_up(fmt::format("{}: the controller requires authentication with secure "
+                                                        "channel concatenation (ASCR, TLS after DH-HMAC-CHAP), "
                                                         "which nvme-mpath does not support",
                                                         name()),
                                             true);
                               return;
                             }
-                            info_.cntlid = connect_cntlid(res.completion.dw0);
+                            if (connect_authreq_atr(res.completion.dw0)) {
+                              step_authenticate();
+                              return;
+                            }
                             step_cap();
                           }));
   if (!r) fail_bring_up(r.error().message);
+}
+
+// In-band authentication of the admin queue, before any other command (the controller refuses
+// them until it is done). The exchange's commands share what is left of connect_timeout.
+void Controller::step_authenticate() {
+  if (!opts_.dhchap) {
+    fail_bring_up(fmt::format("{}: the controller requires in-band authentication (DH-HMAC-CHAP) and no host key "
+                              "is configured for host {}: set dhchap_secret (or mpath-connect --dhchap-secret)",
+                              name(), opts_.host.hostnqn),
+                  true);
+    return;
+  }
+  auth::QueueAuthParams p;
+  p.hostnqn = opts_.host.hostnqn;
+  p.subnqn = opts_.subnqn;
+  p.queue = fmt::format("{} qid 0", name());
+  p.max_icd = kAdminInCapsuleData;
+  p.keys = opts_.dhchap;
+  const TimePoint deadline = clock_.now() + opts_.connect_timeout;
+  auto submit = [this, deadline](const Sqe& sqe, std::vector<std::uint8_t> send, std::uint32_t recv_len,
+                                 auth::AuthDoneFn done) -> Result<void> {
+    if (!admin_) return make_error(Errc::Io, "the admin queue is gone");
+    const Nanos left = opts_.connect_timeout.count() > 0 ? std::max<Nanos>(deadline - clock_.now(), Nanos(1)) : Nanos(0);
+    return admin_->submit(sqe, recv_len, std::move(send),
+                          [this, done = std::move(done)](const AdminResult& res) {
+                            std::string failure;
+                            if (!res.completion.status.ok() && admin_) failure = admin_->qp().failure();
+                            done(auth::AuthCompletion{res.completion.status, res.data, failure});
+                          },
+                          left);
+  };
+  auth_ = auth::QueueAuth::start(reactor_, std::move(p), std::move(submit),
+                                 [this, attempt = attempt_](const Result<std::string>& r) {
+                                   if (attempt != attempt_ || step_ == Step::Idle) return;
+                                   auth_.reset();
+                                   if (!r) {
+                                     // A refusal either way stays a refusal: no retry until the keys change.
+                                     const bool final = r.error().code == Errc::Refused ||
+                                                        r.error().code == Errc::InvalidArgument;
+                                     fail_bring_up(r.error().message, final);
+                                     return;
+                                   }
+                                   info_.auth = *r;
+                                   log(LogLevel::Info, "ctrl {}: authenticated ({})", name(), *r);
+                                   step_cap();
+                                 });
 }
 
 void Controller::step_cap() {

@@ -19,6 +19,7 @@ Controller::Controller(transport::Reactor& reactor, const Clock& clock, Controll
 
 Controller::~Controller() {
   // Not from inside one of its own callbacks: this turns the reactor to drain the sockets.
+  if (auth_) auth_->cancel();
   retired_.clear();
   admin_.reset();
 }
@@ -101,6 +102,10 @@ void Controller::connect(DoneFn done) {
 }
 
 void Controller::retire_admin(const std::string& why) {
+  if (auth_) {
+    auth_->cancel();
+    auth_.reset();
+  }
   if (admin_) {
     // Out of admin_ and into retired_ before close(): the callbacks close() runs may reset this
     // controller again (retire_admin re-entered), and must find neither a half-retired queue

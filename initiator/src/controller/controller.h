@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "auth/dhchap_keys.h"
+#include "auth/queue_auth.h"
 #include "common/retry_log.h"
 #include "controller/admin_queue.h"
 #include "controller/ctrl_state.h"
@@ -49,6 +51,10 @@ struct ControllerOptions {
   // io_fail_fast() turns true: the multipath head then fails I/O for this path instead of
   // queueing it for the reconnect. Unset (the kernel's default -1): never.
   std::optional<std::chrono::seconds> fast_io_fail_tmo;
+  // In-band authentication (DH-HMAC-CHAP) when the controller asks for it (ATR in the Connect
+  // response), on the admin queue and on every I/O queue, at every connect. Null: none
+  // configured; a controller that requires it is then refused with a message saying so.
+  std::shared_ptr<const auth::DhchapKeys> dhchap;
 };
 
 struct NamespaceInfo {
@@ -70,6 +76,8 @@ struct ControllerInfo {
   std::uint16_t io_queue_size = 0;
   std::uint32_t max_icd = 0;                // I/O in-capsule data limit
   std::uint32_t max_data_len = 0;           // largest transfer (MDTS and our bound)
+  // What the admin queue's authentication negotiated: "dhchap sha384 ffdhe3072", or "none".
+  std::string auth = "none";
 };
 
 class Controller {
@@ -159,6 +167,7 @@ class Controller {
   void on_admin_closed(const std::string& reason);
   // bring_up.cc
   void step_connect();
+  void step_authenticate();
   void step_cap();
   void step_enable();
   void step_poll_ready();
@@ -183,6 +192,7 @@ class Controller {
   ControllerOptions opts_;
   CtrlStateMachine sm_;
   std::unique_ptr<AdminQueue> admin_;
+  std::shared_ptr<auth::QueueAuth> auth_;              // the admin queue's exchange under way
   std::vector<std::unique_ptr<AdminQueue>> retired_;  // closing; destroyed in tick()
   std::uint64_t attempt_ = 0;                          // bring-up attempt the callbacks belong to
   bool aer_outstanding_ = false;

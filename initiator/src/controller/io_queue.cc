@@ -14,9 +14,16 @@ void IoQueue::trampoline(void* ctx, const transport::Completion& c) {
     self->user_fn_(self->user_ctx_, c);
     return;
   }
-  // The Fabrics Connect of this queue. Completed by the teardown of a failed queue pair:
-  // on_closed() reports, with the queue pair's reason.
+  // The Fabrics Connect of this queue, or a command of its authentication. Completed by the
+  // teardown of a failed queue pair: on_closed() reports, with the queue pair's reason.
   if (self->qp_->state() == transport::QpState::Failed) {
+    return;
+  }
+  if (self->auth_) {
+    if (auto done = std::move(self->auth_done_)) {
+      self->auth_done_ = nullptr;
+      done(auth::AuthCompletion{c.status, self->auth_recv_, {}});
+    }
     return;
   }
   if (!c.status.ok()) {
@@ -26,13 +33,73 @@ void IoQueue::trampoline(void* ctx, const transport::Completion& c) {
                                  wire::connect_status_text(c.status, c.dw0)));
     return;
   }
-  self->connecting_ = false;
-  self->ready_ok_ = true;
-  self->ready_reported_ = true;
-  if (auto fn = std::move(self->on_ready_)) {
-    self->on_ready_ = nullptr;
+  self->connected(c.dw0);
+}
+
+void IoQueue::connected(std::uint32_t dw0) {
+  if (wire::connect_authreq_ascr(dw0)) {
+    fail_setup(Errc::Refused, fmt::format("{}: the controller requires authentication with secure channel "
+                                          "concatenation (ASCR), which nvme-mpath does not support",
+                                          qp_->config().name));
+    return;
+  }
+  if (wire::connect_authreq_atr(dw0)) {
+    authenticate();
+    return;
+  }
+  ready();
+}
+
+void IoQueue::ready() {
+  connecting_ = false;
+  ready_ok_ = true;
+  ready_reported_ = true;
+  if (auto fn = std::move(on_ready_)) {
+    on_ready_ = nullptr;
     fn({});
   }
+}
+
+// In-band authentication of this queue, before any I/O: the commands go through the queue
+// pair one at a time, each bounded by what is left of connect_timeout.
+void IoQueue::authenticate() {
+  if (!keys_) {
+    fail_setup(Errc::Refused, fmt::format("{}: the controller requires in-band authentication (DH-HMAC-CHAP) on its "
+                                          "I/O queues and no host key is configured: set dhchap_secret",
+                                          qp_->config().name));
+    return;
+  }
+  auth::QueueAuthParams p;
+  p.hostnqn = hostnqn_;
+  p.subnqn = subnqn_;
+  p.queue = qp_->config().name;
+  p.max_icd = max_icd_;
+  p.keys = keys_;
+  auto submit = [this](const wire::Sqe& sqe, std::vector<std::uint8_t> send, std::uint32_t recv_len,
+                       auth::AuthDoneFn done) -> Result<void> {
+    auth_send_ = std::move(send);
+    auth_recv_.assign(recv_len, 0);
+    transport::Command cmd{sqe, auth_recv_, auth_send_, nullptr};
+    if (deadline_ != TimePoint::max()) cmd.timeout = std::max<Nanos>(deadline_ - clock_.now(), Nanos(1));
+    auth_done_ = std::move(done);
+    auto cid = qp_->submit(cmd);
+    if (!cid) {
+      auth_done_ = nullptr;
+      return tl::unexpected(cid.error());
+    }
+    return {};
+  };
+  auth_ = auth::QueueAuth::start(reactor_, std::move(p), std::move(submit), [this](const Result<std::string>& r) {
+    if (!r) {
+      // Refused stays refused (the caller does not retry it as is); a lost command is Io.
+      fail_setup(r.error().code == Errc::Refused || r.error().code == Errc::InvalidArgument ? Errc::Refused
+                                                                                               : r.error().code,
+                 r.error().message);
+      return;
+    }
+    negotiated_ = *r;
+    ready();
+  });
 }
 
 void IoQueue::on_live(void* ctx) {
@@ -67,6 +134,7 @@ void IoQueue::on_closed(void* ctx, transport::QueuePair& /*qp*/, const std::stri
   auto* self = static_cast<IoQueue*>(ctx);
   self->closed_ = true;
   self->close_reason_ = reason;
+  if (self->auth_) self->auth_->cancel();
   if (self->ready_reported_) {
     return;
   }
@@ -76,7 +144,7 @@ void IoQueue::on_closed(void* ctx, transport::QueuePair& /*qp*/, const std::stri
     err.code = self->clock_.now() >= self->deadline_ ? Errc::Timeout : Errc::Io;
     // Name the set-up step that was under way: the queue pair's reason says only "opcode 0x7f".
     err.message = fmt::format("{} (during the I/O queue's {})", reason,
-                              self->connect_sent_ ? "Connect" : "ICReq/ICResp");
+                              self->auth_ ? "authentication" : self->connect_sent_ ? "Connect" : "ICReq/ICResp");
   }
   // Last: the owner may destroy this IoQueue from on_ready (nothing is left to drain).
   if (auto fn = std::move(self->on_ready_)) {
@@ -110,6 +178,10 @@ Result<std::unique_ptr<IoQueue>> IoQueue::begin(transport::Reactor& reactor, con
   q->qid_ = qid;
   q->sqsize_ = static_cast<std::uint16_t>(std::max<std::uint16_t>(opts.queue_size, 2) - 1);  // 0's based
   q->connect_data_.assign(data->begin(), data->end());  // lives as long as the queue pair
+  q->keys_ = opts.dhchap;
+  q->hostnqn_ = opts.host.hostnqn;
+  q->subnqn_ = opts.subnqn;
+  q->max_icd_ = max_icd;
   // connect_timeout 0 (or less): no deadline of its own, the Connect has io_timeout.
   q->deadline_ = opts.connect_timeout.count() > 0 ? clock.now() + opts.connect_timeout : TimePoint::max();
   transport::QueuePairConfig qc;
@@ -190,6 +262,7 @@ void IoQueue::close(const std::string& reason) {
 }
 
 IoQueue::~IoQueue() {
+  if (auth_) auth_->cancel();
   self_.reset();
   on_ready_ = nullptr;
   if (!closed_) {

@@ -1,5 +1,7 @@
 // An I/O queue of a live controller on the reactor of the thread that owns it (its I/O
-// thread): ICReq/ICResp, then Fabrics Connect with the controller's cntlid. After it is ready
+// thread): ICReq/ICResp, then Fabrics Connect with the controller's cntlid, then, when the
+// Connect response asks for it (ATR), in-band authentication with the controller's keys
+// (auth/queue_auth.h; its DH computation runs off this thread). After it is ready
 // the queue pair is the caller's: completions go to its CompletionFn.
 //
 // Two ways in:
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/queue_auth.h"
 #include "controller/controller.h"
 #include "transport/queue_pair.h"
 #include "transport/reactor.h"
@@ -61,6 +64,8 @@ class IoQueue {
   bool live() const noexcept { return ready_ok_ && !closed_ && qp_->state() == transport::QpState::Live; }
   bool closed() const noexcept { return closed_; }
   const std::string& close_reason() const noexcept { return close_reason_; }
+  // What this queue's authentication negotiated: "dhchap sha384 ffdhe3072", or "none".
+  const std::string& auth() const noexcept { return negotiated_; }
   // The last sign of life of the connection: when bytes last came in (TimePoint{} before the
   // first). See QueuePair::last_progress().
   TimePoint last_progress() const noexcept { return qp_->last_progress(); }
@@ -77,6 +82,9 @@ class IoQueue {
   static void on_live(void* ctx);
   static void on_closed(void* ctx, transport::QueuePair& qp, const std::string& reason);
   void send_connect();
+  void connected(std::uint32_t dw0);
+  void authenticate();
+  void ready();
   void fail_setup(Errc code, std::string why);
 
   transport::Reactor& reactor_;
@@ -95,6 +103,14 @@ class IoQueue {
   Errc fail_code_ = Errc::Io;
   std::string fail_reason_;              // why set-up failed, when we decided it
   std::vector<std::uint8_t> connect_data_;
+  // Authentication: the keys and names it needs, the exchange, and its one command in flight.
+  std::shared_ptr<const auth::DhchapKeys> keys_;
+  std::string hostnqn_, subnqn_;
+  std::uint32_t max_icd_ = 0;
+  std::shared_ptr<auth::QueueAuth> auth_;
+  auth::AuthDoneFn auth_done_;
+  std::vector<std::uint8_t> auth_send_, auth_recv_;
+  std::string negotiated_ = "none";
   bool closed_ = false;
   bool close_posted_ = false;
   std::string close_reason_;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "auth/dhchap_key_impl.h"
 #include "common/log.h"
 #include "multipath/fabric_impl.h"
 #include "wire/libnvme_types.h"
@@ -151,6 +152,7 @@ void FabricImpl::update(Entry& e) {
   in.queue_size = c.info().io_queue_size != 0 ? c.info().io_queue_size : c.options().queue_size;
   in.hdgst = c.options().hdgst;
   in.ddgst = c.options().ddgst;
+  in.dhchap = c.options().dhchap;
   in.facts.crdt_100ms = c.info().id.crdt;
   in.facts.kato = c.options().kato;
   in.facts.cqt = std::chrono::milliseconds(c.info().id.cqt_ms);
@@ -260,6 +262,23 @@ FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& 
     id = make_error(Errc::InvalidArgument, fmt::format("queue_size {} must be 2..1024", knobs.queue_size));
     return nullptr;
   }
+  std::shared_ptr<const auth::DhchapKeys> keys;
+  if (!knobs.dhchap_ctrl_secret.empty() && knobs.dhchap_secret.empty()) {
+    id = make_error(Errc::InvalidArgument, fmt::format("{}: a controller key (dhchap_ctrl_secret) needs a host key "
+                                                       "(dhchap_secret) as well",
+                                                       subnqn));
+    return nullptr;
+  }
+  if (!knobs.dhchap_secret.empty()) {
+    const auth::DhchapSecret* ctrl =
+        knobs.dhchap_ctrl_secret.empty() ? nullptr : &knobs.dhchap_ctrl_secret.impl()->secret;
+    auto k = auth::make_dhchap_keys(knobs.dhchap_secret.impl()->secret, ctrl, host_.hostnqn, subnqn);
+    if (!k) {
+      id = make_error(k.error().code, fmt::format("{}: {}", subnqn, k.error().message));
+      return nullptr;
+    }
+    keys = std::move(*k);
+  }
   topology::ConnectionKey key{ep.traddr, ep.trsvcid, subnqn, host_.hostnqn};
   id = topo_.add_path(key);
   if (!id) return nullptr;
@@ -277,6 +296,7 @@ FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& 
   co.fast_io_fail_tmo = knobs.fast_io_fail_tmo;
   co.max_data_len = knobs.max_transfer;
   co.admin_timeout = knobs.admin_timeout;
+  co.dhchap = std::move(keys);
   auto e = std::make_unique<Entry>();
   e->id = *id;
   e->key = key;
@@ -365,6 +385,7 @@ PathInfo FabricImpl::path_info(const Entry& e) const {
   p.io_queues = e.ctrl->info().io_queues;
   p.queues_refused = static_cast<std::uint16_t>(e.queues_refused.size());
   p.queue_error = e.queue_error;
+  p.auth = e.ctrl->info().auth;
   return p;
 }
 

@@ -151,6 +151,7 @@ void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<int> fd)
     cfg.queue_size = pv->queue_size;
     cfg.hdgst = pv->hdgst;
     cfg.ddgst = pv->ddgst;
+    cfg.dhchap = pv->dhchap;
     cfg.max_icd = pv->max_icd;
     cfg.max_data_len = pv->max_data_len;
     cfg.io_timeout = pv->io_timeout.count() > 0 ? pv->io_timeout : opts_.io_timeout;

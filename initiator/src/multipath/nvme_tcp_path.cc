@@ -72,6 +72,7 @@ std::unique_ptr<PathQueue> open_nvme_tcp_path(transport::Reactor& reactor, const
   co.queue_size = cfg.queue_size;
   co.hdgst = cfg.hdgst;
   co.ddgst = cfg.ddgst;
+  co.dhchap = cfg.dhchap;
   co.connect_timeout = cfg.connect_timeout;
   co.io_timeout = cfg.io_timeout;
   auto path = std::make_unique<NvmeTcpPath>(

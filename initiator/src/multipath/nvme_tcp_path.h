@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 
+#include "auth/dhchap_keys.h"
 #include "controller/host_identity.h"
 #include "multipath/path_queue.h"
 #include "transport/reactor.h"
@@ -21,6 +22,7 @@ struct NvmeTcpPathConfig {
   std::uint16_t qid = 1;
   std::uint16_t queue_size = 128;
   bool hdgst = false, ddgst = false;
+  std::shared_ptr<const auth::DhchapKeys> dhchap;  // authenticate when the controller asks
   std::uint32_t max_icd = 0;
   std::uint32_t max_data_len = 0;
   Nanos io_timeout = std::chrono::seconds(30);

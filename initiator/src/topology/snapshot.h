@@ -18,6 +18,10 @@
 #include "transport/tcp_connect.h"
 #include "wire/log_pages.h"
 
+namespace nvmemp::auth {
+struct DhchapKeys;
+}
+
 namespace nvmemp::topology {
 
 using PathId = std::uint16_t;  // stable for the life of the connection entry, never reused
@@ -43,6 +47,9 @@ struct PathView {
   std::uint16_t io_queues = 0;      // granted by the controller (qid 1..io_queues)
   std::uint16_t queue_size = 0;     // I/O queue entries
   bool hdgst = false, ddgst = false;
+  // The controller's DH-HMAC-CHAP keys: each I/O queue authenticates with them when the
+  // controller asks (null: none configured). Shared, never printed.
+  std::shared_ptr<const auth::DhchapKeys> dhchap;
   std::uint32_t max_icd = 0;
   std::uint32_t max_data_len = 0;
   std::uint16_t oncs = 0;           // Identify Controller ONCS: optional NVM commands

@@ -99,6 +99,7 @@ std::vector<Error> Topology::update_path(PathId id, const PathInput& in) {
   v.queue_size = in.queue_size;
   v.hdgst = in.hdgst;
   v.ddgst = in.ddgst;
+  v.dhchap = in.dhchap;
   v.facts = in.facts;
   v.io_timeout = in.io_timeout;
   v.stall_timeout = in.stall_timeout;

@@ -69,6 +69,7 @@ struct PathInput {
   const controller::ControllerInfo* info = nullptr;
   std::uint16_t queue_size = 0;
   bool hdgst = false, ddgst = false;
+  std::shared_ptr<const auth::DhchapKeys> dhchap;  // the I/O queues authenticate with these
   PathFacts facts;       // crdt from info->id.crdt, kato, cqt, last_alive
   // This path's own command and stall timeouts (its subsystem's knobs); 0: the engine's.
   Nanos io_timeout{0};
