@@ -366,7 +366,8 @@ Result<BenchResult> run_bench(const FabricOptions& fopts_in, const BenchTarget& 
       for (const auto& p : topo.paths) {
         if (p.id != hp.path_id) continue;
         res.paths.push_back(BenchPath{p.traddr, p.trsvcid, p.cntlid, hp.ana_state, p.state, p.counters.ios,
-                                      p.counters.errors, p.counters.failovers, p.counters.stalls, p.reconnects});
+                                      p.counters.errors, p.counters.failovers, p.counters.stalls, p.reconnects,
+                                      p.auth});
       }
     }
   }

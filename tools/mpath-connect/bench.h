@@ -42,6 +42,7 @@ struct BenchPath {
   std::string ana_state;
   std::string state;
   std::uint64_t ios = 0, errors = 0, failovers = 0, stalls = 0, reconnects = 0;
+  std::string auth;  // "dhchap sha256 ffdhe2048" or "none"
 };
 
 struct Stall {

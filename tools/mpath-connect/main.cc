@@ -17,8 +17,10 @@
 #include "bench.h"
 #include "common/log.h"
 #include "daemon_cmds.h"
+#include "dhchap_args.h"
 #include "demo_cmd.h"
 #include "discover_cmd.h"
+#include "auth/dhchap_key_impl.h"
 #include "nvmemp/mpath.h"
 
 using namespace nvmemp;
@@ -36,6 +38,7 @@ struct Common {
   std::string output = "normal";
   int keep_alive_tmo = -1;  // seconds; -1: the command's default
   bool digest = false;
+  tools::DhchapArgs dhchap;
 };
 
 void add_common(CLI::App* c, Common& o, bool need_addr, bool need_port) {
@@ -51,9 +54,10 @@ void add_common(CLI::App* c, Common& o, bool need_addr, bool need_port) {
   c->add_option("-I,--hostid", o.hostid, "host ID, a UUID (default: /etc/nvme/hostid)");
   c->add_option("-o,--output-format", o.output, "normal or json")->check(CLI::IsMember({"normal", "json"}));
   c->add_option("-k,--keep-alive-tmo", o.keep_alive_tmo, "keep-alive timeout in seconds")->check(CLI::Range(0, 3600));
+  tools::add_dhchap_options(c, o.dhchap);
 }
 
-Result<controller::ControllerOptions> controller_options(const Common& o, std::uint16_t default_port) {
+Result<controller::ControllerOptions> controller_options(Common& o, std::uint16_t default_port) {
   controller::HostIdentityOptions ho;
   if (!o.hostnqn.empty()) ho.hostnqn = o.hostnqn;
   if (!o.hostid.empty()) ho.hostid = o.hostid;
@@ -70,6 +74,14 @@ Result<controller::ControllerOptions> controller_options(const Common& o, std::u
   c.connect_timeout = std::chrono::milliseconds(5000);
   c.admin_timeout = std::chrono::milliseconds(10000);
   if (o.keep_alive_tmo >= 0) c.kato = std::chrono::seconds(o.keep_alive_tmo);
+  auto keys = tools::load_dhchap_args(o.dhchap);
+  if (!keys) return tl::unexpected(keys.error());
+  if (!keys->host.empty()) {
+    auto k = auth::make_dhchap_keys(keys->host.impl()->secret, keys->ctrl.empty() ? nullptr : &keys->ctrl.impl()->secret,
+                                    c.host.hostnqn, controller::kDiscoveryNqn);
+    if (!k) return tl::unexpected(k.error());
+    c.dhchap = std::move(*k);
+  }
   return c;
 }
 
@@ -91,7 +103,7 @@ int fail(const std::string& msg) {
   return 1;
 }
 
-int run_discover(const Common& o) {
+int run_discover(Common& o) {
   auto c = controller_options(o, discovery::kDefaultDiscoveryPort);
   if (!c) return fail(c.error().message);
   discovery::DiscoveryOptions d;
@@ -152,8 +164,12 @@ Result<Endpoint> parse_path(const std::string& text, const Common& o) {
 std::chrono::seconds whole_seconds(double s) { return std::chrono::seconds(static_cast<long long>(s)); }
 std::chrono::milliseconds millis(double s) { return std::chrono::milliseconds(static_cast<long long>(s * 1000.0 + 0.5)); }
 
-Result<FabricOptions> fabric_options(const Common& o, const MpathOpts& m) {
+Result<FabricOptions> fabric_options(Common& o, const MpathOpts& m) {
   FabricOptions f;
+  auto keys = tools::load_dhchap_args(o.dhchap);
+  if (!keys) return tl::unexpected(keys.error());
+  f.dhchap_secret = std::move(keys->host);
+  f.dhchap_ctrl_secret = std::move(keys->ctrl);
   f.hostnqn = o.hostnqn;
   f.hostid = o.hostid;
   if (o.keep_alive_tmo >= 0) f.keep_alive_tmo = std::chrono::seconds(o.keep_alive_tmo);
@@ -177,7 +193,7 @@ Result<FabricOptions> fabric_options(const Common& o, const MpathOpts& m) {
   return f;
 }
 
-int run_bench(const Common& o, const MpathOpts& m, const std::string& nqn, tools::BenchOptions b) {
+int run_bench(Common& o, const MpathOpts& m, const std::string& nqn, tools::BenchOptions b) {
   auto f = fabric_options(o, m);
   if (!f) return fail(f.error().message);
   tools::BenchTarget t;
@@ -213,7 +229,8 @@ int run_bench(const Common& o, const MpathOpts& m, const std::string& nqn, tools
     for (const auto& p : r->paths) {
       paths.push_back({{"traddr", p.traddr}, {"trsvcid", p.trsvcid}, {"cntlid", p.cntlid}, {"ana_state", p.ana_state},
                        {"state", p.state}, {"ios", p.ios}, {"errors", p.errors}, {"failovers", p.failovers},
-                       {"stalls", p.stalls}, {"reconnects", p.reconnects}});
+                       {"stalls", p.stalls}, {"reconnects", p.reconnects},
+                       {"auth", p.auth}});
     }
     nlohmann::ordered_json stalls = nlohmann::ordered_json::array();
     for (const auto& s : r->stalls) stalls.push_back({{"at_s", s.at_s}, {"ms", s.ms}});
@@ -256,8 +273,9 @@ int run_bench(const Common& o, const MpathOpts& m, const std::string& nqn, tools
     std::printf("  failovers=%llu retries=%llu max_stall=%.1f ms\n", static_cast<unsigned long long>(r->failovers),
                 static_cast<unsigned long long>(r->retries), r->max_stall_ms);
     for (const auto& p : r->paths) {
-      std::printf("  path %s:%u cntlid %u %s ana=%s ios=%llu errors=%llu failovers=%llu stalls=%llu reconnects=%llu\n",
-                  p.traddr.c_str(), p.trsvcid, p.cntlid, p.state.c_str(), p.ana_state.c_str(),
+      std::printf("  path %s:%u cntlid %u %s ana=%s auth=%s ios=%llu errors=%llu failovers=%llu stalls=%llu "
+                  "reconnects=%llu\n",
+                  p.traddr.c_str(), p.trsvcid, p.cntlid, p.state.c_str(), p.ana_state.c_str(), p.auth.c_str(),
                   static_cast<unsigned long long>(p.ios), static_cast<unsigned long long>(p.errors),
                   static_cast<unsigned long long>(p.failovers), static_cast<unsigned long long>(p.stalls),
                   static_cast<unsigned long long>(p.reconnects));
