@@ -171,8 +171,11 @@ TEST_CASE("DH-HMAC-CHAP on nvmet: a wrong host key, a wrong controller key and n
   struct Case {
     std::string keys;
     const char* reason;  // what the error must say
+    const char* or_reason = nullptr;
   } cases[] = {
-      {"--dhchap-secret-file " + wf.path, "the host key (dhchap_secret) is not the one the controller holds"},
+      // nvmet tears the controller down on a rejected Reply, at times before its Failure1 left.
+      {"--dhchap-secret-file " + wf.path, "the host key (dhchap_secret) is not the one the controller holds",
+       "the connection before its AUTH_Failure1 arrives: if this repeats, check the host key (dhchap_secret)"},
       {"--dhchap-secret-file " + hf.path + " --dhchap-ctrl-secret-file " + wf.path,
        "does not hold the controller key (dhchap_ctrl_secret)"},
       {"", "requires in-band authentication (DH-HMAC-CHAP) and no host key is configured"},
@@ -183,7 +186,8 @@ TEST_CASE("DH-HMAC-CHAP on nvmet: a wrong host key, a wrong controller key and n
     INFO(r.out);
     CHECK(r.status != 0);
     CHECK(r.seconds < 5.0);
-    CHECK(r.out.find(c.reason) != std::string::npos);
+    CHECK((r.out.find(c.reason) != std::string::npos ||
+           (c.or_reason != nullptr && r.out.find(c.or_reason) != std::string::npos)));
     check_no_leak(r.out, host, nvmemp::test::kTestHostNqn);
     check_no_leak(r.out, wrong, nvmemp::test::kTestHostNqn);
     check_no_leak(r.out, ctrl, rt.nqn);

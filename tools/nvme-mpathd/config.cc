@@ -5,11 +5,13 @@
 // reader of each section is in config_sections.cc; what the two share is in config_readers.h.
 #include "config.h"
 #include "config_checks.h"
+#include "common/log.h"
 #include "config_readers.h"
 
 #include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
 #include <toml++/toml.h>
 
 namespace nvmemp::mpathd {
@@ -237,7 +240,7 @@ Result<DaemonConfig> check_schema(const toml::table& root, const std::string& so
   DaemonConfig cfg;
   cfg.source = source;
   check_keys(root, "the top level", kTopKeys, p);
-  if (const auto* t = table_at(root, "host", p)) read_host(*t, cfg.fabric, p);
+  if (const auto* t = table_at(root, "host", p)) read_host(*t, cfg.fabric, cfg.inline_secrets, p);
   if (const auto* t = table_at(root, "defaults", p)) read_defaults(*t, cfg, p);
   cfg.fabric.max_io_contexts = static_cast<std::uint16_t>(cfg.io_threads);
   if (const auto* t = table_at(root, "daemon", p)) read_daemon(*t, cfg, p);
@@ -338,6 +341,16 @@ Result<DaemonConfig> load_config(const std::string& path) {
   auto text = read_file(path);
   if (!text) return tl::unexpected(text.error());
   auto cfg = parse_config(*text, path);
+  // The text may hold DH-HMAC-CHAP keys: not left behind in freed memory.
+  if (!text->empty()) OPENSSL_cleanse(text->data(), text->size());
+  if (cfg && cfg->inline_secrets) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+      log(LogLevel::Warn, "{} holds DH-HMAC-CHAP keys and is readable by {} (mode {:04o}): chmod 600 it, or move the "
+          "keys to dhchap_secret_file", path, (st.st_mode & S_IROTH) != 0 ? "every user" : "its group",
+          st.st_mode & 07777);
+    }
+  }
   if (!cfg || cfg->discovery_conf.empty()) return cfg;
   auto conf_text = read_file(cfg->discovery_conf);
   if (!conf_text) {

@@ -29,6 +29,10 @@ inline constexpr std::size_t kMaxConfigBytes = 1u << 20;
 // One controller connection of a statically configured subsystem.
 struct PathConfig {
   Endpoint endpoint;  // trsvcid defaults to 4420
+  // This path's own DH-HMAC-CHAP keys (empty: its subsystem's; the host key inherited when
+  // only the controller key is given here).
+  DhchapKey dhchap_secret;
+  DhchapKey dhchap_ctrl_secret;
 };
 
 // A discovery controller: its log names the subsystems' ports.
@@ -88,6 +92,9 @@ struct DaemonConfig {
   // nvme-cli's discovery file to read as well (load_config does); empty: none.
   std::string discovery_conf;
   std::string source;  // the file this came from
+  // A DH-HMAC-CHAP key is written in the file itself (not in a ..._file): load_config() warns
+  // when users other than the owner may read the file.
+  bool inline_secrets = false;
 };
 
 // Parses TOML text; `source` names the file in messages. Syntax errors are Errc::Malformed,

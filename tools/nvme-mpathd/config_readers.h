@@ -30,7 +30,10 @@ const char* type_name(toml::node_type t);
 using Keys = std::vector<std::string_view>;
 
 inline const Keys kTopKeys = {"host", "defaults", "daemon", "scsi", "discovery", "subsystem", "export"};
-inline const Keys kHostKeys = {"hostnqn", "hostid"};
+inline const Keys kHostKeys = {"hostnqn", "hostid", "dhchap_secret", "dhchap_secret_file"};
+// DH-HMAC-CHAP keys of a [[subsystem]] or [[subsystem.path]] (config_dhchap.cc).
+inline const Keys kDhchapKeys = {"dhchap_secret", "dhchap_secret_file", "dhchap_ctrl_secret",
+                                 "dhchap_ctrl_secret_file"};
 // The connection knobs: [defaults] holds them all; a [[subsystem]] may override all but io_threads.
 inline const Keys kKnobKeys = {"policy",         "keep_alive_tmo",       "reconnect_delay", "ctrl_loss_tmo",
                                "fast_io_fail_tmo", "no_path_retry",      "write_failover_delay", "io_timeout",
@@ -67,7 +70,12 @@ std::vector<const toml::table*> tables_at(const toml::table& t, std::string_view
 
 // ---- sections (config_sections.cc) ----------------------------------------------------------
 
-void read_host(const toml::table& t, FabricOptions& o, Problems& p);
+void read_host(const toml::table& t, FabricOptions& o, bool& inline_secret, Problems& p);
+// dhchap_secret[_file] (and with `with_ctrl`, dhchap_ctrl_secret[_file]) of the table at `where`
+// into `o`; the keys given are added to `set` when not null; `inline_secret` is set when a key
+// is written in the file itself (the daemon then checks who may read the file).
+void read_dhchap(const toml::table& t, std::string_view where, bool with_ctrl, FabricOptions& o,
+                 std::vector<std::string>* set, bool& inline_secret, Problems& p);
 void read_knobs(const toml::table& t, FabricOptions& o, std::vector<std::string>& set, Problems& p);
 void read_defaults(const toml::table& t, DaemonConfig& cfg, Problems& p);
 void read_daemon(const toml::table& t, DaemonConfig& cfg, Problems& p);

@@ -13,8 +13,9 @@
 
 namespace nvmemp::mpathd::detail {
 
-void read_host(const toml::table& t, FabricOptions& o, Problems& p) {
+void read_host(const toml::table& t, FabricOptions& o, bool& inline_secret, Problems& p) {
   check_keys(t, "[host]", kHostKeys, p);
+  read_dhchap(t, "[host]", false, o, nullptr, inline_secret, p);
   if (auto v = get_string(t, "hostnqn", p)) {
     if (valid_nqn(*v)) {
       o.hostnqn = *v;
@@ -271,7 +272,7 @@ void read_discovery(const toml::table& t, DaemonConfig& cfg, std::map<std::strin
 
 void read_subsystem(const toml::table& t, DaemonConfig& cfg, std::map<std::string, Position>& seen_nqns,
                     Problems& p) {
-  static const Keys known = concat({&kKnobKeys}, {"nqn", "path"});
+  static const Keys known = concat({&kKnobKeys, &kDhchapKeys}, {"nqn", "path"});
   static const std::map<std::string_view, std::string_view> hints = {
       {"io_threads", "io_threads is daemon-wide: set it in [defaults], not per [[subsystem]]"},
       {"poll", "poll is daemon-wide (one ring serves every subsystem): set it in [defaults], not per [[subsystem]]"}};
@@ -299,8 +300,10 @@ void read_subsystem(const toml::table& t, DaemonConfig& cfg, std::map<std::strin
     ok = false;
   }
   std::map<std::string, Position> seen_paths;
+  std::vector<const toml::table*> path_tables;  // aligned with s.paths
   for (const toml::table* pt : tables_at(t, "path", "[[subsystem.path]]", p)) {
-    check_keys(*pt, "[[subsystem.path]]", kEndpointKeys, p);
+    static const Keys path_keys = concat({&kEndpointKeys, &kDhchapKeys});
+    check_keys(*pt, "[[subsystem.path]]", path_keys, p);
     auto ep = read_endpoint(*pt, "[[subsystem.path]]", kDefaultIoPort, p);
     if (!ep) continue;
     // The library refuses a second connection to the same address and port of a subsystem.
@@ -309,10 +312,20 @@ void read_subsystem(const toml::table& t, DaemonConfig& cfg, std::map<std::strin
                                   s.nqn.empty() ? "\"\"" : quoted(s.nqn), it->second.line));
       continue;
     }
-    s.paths.push_back(PathConfig{ep->first});
+    s.paths.push_back(PathConfig{ep->first, {}, {}});
+    path_tables.push_back(pt);
   }
   s.options = cfg.fabric;
   read_knobs(t, s.options, s.overrides, p);
+  read_dhchap(t, "[[subsystem]]", true, s.options, &s.overrides, cfg.inline_secrets, p);
+  // A path's own keys override the subsystem's (which override [host]'s).
+  for (std::size_t i = 0; i < s.paths.size(); ++i) {
+    FabricOptions po;
+    po.dhchap_secret = s.options.dhchap_secret;
+    read_dhchap(*path_tables[i], "[[subsystem.path]]", true, po, nullptr, cfg.inline_secrets, p);
+    s.paths[i].dhchap_secret = po.dhchap_secret;
+    s.paths[i].dhchap_ctrl_secret = po.dhchap_ctrl_secret;
+  }
   if (std::find(s.overrides.begin(), s.overrides.end(), "policy") != s.overrides.end()) s.policy = s.options.policy;
   if (ok) cfg.subsystems.push_back(std::move(s));
 }

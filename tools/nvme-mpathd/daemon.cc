@@ -18,7 +18,9 @@ bool same_wanted(const std::string& nqn_a, const Endpoint& a, const std::string&
 std::vector<Daemon::Wanted> Daemon::wanted_of(const DaemonConfig& cfg) {
   std::vector<Wanted> out;
   for (const auto& s : cfg.subsystems) {
-    for (const auto& p : s.paths) out.push_back(Wanted{s.nqn, p.endpoint, {}, false, {}, {}});
+    for (const auto& p : s.paths) {
+      out.push_back(Wanted{s.nqn, p.endpoint, p.dhchap_secret, p.dhchap_ctrl_secret, {}, false, {}, {}});
+    }
   }
   return out;
 }
@@ -80,7 +82,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string conf
 void Daemon::try_connect(Wanted& w) {
   const auto now = std::chrono::steady_clock::now();
   w.next_try = now + knobs_for(w.nqn).reconnect_delay;  // its subsystem's, as its controller's
-  auto r = fabric_->connect(w.endpoint, w.nqn, knobs_for(w.nqn));
+  FabricOptions knobs = knobs_for(w.nqn);
+  if (!w.dhchap_secret.empty()) knobs.dhchap_secret = w.dhchap_secret;
+  if (!w.dhchap_ctrl_secret.empty()) knobs.dhchap_ctrl_secret = w.dhchap_ctrl_secret;
+  auto r = fabric_->connect(w.endpoint, w.nqn, knobs);
   if (r) {
     w.connected = true;
     const auto back = w.retry.succeeded(now);

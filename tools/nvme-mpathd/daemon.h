@@ -44,6 +44,7 @@ class Daemon {
   struct Wanted {
     std::string nqn;
     Endpoint endpoint;
+    DhchapKey dhchap_secret, dhchap_ctrl_secret;  // the path's own keys (empty: its subsystem's)
     std::chrono::steady_clock::time_point next_try{};
     bool connected = false;
     std::string last_error;

@@ -75,7 +75,8 @@ nlohmann::ordered_json list_json(const TopologyInfo& t, const std::map<std::uint
                   {"serial", p->serial},
                   {"last_error", p->last_error}});
       } else {
-        j.update({{"traddr", p->traddr}, {"trsvcid", p->trsvcid}, {"cntlid", p->cntlid}, {"ana_grpid", hp.ana_grpid}});
+        j.update({{"traddr", p->traddr}, {"trsvcid", p->trsvcid}, {"cntlid", p->cntlid}, {"ana_grpid", hp.ana_grpid},
+                  {"auth", p->auth}});
         // Some I/O contexts have no queue on this path: the controller refused their Connect.
         if (p->queues_refused != 0) j.update({{"queues_refused", p->queues_refused}, {"queue_error", p->queue_error}});
       }

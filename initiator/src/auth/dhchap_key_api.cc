@@ -40,7 +40,8 @@ Result<DhchapKey> parse_dhchap_key(std::string_view text, std::string_view what)
 }
 
 Result<DhchapKey> read_dhchap_key_file(const std::string& path, std::string_view what) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // O_NONBLOCK: a FIFO named by mistake must not hang the caller (it is refused below).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     return make_error(errno == ENOENT ? Errc::NotFound : Errc::Io,
                       fmt::format("{}: cannot open the key file {}: {}", what, path, std::strerror(errno)));

@@ -105,8 +105,14 @@ void QueueAuth::on_complete(const AuthCompletion& c) {
   }
   if (!c.status.ok()) {
     if (!c.failure.empty()) {
-      finish(make_error(Errc::Io, fmt::format("{}: DH-HMAC-CHAP: the {} did not complete: {}", params_.queue,
-                                              stage_name(), c.failure)));
+      // nvmet tears the controller down when it rejects the Reply, at times before the
+      // AUTH_Failure1 that says so has left: the lost Success1 is most likely that rejection.
+      const char* hint = stage_ == Stage::Success1
+                             ? "; a controller that rejects the Reply may close the connection before its "
+                               "AUTH_Failure1 arrives: if this repeats, check the host key (dhchap_secret)"
+                             : "";
+      finish(make_error(Errc::Io, fmt::format("{}: DH-HMAC-CHAP: the {} did not complete: {}{}", params_.queue,
+                                              stage_name(), c.failure, hint)));
       return;
     }
     finish(make_error(c.status.dnr() ? Errc::Refused : Errc::Protocol,
