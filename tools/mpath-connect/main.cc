@@ -388,7 +388,7 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  set_log_level(verbose ? LogLevel::Debug : LogLevel::Warn);
+  set_log_level(verbose ? LogLevel::Info : LogLevel::Warn);
   if (*disc) return run_discover(dopt);
   if (*demo) return tools::run_demo(verbose);
   const bool json = dout == "json";

@@ -19,7 +19,7 @@ std::vector<Daemon::Wanted> Daemon::wanted_of(const DaemonConfig& cfg) {
   std::vector<Wanted> out;
   for (const auto& s : cfg.subsystems) {
     for (const auto& p : s.paths) {
-      out.push_back(Wanted{s.nqn, p.endpoint, p.dhchap_secret, p.dhchap_ctrl_secret, {}, false, {}, {}});
+      out.push_back(Wanted{s.nqn, p.endpoint, p.dhchap_secret, p.dhchap_ctrl_secret, {}, false, false, {}, {}});
     }
   }
   return out;
@@ -92,6 +92,12 @@ void Daemon::try_connect(Wanted& w) {
     log(LogLevel::Info, "path {} connected{}", r->name, back ? " (" + *back + ")" : std::string());
   } else if (r.error().message.find("already connected") != std::string::npos) {
     w.connected = true;
+  } else if (r.error().code == Errc::AuthFailed) {
+    // Asking again with the same keys gets the same answer: wait for new ones (a reload).
+    w.last_error = r.error().message;
+    w.auth_failed = true;
+    w.next_try = std::chrono::steady_clock::time_point::max();
+    log(LogLevel::Error, "{}; not retried until the configuration is reloaded", w.last_error);
   } else {
     // A configured path is retried for as long as it is configured.
     w.last_error = r.error().message;
@@ -177,7 +183,7 @@ Result<void> Daemon::reload() {
     for (const auto& old : wanted_) {
       if (same_wanted(old.nqn, old.endpoint, w.nqn, w.endpoint)) {
         w.connected = old.connected;
-        w.next_try = old.next_try;
+        if (!old.auth_failed) w.next_try = old.next_try;  // refused by authentication: try the (new) keys now
       }
     }
   }

@@ -47,6 +47,7 @@ class Daemon {
     DhchapKey dhchap_secret, dhchap_ctrl_secret;  // the path's own keys (empty: its subsystem's)
     std::chrono::steady_clock::time_point next_try{};
     bool connected = false;
+    bool auth_failed = false;  // refused by in-band authentication: not retried until a reload
     std::string last_error;
     RetryLog retry;  // failed attempts: the first, a reminder a minute, changes, and when it is back
   };

@@ -20,6 +20,8 @@ enum class Errc {
   Timeout,          // a deadline passed
   NotFound,         // a named thing does not exist
   Refused,          // the peer refused the request for good (status with DNR): do not retry as is
+  AuthFailed,       // in-band authentication failed for good (a key refused, either way, or none
+                    // configured): do not retry until the keys change
 };
 
 const char* errc_name(Errc code) noexcept;

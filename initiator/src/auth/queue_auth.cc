@@ -115,7 +115,7 @@ void QueueAuth::on_complete(const AuthCompletion& c) {
                                               stage_name(), c.failure, hint)));
       return;
     }
-    finish(make_error(c.status.dnr() ? Errc::Refused : Errc::Protocol,
+    finish(make_error(c.status.dnr() ? Errc::AuthFailed : Errc::Protocol,
                       fmt::format("{}: DH-HMAC-CHAP: the controller failed the {}: {}", params_.queue, stage_name(),
                                   c.status.to_string())));
     return;
@@ -170,8 +170,9 @@ void QueueAuth::on_step(DhchapStep step) {
       return;
     case DhchapStep::Verdict::Failed:
       failure_ = Error{step.error.code, fmt::format("{}: {}", params_.queue, step.error.message)};
-      // Every verdict against the exchange is final: the controller or we said no.
-      if (failure_.code != Errc::Io && failure_.code != Errc::InvalidArgument) failure_.code = Errc::Refused;
+      // Every verdict against the exchange is final: the controller or we said no (an OpenSSL
+      // failure of our own, Io, is not).
+      if (failure_.code != Errc::Io) failure_.code = Errc::AuthFailed;
       if (step.send.empty()) {
         finish(tl::unexpected(failure_));
       } else {

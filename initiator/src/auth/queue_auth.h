@@ -9,12 +9,12 @@
 //
 // The outcome, exactly once unless cancelled: the negotiated "dhchap sha384 ffdhe3072", or an
 // Error whose code says what the owner does next:
-//   Refused  the controller refused us (AUTH_Failure1, a status with DNR) or we refused it
-//            (wrong R2, a Success1 without R2, a hash or group we did not offer): no retry until
-//            the keys change (reload, reauth);
-//   Io       a command never completed (connection lost, timed out): retry as for any
-//            transport error;
-//   Protocol a status without DNR: retry.
+//   AuthFailed  the controller refused us (AUTH_Failure1, a status with DNR) or we refused it
+//               (wrong R2, a Success1 without R2, a hash or group we did not offer), or no host
+//               key: no retry until the keys change (reload, reauth);
+//   Io          a command never completed (connection lost, timed out): retry as for any
+//               transport error;
+//   Protocol    a status without DNR: retry.
 // No message ever holds key bytes.
 #pragma once
 

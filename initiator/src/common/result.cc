@@ -14,6 +14,7 @@ const char* errc_name(Errc code) noexcept {
     case Errc::Timeout: return "timeout";
     case Errc::NotFound: return "not found";
     case Errc::Refused: return "refused";
+    case Errc::AuthFailed: return "authentication failed";
   }
   return "unknown error";
 }

@@ -76,7 +76,7 @@ void Controller::step_authenticate() {
     fail_bring_up(fmt::format("{}: the controller requires in-band authentication (DH-HMAC-CHAP) and no host key "
                               "is configured for host {}: set dhchap_secret (or mpath-connect --dhchap-secret)",
                               name(), opts_.host.hostnqn),
-                  true);
+                  true, Errc::AuthFailed);
     return;
   }
   auth::QueueAuthParams p;
@@ -104,9 +104,8 @@ void Controller::step_authenticate() {
                                    auth_.reset();
                                    if (!r) {
                                      // A refusal either way stays a refusal: no retry until the keys change.
-                                     const bool final = r.error().code == Errc::Refused ||
-                                                        r.error().code == Errc::InvalidArgument;
-                                     fail_bring_up(r.error().message, final);
+                                     const bool final = r.error().code == Errc::AuthFailed;
+                                     fail_bring_up(r.error().message, final, final ? Errc::AuthFailed : Errc::Protocol);
                                      return;
                                    }
                                    info_.auth = *r;

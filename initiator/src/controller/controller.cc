@@ -124,7 +124,7 @@ void Controller::retire_admin(const std::string& why) {
   finish_probes(false);
 }
 
-void Controller::fail_bring_up(std::string why, bool permanent) {
+void Controller::fail_bring_up(std::string why, bool permanent, Errc code) {
   // A step whose command went down with its connection only sees a host-made status: add why
   // the connection failed (a timeout naming the command, a protocol violation, a TermReq).
   if (admin_ && !admin_->qp().failure().empty() && why.find(admin_->qp().failure()) == std::string::npos) {
@@ -156,7 +156,7 @@ void Controller::fail_bring_up(std::string why, bool permanent) {
   }
   if (auto d = std::move(done_)) {
     done_ = nullptr;
-    d(make_error(Errc::Protocol, why));
+    d(make_error(code, why));
   }
 }
 

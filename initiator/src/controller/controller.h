@@ -159,7 +159,9 @@ class Controller {
   enum class Step : std::uint8_t { Idle, Handshake, Connect, WaitReady, Identify, Done, Shutdown };
 
   void set_state(CtrlState s, const std::string& why);
-  void fail_bring_up(std::string why, bool permanent = false);
+  // `permanent`: not retried (a lost controller goes Dead); `code`: what the caller of connect()
+  // gets (Protocol by default; Refused after a DNR, AuthFailed after an authentication refusal).
+  void fail_bring_up(std::string why, bool permanent = false, Errc code = Errc::Protocol);
   void retire_admin(const std::string& why);
   // Wraps a step callback so that it runs only while its bring-up attempt is current.
   AdminQueue::Callback step_cb(std::function<void(const AdminResult&)> fn);

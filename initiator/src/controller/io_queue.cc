@@ -64,7 +64,7 @@ void IoQueue::ready() {
 // pair one at a time, each bounded by what is left of connect_timeout.
 void IoQueue::authenticate() {
   if (!keys_) {
-    fail_setup(Errc::Refused, fmt::format("{}: the controller requires in-band authentication (DH-HMAC-CHAP) on its "
+    fail_setup(Errc::AuthFailed, fmt::format("{}: the controller requires in-band authentication (DH-HMAC-CHAP) on its "
                                           "I/O queues and no host key is configured: set dhchap_secret",
                                           qp_->config().name));
     return;
@@ -91,10 +91,8 @@ void IoQueue::authenticate() {
   };
   auth_ = auth::QueueAuth::start(reactor_, std::move(p), std::move(submit), [this](const Result<std::string>& r) {
     if (!r) {
-      // Refused stays refused (the caller does not retry it as is); a lost command is Io.
-      fail_setup(r.error().code == Errc::Refused || r.error().code == Errc::InvalidArgument ? Errc::Refused
-                                                                                               : r.error().code,
-                 r.error().message);
+      // AuthFailed: not asked again in this association (as Refused); a lost command is Io.
+      fail_setup(r.error().code, r.error().message);
       return;
     }
     negotiated_ = *r;
