@@ -1,6 +1,7 @@
 // Fuzz target: the simulated target's control-line parser (tools/sim-target/control_parse.h,
 // header-only so this target needs only the library). Besides "no crash": a parsed command
-// has ids in range and an error has a message.
+// has ids in range and an error has a message; auth-host has a host NQN, a key, a known hash and
+// group; auth-fault failure1 (and only it) has a reason.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -41,6 +42,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case ControlOp::FailNext:
       if (r->crd > 3) std::abort();
+      break;
+    case ControlOp::AuthHost:
+      if (r->auth.hostnqn.empty() || r->auth.hostnqn.size() > 223 || r->auth.key.empty()) std::abort();
+      if (!nvmemp::auth::hash_known(static_cast<std::uint8_t>(r->auth.hash))) std::abort();
+      if (!nvmemp::auth::dh_group_known(static_cast<std::uint8_t>(r->auth.group))) std::abort();
+      break;
+    case ControlOp::AuthFault:
+      (void)nvmemp::sim::kAuthFaultNames.at(static_cast<std::size_t>(r->auth.fault));
+      if ((r->auth.fault == nvmemp::sim::AuthFault::Failure1) != (r->auth.reason != 0)) std::abort();
       break;
     default: break;
   }

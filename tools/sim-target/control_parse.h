@@ -5,12 +5,14 @@
 #pragma once
 
 #include <charconv>
-#include <optional>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "auth_control_parse.h"
 #include "hostile_modes.h"
 #include "nvmemp/result.h"
 
@@ -48,6 +50,10 @@ enum class ControlOp : std::uint8_t {
   GenctrChurn,    // genctr-churn PORT on|off: the discovery log's GENCTR moves on every read
   Crdt,           // crdt PORT N: Identify CRDT1..3 reported as N (100 ms units)
   AenStorm,       // aen-storm PORT N: N ANA change notices, one per AER, as fast as the host posts them
+  // In-band authentication (auth_control_parse.h): the real target's lines, then a sim-only one.
+  AuthHost,       // auth-host HOSTNQN KEY [CTRLKEY|-] [HASH] [DHGROUP]
+  AuthOff,        // auth-off
+  AuthFault,      // auth-fault KIND [REASON]
 };
 
 // ANA states by the names nvmet's configfs uses; values are the ANA log's (NVMe Base 2.0 8.1.3).
@@ -87,6 +93,7 @@ struct ControlCommand {
   std::uint8_t crd = 0;      // fail-next crd1..crd3: the status asks for CRDT[crd] before a retry
   std::optional<HangStep> step;               // never-complete STEP
   HostileMode mode = HostileMode::Off;        // hostile
+  AuthLine auth;                              // auth-host, auth-fault
 };
 
 namespace control_detail {
@@ -181,6 +188,19 @@ inline Result<ControlCommand> parse_control_line(std::string_view line) {
   if (cmd == "ping" || cmd == "status" || cmd == "reset") {
     if (auto r = want(0); !r) return tl::unexpected(r.error());
     c.op = cmd == "ping" ? ControlOp::Ping : cmd == "status" ? ControlOp::Status : ControlOp::Reset;
+    return c;
+  }
+  if (cmd == "auth-off") {
+    if (auto r = want(0); !r) return tl::unexpected(r.error());
+    c.op = ControlOp::AuthOff;
+    return c;
+  }
+  if (cmd == "auth-host" || cmd == "auth-fault") {
+    const std::span<const std::string_view> args(w.data() + 1, w.size() - 1);
+    auto a = cmd == "auth-host" ? parse_auth_host(args) : parse_auth_fault(args);
+    if (!a) return tl::unexpected(a.error());
+    c.op = cmd == "auth-host" ? ControlOp::AuthHost : ControlOp::AuthFault;
+    c.auth = std::move(*a);
     return c;
   }
   if (cmd == "ana") {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "sim_auth.h"
 #include "sim_connection.h"
 #include "sim_core.h"
 #include "sim_identify.h"
@@ -19,7 +20,9 @@ namespace {
 
 constexpr std::uint16_t kMaxIoQueues = 64;
 constexpr std::uint8_t kFctypePropertySet = 0x00, kFctypeConnect = 0x01, kFctypePropertyGet = 0x04,
-                       kFctypeDisconnect = 0x08;
+                       kFctypeAuthSend = 0x05, kFctypeAuthReceive = 0x06, kFctypeDisconnect = 0x08;
+// Connect response DW0 AUTHREQ.ATR: the queue must authenticate (in-band, DH-HMAC-CHAP).
+constexpr std::uint32_t kConnectAtr = 1u << 17;
 constexpr std::uint8_t kFidNumQueues = 0x07, kFidKato = 0x0F;
 
 // Connect Invalid Parameters with the offending field (Connect response DW0: IPO 15:0 =
@@ -53,6 +56,14 @@ CmdResult Core::connect(Connection& c, const Sqe& sqe, Bytes data) {
   if (!discovery && (d->subnqn != cfg_.nqn || !ports_[c.port()].linked)) {
     return connect_invalid(256, true);  // SUBNQN: no such subsystem here (or not on this port)
   }
+  if (!discovery && p->qid == 0 && !host_allowed(d->hostnqn)) {
+    // Not one of the allowed hosts (auth-host configured some): nvmet answers Connect Invalid
+    // Host with the HOSTNQN's location (Connect data byte 512).
+    log(fmt::format("port {}: connect by host {} not allowed", c.port() + 1, d->hostnqn));
+    CmdResult r = status_result(Status::kSctCommandSpecific, kScConnectInvalidHost);
+    r.dw0 = 512u | 1u << 16;
+    return r;
+  }
   // SQSIZE (0's based): at least 1; an I/O queue's at most CAP.MQES, which on fabrics does not
   // apply to the admin queue (nvmet_install_queue); SPDK logs "Invalid SQSIZE".
   const std::uint16_t max_sqsize =
@@ -74,7 +85,13 @@ CmdResult Core::connect(Connection& c, const Sqe& sqe, Bytes data) {
     if (controllers_.count(id) != 0) {
       return status_result(Status::kSctCommandSpecific, 0x81);  // Connect Controller Busy
     }
+    auto keys = discovery ? Result<std::shared_ptr<const CtrlAuth>>() : auth_->controller_auth(d->hostnqn);
+    if (!keys) {
+      log(fmt::format("port {}: Connect: the host's keys: {}", c.port() + 1, keys.error().message));
+      return status_result(Status::kSctGeneric, kScInternalError);
+    }
     auto ctrl = std::make_unique<Controller>();
+    ctrl->auth = std::move(*keys);
     ctrl->cntlid = id;
     ctrl->discovery = discovery;
     ctrl->port = c.port();
@@ -86,9 +103,10 @@ CmdResult Core::connect(Connection& c, const Sqe& sqe, Bytes data) {
     ctrl->admin = &c;
     controllers_[id] = std::move(ctrl);
     c.set_queue(0, id, p->sqsize, no_sqflow);
-    log(fmt::format("port {}: controller {} for {} ({}), kato {} ms", c.port() + 1, id, d->hostnqn,
-                    discovery ? "discovery" : "nvm", p->kato_ms));
-    return ok_result(id);
+    const bool atr = controllers_[id]->auth != nullptr;
+    log(fmt::format("port {}: controller {} for {} ({}), kato {} ms{}", c.port() + 1, id, d->hostnqn,
+                    discovery ? "discovery" : "nvm", p->kato_ms, atr ? ", with DH-HMAC-CHAP" : ""));
+    return ok_result(id | (atr ? kConnectAtr : 0u));
   }
   if (discovery) {
     return connect_invalid(42, false);  // a discovery controller has no I/O queues
@@ -108,16 +126,17 @@ CmdResult Core::connect(Connection& c, const Sqe& sqe, Bytes data) {
   ctrl->io.push_back(&c);
   touch(*ctrl);
   c.set_queue(p->qid, ctrl->cntlid, p->sqsize, no_sqflow);
-  return ok_result(ctrl->cntlid);
+  return ok_result(ctrl->cntlid | (ctrl->auth != nullptr ? kConnectAtr : 0u));
 }
 
 CmdResult Core::execute_admin(Connection& c, Controller& ctrl, const Sqe& sqe, Bytes data) {
-  (void)data;
   if (sqe.opcode() == kOpcodeFabrics) {
     switch (sqe.fctype()) {
       case kFctypePropertyGet: return property_get(ctrl, sqe);
       case kFctypePropertySet: return property_set(ctrl, sqe);
       case kFctypeConnect: return status_result(Status::kSctGeneric, kScCmdSeqError);
+      case kFctypeAuthSend:
+      case kFctypeAuthReceive: return authentication(c, ctrl, sqe, data);
       case kFctypeDisconnect: return status_result(Status::kSctCommandSpecific, 0x85);  // invalid queue type
       default: return status_result(Status::kSctGeneric, kScInvalidField);
     }
@@ -125,6 +144,11 @@ CmdResult Core::execute_admin(Connection& c, Controller& ctrl, const Sqe& sqe, B
   // Other admin commands need an enabled controller (nvmet_check_ctrl_status()).
   if (!csts_rdy(ctrl.csts)) {
     return status_result(Status::kSctGeneric, kScCmdSeqError);
+  }
+  // Then, until this queue authenticated: Authentication Required (nvmet_check_auth_status; the
+  // real target answers Command Sequence Error first while CC.EN is 0).
+  if (auth_required(c, ctrl)) {
+    return status_result(Status::kSctCommandSpecific, kScAuthRequired);
   }
   switch (sqe.opcode()) {
     case nvme_admin_identify: return identify(ctrl, sqe);
@@ -269,7 +293,7 @@ CmdResult Core::get_log_page(Connection& c, Controller& ctrl, const Sqe& sqe) {
     if (ports_[c.port()].faults.genctr_churn) {
       ++disc_genctr_;  // genctr-churn: the log never settles
     }
-    log = build_discovery_log(*this, c.port());
+    log = build_discovery_log(*this, c.port(), ctrl.hostnqn);
     unmask = kAenDisc;
   } else {
     return status_result(Status::kSctCommandSpecific, kScInvalidLogPage);

@@ -304,7 +304,9 @@ void Connection::dispatch(PendingCmd cmd) {
     sqhd_ = static_cast<std::uint16_t>((sqhd_ + 1u) % (sqsize_ + 1u));
   }
   // Opcode bits 1:0 = 01b: data moves host to controller (NVMe Base 2.0, "Opcodes").
-  const bool host_to_ctrl = (sqe.opcode() & 0x3) == 0x1 && sqe.opcode() != kOpcodeFabrics;
+  // Fabrics commands: FCTYPE bit 0; of those only Authentication Send (0x05) may take its data by
+  // R2T (a Connect's data is always in the capsule).
+  const bool host_to_ctrl = sqe.opcode() == kOpcodeFabrics ? sqe.fctype() == 0x05 : (sqe.opcode() & 0x3) == 0x1;
   if (sgl.length == 0 && cmd.data.empty()) {
     // No data: the SGL is not looked at (hosts send 0x5A/0 like the kernel, or all zeros).
   } else if (sgl.id == SglDescriptor::kIdTransportDataBlock) {
@@ -377,7 +379,11 @@ void Connection::run_command(const Sqe& sqe, Bytes data) {
     return;
   }
   CmdResult r = qid_ == 0 ? core_.execute_admin(*this, *ctrl, sqe, data) : core_.execute_io(*this, *ctrl, sqe, data);
+  const bool fatal = r.fatal_after;
   complete(cid, std::move(r));
+  if (fatal) {
+    core_.controller_fatal(cntlid_, *this, "authentication failed");
+  }
 }
 
 void Connection::complete(std::uint16_t cid, CmdResult r, std::optional<std::uint16_t> sqhd) {
@@ -520,8 +526,9 @@ void Connection::on_writable() {
     begin_drain();
     return;
   }
-  if (close_after_flush_ && tx_bytes_ == 0 && !closed_) {
-    close(muted_ ? "cut-pdu: closed in the middle of a PDU" : "drop-after: the counted PDUs were sent");
+  if (close_after_flush_ && tx_bytes_ == 0 && !closed_ && (close_why_.empty() || delayed_.empty())) {
+    close(muted_ ? "cut-pdu: closed in the middle of a PDU"
+          : close_why_.empty() ? "drop-after: the counted PDUs were sent" : std::string_view(close_why_));
     return;
   }
   if (!closed_ && tx_bytes_ + delayed_bytes_ < kTxHigh && !pending_.empty()) {

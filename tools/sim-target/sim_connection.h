@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "sim_auth.h"
 #include "sim_core.h"
 #include "wire/pdu_codec.h"
 #include "wire/rx_parser.h"
@@ -42,6 +43,12 @@ class Connection : public Pollable {
   std::uint16_t cntlid() const { return cntlid_; }
   bool closed() const { return closed_; }
   void set_queue(std::uint16_t qid, std::uint16_t cntlid, std::uint16_t sqsize, bool sq_flow_disabled);
+  // In-band authentication of this queue (sim_auth.h).
+  QueueAuth& auth_state() { return auth_; }
+  const QueueAuth& auth_state() const { return auth_; }
+  // Closes once everything queued (latency-delayed PDUs included) is sent; commands not yet run
+  // are dropped. sim_auth_config.cc.
+  void close_when_flushed(std::string why);
 
  private:
   struct PendingCmd {
@@ -124,6 +131,8 @@ class Connection : public Pollable {
   bool close_after_flush_ = false;  // drop-after, cut-pdu: close once the counted PDU is sent
   bool muted_ = false;              // cut-pdu, termreq: nothing more goes out
   bool term_after_flush_ = false;   // termreq: once sent, drain as after any TermReq
+  std::string close_why_;           // close_when_flushed(): the reason logged
+  QueueAuth auth_;
   // Output waiting for the socket: bytes of its own, or a span of the shared zero buffer.
   struct TxPiece {
     std::vector<std::uint8_t> owned;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "sim_auth.h"
 #include "sim_connection.h"
 #include "sim_core.h"
 #include "wire/identify.h"
@@ -29,6 +30,7 @@ Result<std::size_t> Core::resolve_port(std::uint32_t port) const {
 // every port up; port 1 optimized for every group, the others non-optimized; no other groups.
 // Changes raise the events they would raise one by one (ANA change, namespace changed).
 void Core::reset_state() {
+  auth_->auth_off();  // like the real target's reset: no host keys, allow_any_host 1
   bool ana_changed = false;
   for (auto& ns : namespaces_) {
     if (ns.anagrpid != ns.nsid) {
@@ -92,7 +94,7 @@ std::string Core::status_text() const {
     out += fmt::format("ctrl {} port {} {} host={} kato={} io_queues={} aers={}\n", id, c->port + 1,
                        c->discovery ? "discovery" : "nvm", c->hostnqn, c->kato_ms, c->io.size(), c->aers.size());
   }
-  return out;
+  return out + auth_->status_lines();  // last, as the real target's
 }
 
 Result<std::string> Core::run_control(std::string_view line) {
@@ -189,6 +191,9 @@ Result<std::string> Core::run_control(std::string_view line) {
       }
       return std::string();
     }
+    case ControlOp::AuthHost:
+    case ControlOp::AuthOff:
+    case ControlOp::AuthFault: return auth_->run_control(*cmd);
     default: return run_fault(*cmd);
   }
 }

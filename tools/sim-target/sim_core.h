@@ -29,6 +29,8 @@ using SimClock = std::chrono::steady_clock;
 
 class Connection;
 class CtlConnection;
+class SimAuth;
+struct CtrlAuth;
 
 // Anything registered with epoll: epoll_event.data.ptr points to one.
 class Pollable {
@@ -124,6 +126,9 @@ struct Controller {
   std::vector<std::uint32_t> changed_ns;  // Changed Namespace List (log 0x04)
   bool changed_ns_overflow = false;
   std::uint32_t storm_left = 0;  // aen-storm: ANA notices still to send, one per AER
+  // In-band authentication (sim_auth.h): the keys of its host when it connected; null: none
+  // (every queue may run commands at once, as before any `auth-host`).
+  std::shared_ptr<const CtrlAuth> auth;
 };
 
 // What executing a command gives back to its connection.
@@ -134,6 +139,9 @@ struct CmdResult {
   std::vector<std::uint8_t> data;  // controller-to-host data (C2HData), sent when status ok
   std::uint32_t zero_len = 0;      // or this many zero bytes from the shared zero buffer (null namespace)
   bool deferred = false;           // completes later (AER)
+  // Once this completion is sent the controller fails (nvmet_ctrl_fatal_error after an
+  // authentication failure): all its queues close.
+  bool fatal_after = false;
 };
 
 inline CmdResult status_result(std::uint8_t sct, std::uint8_t sc, bool dnr = true) {
@@ -151,6 +159,7 @@ inline constexpr std::uint32_t kAdminMaxInCapsule = 8192;  // what the kernel ho
 inline constexpr std::uint8_t kScInvalidOpcode = 0x01;
 inline constexpr std::uint8_t kScInvalidField = 0x02;
 inline constexpr std::uint8_t kScCidConflict = 0x03;
+inline constexpr std::uint8_t kScInternalError = 0x06;
 inline constexpr std::uint8_t kScInvalidNs = 0x0B;
 inline constexpr std::uint8_t kScCmdSeqError = 0x0C;
 inline constexpr std::uint8_t kScSglLengthInvalid = 0x0F;
@@ -163,6 +172,7 @@ inline constexpr std::uint8_t kScAsyncLimit = 0x05;
 inline constexpr std::uint8_t kScInvalidLogPage = 0x09;
 inline constexpr std::uint8_t kScConnectInvalidParam = 0x82;
 inline constexpr std::uint8_t kScConnectInvalidHost = 0x84;
+inline constexpr std::uint8_t kScAuthRequired = 0x91;
 
 class Core {
  public:
@@ -200,6 +210,13 @@ class Core {
   CmdResult execute_admin(Connection& c, Controller& ctrl, const wire::Sqe& sqe, Bytes data);
   CmdResult execute_io(Connection& c, Controller& ctrl, const wire::Sqe& sqe, Bytes data);
   Controller* controller(std::uint16_t cntlid);
+  // In-band authentication (sim_auth_config.cc): Authentication Send / Receive on a queue; true
+  // while the queue must authenticate before other commands; the controller's fatal end after a
+  // failed exchange (the queue `carrier` sends what it queued first).
+  CmdResult authentication(Connection& c, Controller& ctrl, const wire::Sqe& sqe, Bytes data);
+  bool auth_required(const Connection& c, const Controller& ctrl) const;
+  void controller_fatal(std::uint16_t cntlid, Connection& carrier, const std::string& why);
+  bool host_allowed(std::string_view hostnqn) const;
   void touch(Controller& ctrl) { ctrl.last_seen = SimClock::now(); }
 
   // The port swallows this admin command (never-complete / ka-ignore).
@@ -263,6 +280,7 @@ class Core {
   std::map<std::uint8_t, FailRule> fail_next_;  // by I/O opcode
   std::uint64_t ana_chgcnt_ = 1;
   std::uint64_t disc_genctr_ = 1;
+  std::unique_ptr<SimAuth> auth_;  // sim_auth.h
 
   int epfd_ = -1;
   int evfd_ = -1;

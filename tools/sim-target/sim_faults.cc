@@ -4,6 +4,7 @@
 // (tools/README.md).
 #include <fmt/format.h>
 
+#include "sim_auth.h"
 #include "sim_connection.h"
 #include "sim_core.h"
 #include "wire/libnvme_types.h"
@@ -48,6 +49,7 @@ void Core::restart() {
   }
   controllers_.clear();
   fail_next_.clear();
+  auth_->restart();  // auth off, auth faults off
   for (std::size_t i = 0; i < ports_.size(); ++i) {
     SimPort& p = ports_[i];
     p.faults = PortFaults{};

@@ -182,7 +182,7 @@ std::vector<std::uint8_t> build_ana_log(const Core& core, std::size_t port, bool
   return out;
 }
 
-std::vector<std::uint8_t> build_discovery_log(const Core& core, std::size_t port) {
+std::vector<std::uint8_t> build_discovery_log(const Core& core, std::size_t port, std::string_view hostnqn) {
   std::vector<nvmf_disc_log_entry> entries;
   const auto& ports = core.ports();
   const auto entry = [&](std::uint8_t subtype, std::uint8_t treq, std::size_t p, std::string_view nqn) {
@@ -204,7 +204,7 @@ std::vector<std::uint8_t> build_discovery_log(const Core& core, std::size_t port
   // referrals to the other ports' discovery controllers. TREQ bit 2: SQ flow control
   // disable supported.
   entry(NVME_NQN_CURR, 0x4, port, kDiscoveryNqn);
-  if (ports[port].up && ports[port].linked) {
+  if (ports[port].up && ports[port].linked && core.host_allowed(hostnqn)) {
     entry(NVME_NQN_NVME, 0x4, port, core.config().nqn);
   }
   for (std::size_t q = 0; q < ports.size(); ++q) {

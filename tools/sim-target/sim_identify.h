@@ -37,7 +37,9 @@ std::vector<std::uint8_t> build_ns_descriptors(const SimNamespace& ns);
 std::vector<std::uint8_t> build_active_ns_list(const std::vector<SimNamespace>& nss, std::uint32_t after_nsid);
 // `rgo`: Return Groups Only (LSP bit 0): no NSID lists.
 std::vector<std::uint8_t> build_ana_log(const Core& core, std::size_t port, bool rgo);
-std::vector<std::uint8_t> build_discovery_log(const Core& core, std::size_t port);
+// The NVM subsystem's entry only for a host that may connect to it (in-band authentication
+// configured: its allowed hosts), as nvmet.
+std::vector<std::uint8_t> build_discovery_log(const Core& core, std::size_t port, std::string_view hostnqn);
 std::vector<std::uint8_t> build_changed_ns_log(const Controller& ctrl);
 
 }  // namespace nvmemp::sim

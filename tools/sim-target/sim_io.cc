@@ -42,7 +42,14 @@ const SimNamespace* Core::find_ns(std::uint32_t nsid) const {
 CmdResult Core::execute_io(Connection& c, Controller& ctrl, const Sqe& sqe, Bytes data) {
   if (sqe.opcode() == kOpcodeFabrics) {
     // Disconnect (0x08) of an I/O queue: acknowledged; the host then closes the connection.
+    // Authentication Send / Receive (0x05 / 0x06): every I/O queue authenticates on its own.
+    if (sqe.fctype() == 0x05 || sqe.fctype() == 0x06) {
+      return authentication(c, ctrl, sqe, data);
+    }
     return sqe.fctype() == 0x08 ? CmdResult{} : status_result(Status::kSctGeneric, kScInvalidField);
+  }
+  if (auth_required(c, ctrl)) {  // nvmet_parse_io_cmd: before the controller's state
+    return status_result(Status::kSctCommandSpecific, kScAuthRequired);
   }
   if (!(ctrl.csts & 0x1u)) {  // CSTS.RDY
     return status_result(Status::kSctGeneric, kScCmdSeqError);

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "sim_auth.h"
 #include "sim_connection.h"
 #include "sim_core.h"
 #include "wire/libnvme_types.h"
@@ -114,6 +115,7 @@ Core::Core(const SimConfig& cfg) : cfg_(cfg) {
     }
     ns.store = std::make_unique<NamespaceStore>(cfg_.ns_size_bytes);
   }
+  auth_ = std::make_unique<SimAuth>(cfg_.nqn, [this](std::string_view line) { log(line); });
   reset_state();
   ana_chgcnt_ = 1;
 }
