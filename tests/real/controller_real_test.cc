@@ -121,7 +121,7 @@ TEST_CASE("Nothing listening: the connect error names the address, no hang", "[r
   CHECK(out.error.find("refused") != std::string::npos);
 }
 
-TEST_CASE("Keep-alive keeps an idle controller alive; ANA change AEN re-reads the log", "[real][controller]") {
+TEST_CASE("Keep-alive keeps an idle controller alive, ANA change AEN re-reads the log", "[real][controller]") {
   const auto& rt = test::real_target();
   REQUIRE(test::real_target_ctl(rt, "reset").has_value());
   test::ControlLoop loop;
@@ -157,7 +157,7 @@ TEST_CASE("Keep-alive keeps an idle controller alive; ANA change AEN re-reads th
   CHECK(c.info().ana->groups[0].state == wire::AnaState::Optimized);
 }
 
-TEST_CASE("Port down resets the controller; it reconnects when the port returns", "[real][controller]") {
+TEST_CASE("Port down resets the controller, it reconnects when the port returns", "[real][controller]") {
   const auto& rt = test::real_target();
   REQUIRE(test::real_target_ctl(rt, "reset").has_value());
   test::ControlLoop loop;

@@ -193,7 +193,7 @@ struct ScsiRig {
 
 }  // namespace
 
-TEST_CASE("SCSI head: with every path failing, no_path_retry queue holds the I/O; it resumes with 0 errors when "
+TEST_CASE("SCSI head: with every path failing, no_path_retry queue holds the I/O, it resumes with 0 errors when "
           "a path returns",
           "[scsi][failover]") {
   ScsiRig rig;  // no_path_retry: queue (the default)

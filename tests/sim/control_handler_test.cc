@@ -10,7 +10,7 @@
 
 namespace nvmemp::test {
 
-TEST_CASE("control requests: list, stats, connect, set-policy, disconnect; changes need root", "[control]") {
+TEST_CASE("control requests: list, stats, connect, set-policy, disconnect, changes need root", "[control]") {
   auto sim = start_sim();
   FabricOptions fo;
   fo.hostnqn = kTestHostNqn;
@@ -60,7 +60,7 @@ TEST_CASE("control requests: list, stats, connect, set-policy, disconnect; chang
   CHECK(req({{"cmd", "list"}}, user).at("heads").empty());
 }
 
-TEST_CASE("control requests: I/O on nsid 1 counts under nsid 1 only; path totals are the sums", "[control][counters]") {
+TEST_CASE("control requests: I/O on nsid 1 counts under nsid 1 only, path totals are the sums", "[control][counters]") {
   auto sim = start_sim();  // 2 ports, 2 namespaces
   FabricOptions fo;
   fo.hostnqn = kTestHostNqn;

@@ -100,7 +100,7 @@ TEST_CASE("Host library I/O against the sim: every size class, odd PDU layouts, 
   }
 }
 
-TEST_CASE("Host library: keep-alive holds the sim controller; ANA AEN updates the host", "[sim][host]") {
+TEST_CASE("Host library: keep-alive holds the sim controller, ANA AEN updates the host", "[sim][host]") {
   auto sim = test::start_sim();
   test::ControlLoop loop;
   auto o = host_options(sim->ports()[0], sim->nqn(), false);

@@ -219,7 +219,7 @@ TEST_CASE("multipath: port down and up, controller reset, abrupt close, target r
   CHECK(r->failovers >= 1);
 }
 
-TEST_CASE("multipath: blackhole path is left within 1 s; held writes applied late corrupt nothing", "[multipath]") {
+TEST_CASE("multipath: blackhole path is left within 1 s, held writes applied late corrupt nothing", "[multipath]") {
   auto sim = start_sim();
   const auto p1 = sim->ports()[0];
   FabricOptions f = fast_options();
@@ -330,7 +330,7 @@ TEST_CASE("multipath: a path that only fails I/O is detected by its errors", "[m
 
 namespace nvmemp::test {
 
-TEST_CASE("multipath: policy is set per subsystem at run time; round-robin uses every optimized path",
+TEST_CASE("multipath: policy is set per subsystem at run time, round-robin uses every optimized path",
           "[multipath]") {
   auto sim = start_sim();
   const auto p1 = sim->ports()[0], p2 = sim->ports()[1];

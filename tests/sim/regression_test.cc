@@ -16,37 +16,12 @@
 #include "common/log.h"
 #include "daemon_support.h"
 #include "sim_support.h"
+#include "support/log_capture.h"
 
 namespace nvmemp::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Collects the library's log lines while it lives (and still prints them, for failures).
-class LogCapture {
- public:
-  LogCapture() {
-    set_log_sink([this](LogLevel lvl, std::string_view line) {
-      std::lock_guard<std::mutex> g(mu_);
-      lines_.emplace_back(line);
-      std::fprintf(stderr, "log %d: %.*s\n", static_cast<int>(lvl), static_cast<int>(line.size()), line.data());
-    });
-  }
-  ~LogCapture() { set_log_sink(nullptr); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  std::size_t count(const std::string& needle) const {
-    std::lock_guard<std::mutex> g(mu_);
-    return static_cast<std::size_t>(std::count_if(lines_.begin(), lines_.end(), [&](const std::string& l) {
-      return l.find(needle) != std::string::npos;
-    }));
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<std::string> lines_;
-};
 
 tools::BenchTarget both_ports(const sim::SimTarget& sim) {
   tools::BenchTarget t;
@@ -66,7 +41,7 @@ tools::BenchOptions verify(std::uint32_t iodepth, double seconds) {
 
 }  // namespace
 
-TEST_CASE("regression: Keep Alive never answered resets the controller; bench, fabric and daemon then stop cleanly",
+TEST_CASE("regression: Keep Alive never answered resets the controller, bench, fabric and daemon then stop cleanly",
           "[regression]") {
   auto sim = start_sim();
   for (std::uint32_t i = 1; i <= sim->ports().size(); ++i) REQUIRE(sim->ka_ignore(i, true).has_value());
@@ -102,7 +77,7 @@ TEST_CASE("regression: Keep Alive never answered resets the controller; bench, f
   }
 }
 
-TEST_CASE("regression: I/O queues sized to CAP.MQES; --iodepth 1024 and 512 against --mqes 15 with 0 errors",
+TEST_CASE("regression: I/O queues sized to CAP.MQES, --iodepth 1024 and 512 against --mqes 15 with 0 errors",
           "[regression]") {
   sim::SimConfig cfg = small_config();
   cfg.mqes = 15;  // queues of 16 entries at most

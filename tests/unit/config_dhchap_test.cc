@@ -43,7 +43,7 @@ bool same_key(const DhchapKey& k, const test::TestDhchapKey& want) {
 
 }  // namespace
 
-TEST_CASE("config: [host] dhchap_secret is every subsystem's host key; a subsystem and a path override it",
+TEST_CASE("config: [host] dhchap_secret is every subsystem's host key, a subsystem and a path override it",
           "[unit][config][auth]") {
   const auto host = make_test_dhchap_key(1);
   const auto sub = make_test_dhchap_key(2);
@@ -79,7 +79,7 @@ dhchap_secret = "{}"
   CHECK(same_key(cfg.subsystems[1].paths[1].dhchap_secret, path));
 }
 
-TEST_CASE("config: dhchap_secret_file reads the key from a file; errors name the place, never the key",
+TEST_CASE("config: dhchap_secret_file reads the key from a file, errors name the place, never the key",
           "[unit][config][auth]") {
   const auto key = make_test_dhchap_key(2);
   char tmpl[] = "/tmp/nvmemp-cfgkey-XXXXXX";

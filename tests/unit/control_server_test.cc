@@ -137,7 +137,7 @@ TEST_CASE("list and stats JSON follow the one schema for every head", "[control]
   CHECK_THAT(stats_prometheus(t), Catch::Contains("nvme_mpath_path_ios_total{nqn=\"nqn.x\",traddr=\"127.0.0.1\""));
 }
 
-TEST_CASE("list shows each namespace's own counts on a path; stats and Prometheus add the nsid", "[control]") {
+TEST_CASE("list shows each namespace's own counts on a path, stats and Prometheus add the nsid", "[control]") {
   // One path carrying two namespaces: 3 I/Os of nsid 1, 2 (one of them failed) of nsid 2.
   TopologyInfo t;
   PathInfo p = tcp_path(7, 2);

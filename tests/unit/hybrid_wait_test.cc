@@ -29,7 +29,7 @@ TEST_CASE("hybrid wait: the gap runs from the submission that made the queue bus
   CHECK(g.poll_from(at(2ms)) == at(2ms + 20us));
 }
 
-TEST_CASE("hybrid wait: while busy the gap runs from the last arrival; the average moves by 1/8",
+TEST_CASE("hybrid wait: while busy the gap runs from the last arrival, the average moves by 1/8",
           "[poll]") {
   HybridGap g;
   g.observe(at(1040us), at(1ms));         // 40 us

@@ -101,7 +101,7 @@ TEST_CASE("NBD OPT_EXPORT_NAME: size and flags, 124 zeroes unless NO_ZEROES", "[
   CHECK_FALSE(h.s.block_sizes_negotiated());
 }
 
-TEST_CASE("NBD OPT_LIST: one NBD_REP_SERVER per export, then ACK; data is invalid", "[nbd]") {
+TEST_CASE("NBD OPT_LIST: one NBD_REP_SERVER per export, then ACK, data is invalid", "[nbd]") {
   Harness h;
   h.ok(Wire().u32(3).option(nbd::kOptList, {}).b);
   Bytes expected = reply(3, nbd::kRepServer, Wire().u32(3).str("ns1").str("nvme-mpath ns1").b);
@@ -118,7 +118,7 @@ TEST_CASE("NBD OPT_LIST: one NBD_REP_SERVER per export, then ACK; data is invali
   CHECK(h.s.phase() == nbd::Phase::Handshake);
 }
 
-TEST_CASE("NBD OPT_INFO answers without leaving the handshake; GO follows", "[nbd]") {
+TEST_CASE("NBD OPT_INFO answers without leaving the handshake, GO follows", "[nbd]") {
   Harness h;
   h.ok(Wire().u32(3).go(nbd::kOptInfo, "ro", {nbd::kInfoBlockSize}).b);
   Bytes expected = reply(6, nbd::kRepInfo, hex("0000 0000000000010000 0007"));

@@ -210,7 +210,7 @@ TEST_CASE("NBD alignment, length limits, flags and unknown commands", "[nbd]") {
   }
 }
 
-TEST_CASE("NBD DISC closes after the requests before it; nothing after counts", "[nbd]") {
+TEST_CASE("NBD DISC closes after the requests before it, nothing after counts", "[nbd]") {
   Harness h;
   h.go_ns1(true);
   Wire w;

@@ -46,7 +46,7 @@ Counts pick_many(PathSelector& sel, std::span<const PathCandidate> paths, int n)
 
 }  // namespace
 
-TEST_CASE("Policy names round-trip; unknown names list the accepted ones", "[path_selector]") {
+TEST_CASE("Policy names round-trip, unknown names list the accepted ones", "[path_selector]") {
   for (Policy p : kAllPolicies) {
     auto parsed = parse_policy(policy_name(p));
     REQUIRE(parsed);
@@ -196,7 +196,7 @@ TEST_CASE("Round-robin keeps rotating when paths come and go", "[path_selector]"
   CHECK(pick_many(sel, p, 10).per_path == std::vector<int>{0, 10, 0});
 }
 
-TEST_CASE("Round-robin moves on once per turn; a turn leaves its path when it stops serving", "[path_selector]") {
+TEST_CASE("Round-robin moves on once per turn, a turn leaves its path when it stops serving", "[path_selector]") {
   PathSelector sel(Policy::RoundRobin);
   std::array<PathCandidate, 3> p = {cand(1, kOpt), cand(2, kOpt), cand(3, kNon)};
   // Turn 1: every pick on one path; turn 2: the next optimized one; turn 3: back.

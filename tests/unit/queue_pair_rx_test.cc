@@ -107,7 +107,7 @@ TEST_CASE("Receive: a read split at every byte boundary lands whole, the rest of
   }
 }
 
-TEST_CASE("Receive: header, data and the next header in one receive; many PDUs in one receive", "[queue_pair][rx]") {
+TEST_CASE("Receive: header, data and the next header in one receive, many PDUs in one receive", "[queue_pair][rx]") {
   Harness h(cfg(true));
   h.handshake(true, true);
   std::vector<std::vector<std::uint8_t>> bufs(4, std::vector<std::uint8_t>(4096));
@@ -141,7 +141,7 @@ TEST_CASE("Receive: header, data and the next header in one receive; many PDUs i
   CHECK_FALSE(h.qp.rx_iov_borrowed());
 }
 
-TEST_CASE("Receive: the data digest over data split across receives; a mismatch fails only that read",
+TEST_CASE("Receive: the data digest over data split across receives, a mismatch fails only that read",
           "[queue_pair][rx]") {
   Harness h(cfg(true));
   h.handshake(true, true);

@@ -196,7 +196,7 @@ void split_controller(int fd, std::size_t head, const std::atomic<bool>& go) {
 
 }  // namespace
 
-TEST_CASE("Reactor: the rest of a payload is received straight into the read buffer; abandoned, never again",
+TEST_CASE("Reactor: the rest of a payload is received straight into the read buffer, abandoned, never again",
           "[reactor][rx]") {
   for (const bool abandon : {false, true}) {
     INFO((abandon ? "abandoned mid-payload" : "completed"));

@@ -51,8 +51,8 @@ std::map<std::string, std::string> ana_by_dev(Fabric& f) {
   return out;
 }
 
-TEST_CASE("scsi feeder: the real-kernel capture becomes one SCSI head; a scsi_device change re-reads every path "
-          "of its wwid; a removed device leaves",
+TEST_CASE("scsi feeder: the real-kernel capture becomes one SCSI head, a scsi_device change re-reads every path "
+          "of its wwid, a removed device leaves",
           "[scsi]") {
   FixtureCopy fx;
   auto fabric = Fabric::start({});

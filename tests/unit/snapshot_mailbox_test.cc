@@ -17,7 +17,7 @@ struct Snap {
 };
 }  // namespace
 
-TEST_CASE("Snapshots reach the I/O thread; retired ones are freed by the control thread", "[snapshot]") {
+TEST_CASE("Snapshots reach the I/O thread, retired ones are freed by the control thread", "[snapshot]") {
   std::atomic<int> freed{0};
   int wakes = 0;
   SnapshotMailbox<Snap> box([&] { ++wakes; });

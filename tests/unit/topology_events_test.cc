@@ -84,7 +84,7 @@ TEST_CASE("head paths carry each controller's ANA state, updated on change", "[t
   CHECK(only_head(*s).paths[0].ana == AnaState::Inaccessible);
 }
 
-TEST_CASE("a namespace removed from every path loses its head; it returns with a new id",
+TEST_CASE("a namespace removed from every path loses its head, it returns with a new id",
           "[topology]") {
   Fixture f;
   const PathId p1 = f.add(1);

@@ -259,7 +259,7 @@ TEST_CASE("head limits are the minimum over the live member paths", "[topology]"
   CHECK_FALSE(f.snap()->paths[0].live);
 }
 
-TEST_CASE("remove_path: the path leaves every head; empty heads vanish", "[topology]") {
+TEST_CASE("remove_path: the path leaves every head, empty heads vanish", "[topology]") {
   Fixture f;
   const PathId p1 = f.add(1);
   const PathId p2 = f.add(2);
@@ -293,7 +293,7 @@ TEST_CASE("remove_path: the path leaves every head; empty heads vanish", "[topol
   CHECK(s->heads.empty());
 }
 
-TEST_CASE("policy per subsystem; default for subsystems seen later", "[topology]") {
+TEST_CASE("policy per subsystem, default for subsystems seen later", "[topology]") {
   Fixture f;
   const auto unknown = f.topo.set_policy(kNqn, Policy::RoundRobin);
   REQUIRE_FALSE(unknown);

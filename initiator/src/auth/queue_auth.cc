@@ -125,7 +125,14 @@ void QueueAuth::on_complete(const AuthCompletion& c) {
       receive(Stage::Challenge);
       return;
     case Stage::Challenge: {
-      // The ephemeral DH key and the shared secret: on the worker's thread.
+      // A Failure1, a malformed message or a null-group Challenge costs nothing to answer: here
+      // and now, before a close that may follow a Failure1 can overtake it. An FFDHE Challenge
+      // (its ephemeral key and the shared secret) goes to the worker's thread.
+      const bool ffdhe = c.data.size() > 9 && c.data[0] == kAuthDhchap && c.data[1] == kIdChallenge && c.data[9] != 0;
+      if (!ffdhe) {
+        on_step(exchange_.on_challenge(c.data));
+        return;
+      }
       std::vector<std::uint8_t> challenge(c.data.begin(), c.data.end());
       worker_.run([self = shared_from_this(), challenge = std::move(challenge)]() mutable {
         self->answer_challenge(std::move(challenge));
