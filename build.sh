@@ -34,6 +34,7 @@ DEBIAN_PACKAGES=(cmake make g++ pkg-config git ca-certificates
   libfuse3-dev fuse3 util-linux  # the SCSI tests: a FUSE file system under two loop devices (losetup)
   libjson-c-dev  # libnvme.pc names json-c; without it pkg-config warns
   # the real-target VM (../shared/real-target/setup.sh installs qemu-system-x86 itself)
+  gdb  # gcore: a core dump of the daemon is searched for authentication keys
   cpio python3)  # python3: probe.py, the independent host the sim tests also run
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 PERF_PACKAGES=(gnuplot-nox)  # the suite's latency PNG

@@ -268,6 +268,24 @@ Result<DaemonConfig> syntax_error(const std::string& source, const toml::source_
   return p.error(Errc::Malformed);
 }
 
+// Wipes the DH-HMAC-CHAP keys written in the file from the parsed table before it is freed
+// (best effort: the parser's own intermediate buffers are not reachable; keys in ..._file
+// files never pass through here).
+void wipe_inline_secrets(toml::node& n) {
+  if (auto* t = n.as_table()) {
+    for (auto&& [key, value] : *t) {
+      if (auto* s = value.as_string(); s != nullptr && (key == "dhchap_secret" || key == "dhchap_ctrl_secret")) {
+        std::string& v = s->get();
+        if (!v.empty()) OPENSSL_cleanse(v.data(), v.size());
+      } else {
+        wipe_inline_secrets(value);
+      }
+    }
+  } else if (auto* a = n.as_array()) {
+    for (auto& e : *a) wipe_inline_secrets(e);
+  }
+}
+
 Result<DaemonConfig> parse_toml(std::string_view text, const std::string& source) {
 #if TOML_EXCEPTIONS
   toml::table root;
@@ -276,11 +294,15 @@ Result<DaemonConfig> parse_toml(std::string_view text, const std::string& source
   } catch (const toml::parse_error& e) {
     return syntax_error(source, e.source(), e.description());
   }
-  return check_schema(root, source);
+  auto cfg = check_schema(root, source);
+  wipe_inline_secrets(root);
+  return cfg;
 #else
   toml::parse_result r = toml::parse(text, std::string_view(source));
   if (!r) return syntax_error(source, r.error().source(), r.error().description());
-  return check_schema(r.table(), source);
+  auto cfg = check_schema(r.table(), source);
+  wipe_inline_secrets(r.table());
+  return cfg;
 #endif
 }
 
@@ -292,8 +314,19 @@ Result<std::string> read_file(const std::string& path) {
     const int e = errno;
     return make_error(e == ENOENT ? Errc::NotFound : Errc::Io, fmt::format("{}: cannot open: {}", path, std::strerror(e)));
   }
+  // Sized at once from fstat, so that growing never leaves a copy behind in freed memory (the
+  // file may hold DH-HMAC-CHAP keys); the stack buffer is wiped at the end.
   std::string text;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    text.reserve(std::min<std::size_t>(static_cast<std::size_t>(st.st_size), kMaxConfigBytes) + 1);
+  }
   char buf[16384];
+  struct Wipe {
+    char* p;
+    std::size_t n;
+    ~Wipe() { OPENSSL_cleanse(p, n); }
+  } wipe_buf{buf, sizeof buf};
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;

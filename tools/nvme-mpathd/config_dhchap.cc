@@ -4,6 +4,8 @@
 // holds it. Errors name the key and its place, never the secret.
 #include "config_readers.h"
 
+#include <openssl/crypto.h>
+
 #include <fmt/format.h>
 
 namespace nvmemp::mpathd::detail {
@@ -15,7 +17,13 @@ void read_one(const toml::table& t, std::string_view key, std::string_view where
               Problems& p) {
   const std::string file_key = std::string(key) + "_file";
   const std::string what = fmt::format("{} in {}", key, where);
-  const auto text = get_string(t, key, p);
+  auto text = get_string(t, key, p);  // a copy of the key: wiped below
+  struct Wipe {
+    std::optional<std::string>& s;
+    ~Wipe() {
+      if (s && !s->empty()) OPENSSL_cleanse(s->data(), s->size());
+    }
+  } wipe{text};
   const auto file = get_string(t, file_key, p);
   if (text && file) {
     p.add(pos(*t.get(file_key)), fmt::format("give {} or {}, not both", key, file_key));

@@ -1,0 +1,158 @@
+// nvme-mpathd with in-band authentication, as an administrator runs it: keys in files named by
+// the configuration, the binary started against the simulated target's controller side. Its
+// `list -o json` shows what each path negotiated; its log, `list`, `stats` and a core dump of
+// the running daemon (gcore) must hold no form of the keys.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "auth/dhchap_secret.h"
+#include "sim_support.h"
+#include "support/dhchap_keygen.h"
+#include "support/shell.h"
+
+namespace nvmemp::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+void write_file(const std::string& path, const std::string& text, mode_t mode) {
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << text;
+  }
+  REQUIRE(::chmod(path.c_str(), mode) == 0);
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::vector<unsigned char> transformed(const TestDhchapKey& k, const std::string& nqn) {
+  auto s = auth::parse_dhchap_secret(k.text, "k");
+  REQUIRE(s.has_value());
+  auto t = auth::transform_key(*s, nqn);
+  REQUIRE(t.has_value());
+  return {t->bytes().begin(), t->bytes().end()};
+}
+
+bool holds(const std::string& hay, const std::vector<unsigned char>& needle) {
+  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
+                     [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; }) != hay.end();
+}
+
+// What of `k` the binary image `core` holds: the raw key, the transformed key, the text.
+std::string leak_in_core(const std::string& core, const TestDhchapKey& k, const std::string& nqn) {
+  if (holds(core, k.key)) return "the raw key bytes";
+  if (holds(core, transformed(k, nqn))) return "the transformed key bytes";
+  if (core.find(k.base64.substr(0, 24)) != std::string::npos) return "the key's base64 text";
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiated auth, no key in its log, list, "
+          "stats or a core dump",
+          "[daemon][auth]") {
+  auto sim = start_sim();
+  const TestDhchapKey host = make_test_dhchap_key(2);
+  const TestDhchapKey ctrl = make_test_dhchap_key(3);
+  REQUIRE(sim->control(fmt::format("auth-host {} {} {} hmac(sha384) ffdhe3072", kTestHostNqn, host.text, ctrl.text))
+              .has_value());
+  const std::string dir = fmt::format("/tmp/nvme-mpath-daemon-auth-{}", ::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  write_file(dir + "/host.key", host.text + "\n", 0600);
+  write_file(dir + "/ctrl.key", ctrl.text + "\n", 0644);  // readable by all: warned about
+  const std::string sock = dir + "/control.sock";
+  const std::string cfg = dir + "/mpath.toml";
+  write_file(cfg,
+             fmt::format("[host]\nhostnqn = \"{}\"\ndhchap_secret_file = \"{}/host.key\"\n[defaults]\nreconnect_delay = "
+                         "1\n[daemon]\ncontrol_socket = \"{}\"\n[[subsystem]]\nnqn = \"{}\"\n"
+                         "dhchap_ctrl_secret_file = \"{}/ctrl.key\"\n[[subsystem.path]]\ntraddr = \"127.0.0.1\"\n"
+                         "trsvcid = {}\n[[subsystem.path]]\ntraddr = \"127.0.0.1\"\ntrsvcid = {}\n",
+                         kTestHostNqn, dir, sock, sim->nqn(), dir, sim->ports()[0], sim->ports()[1]),
+             0600);
+  const std::string log = dir + "/daemon.log";
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl(NVME_MPATHD_BIN, NVME_MPATHD_BIN, "--config", cfg.c_str(), "--foreground", "-v", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto cli = [&](const std::string& args) {
+    return shell(fmt::format("{} {} --socket {}", MPATH_CONNECT_BIN, args, sock), 30, false).out;
+  };
+  // Both paths live and authenticated (bounded wait).
+  nlohmann::json list;
+  std::size_t authenticated = 0;
+  for (const auto until = std::chrono::steady_clock::now() + 20s;
+       authenticated < 2 && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(100ms)) {
+    list = nlohmann::json::parse(cli("list -o json"), nullptr, false);
+    authenticated = 0;
+    if (list.is_discarded() || !list.contains("heads") || list["heads"].empty()) continue;
+    for (const auto& p : list["heads"][0]["paths"]) {
+      if (p.value("auth", "") == "dhchap sha384 ffdhe3072" && p.value("state", "") == "live") ++authenticated;
+    }
+  }
+  INFO(list.dump(2) << "\n" << read_all(log));
+  CHECK(authenticated == 2);
+
+  std::string outputs = list.dump() + cli("list") + cli("stats") + cli("stats -o json") + cli("stats --prometheus");
+#if defined(__SANITIZE_ADDRESS__)
+  std::printf("gcore part skipped: under ASan the daemon's shadow memory would make the core terabytes\n");
+#else
+  // A core dump of the running daemon: the keys live in OpenSSL's secure heap (MADV_DONTDUMP).
+  const auto g = shell(fmt::format("gcore -o {}/core {} >/dev/null 2>&1; ls {}/core.{}", dir, pid, dir, pid), 120);
+  const std::string core_path = fmt::format("{}/core.{}", dir, pid);
+  INFO(g.out);
+  REQUIRE(std::filesystem::exists(core_path));
+  const std::string core = read_all(core_path);
+  std::printf("core dump of nvme-mpathd: %zu bytes searched for the keys\n", core.size());
+  CHECK(core.size() > 1'000'000);
+  // The search works: what the daemon holds in ordinary memory is found (the NQNs).
+  CHECK(core.find(sim->nqn()) != std::string::npos);
+  CHECK(core.find(kTestHostNqn) != std::string::npos);
+  INFO("host key in the core: " << leak_in_core(core, host, kTestHostNqn));
+  CHECK(leak_in_core(core, host, kTestHostNqn).empty());
+  INFO("controller key in the core: " << leak_in_core(core, ctrl, sim->nqn()));
+  CHECK(leak_in_core(core, ctrl, sim->nqn()).empty());
+  std::filesystem::remove(core_path);
+#endif
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  pid_t w = 0;
+  for (const auto until = std::chrono::steady_clock::now() + 20s;
+       (w = ::waitpid(pid, &st, WNOHANG)) == 0 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(20ms);
+  }
+  if (w == 0) ::kill(pid, SIGKILL), ::waitpid(pid, &st, 0);
+  CHECK(w == pid);
+  outputs += read_all(log);
+  INFO(outputs);
+  CHECK(outputs.find("ctrl.key is readable by every user") != std::string::npos);
+  CHECK(find_key_leak(outputs, host, transformed(host, kTestHostNqn)).empty());
+  CHECK(find_key_leak(outputs, ctrl, transformed(ctrl, sim->nqn())).empty());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace nvmemp::test
