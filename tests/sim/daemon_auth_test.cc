@@ -52,13 +52,13 @@ std::vector<unsigned char> transformed(const TestDhchapKey& k, const std::string
   return {t->bytes().begin(), t->bytes().end()};
 }
 
-bool holds(const std::string& hay, const std::vector<unsigned char>& needle) {
+[[maybe_unused]] bool holds(const std::string& hay, const std::vector<unsigned char>& needle) {
   return std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
                      [](char a, unsigned char b) { return static_cast<unsigned char>(a) == b; }) != hay.end();
 }
 
 // What of `k` the binary image `core` holds: the raw key, the transformed key, the text.
-std::string leak_in_core(const std::string& core, const TestDhchapKey& k, const std::string& nqn) {
+[[maybe_unused]] std::string leak_in_core(const std::string& core, const TestDhchapKey& k, const std::string& nqn) {
   if (holds(core, k.key)) return "the raw key bytes";
   if (holds(core, transformed(k, nqn))) return "the transformed key bytes";
   if (core.find(k.base64.substr(0, 24)) != std::string::npos) return "the key's base64 text";
