@@ -91,7 +91,9 @@ TEST_CASE("regression: I/O queues sized to CAP.MQES, --iodepth 1024 and 512 agai
   }
   for (std::uint32_t depth : {1024u, 512u}) {
     INFO("iodepth " << depth);
-    auto r = tools::run_bench(fast_options(), both_ports(*sim), verify(depth, 1.5), {});
+    // 3 s: more than `depth` I/Os must complete even under ASan with other tests beside it
+    // (1.5 s did 912 at depth 1024 in the sanitizer pass).
+    auto r = tools::run_bench(fast_options(), both_ports(*sim), verify(depth, 3.0), {});
     REQUIRE(r.has_value());
     INFO("first error: " << r->first_error);
     CHECK(r->errors == 0);
