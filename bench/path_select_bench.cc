@@ -4,8 +4,11 @@
 // selector and one candidate array per device, shared by every thread under one lock (dm-mpath.c
 // takes m->lock around choose_pgpath()); with 2 threads they contend for it.
 //
-// Candidates: all paths optimized and usable, inflight 4 on each: for queue-depth the worst case
-// (a full scan and a tie to break), for round-robin a rotation over every path.
+// Candidates: all paths optimized and usable, inflight 4 on each: for round-robin a rotation over
+// every path, for queue-depth a full scan and a four-way tie (the path after the cursor is among
+// the best: its common case at low load). After the table, queue-depth once more with unequal
+// depths (5, 4, 5, 5): the path after the cursor is never the best, so every pick takes the
+// bit-mask tie-break, its slower branch.
 //
 // Each measurement stops after `iterations` picks per thread or `seconds`, whichever comes first,
 // and is repeated `repeats` times; the table shows the fastest run, the one least disturbed by
@@ -37,11 +40,14 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxPaths = 4;
 using Candidates = std::array<PathCandidate, kMaxPaths>;
 
+// The depths of the 4 candidates: all 4 in the table, then the unequal shapes.
+std::array<std::uint32_t, kMaxPaths> g_depths = {4, 4, 4, 4};
+
 Candidates make_candidates() {
   Candidates c{};
   for (std::size_t i = 0; i < kMaxPaths; ++i) {
     c[i] = PathCandidate{static_cast<std::uint16_t>(i + 1), true, nvmemp::wire::AnaState::Optimized,
-                         4};
+                         g_depths[i]};
   }
   return c;
 }
@@ -188,6 +194,23 @@ int main(int argc, char** argv) {
   // Issue 13 item 5: the queue-depth pick with 4 paths costs at most 1.3x the round-robin pick.
   std::printf("queue-depth / round-robin pick, 4 paths, 1 thread, lock-free: %.2f / %.2f ns = %.2fx (goal <= 1.3x)\n",
               qd4, rr4, rr4 > 0 ? qd4 / rr4 : 0.0);
+  struct Shape {
+    std::array<std::uint32_t, kMaxPaths> depths;
+    const char* what;
+  };
+  for (const Shape& shape : {Shape{{5, 4, 5, 5}, "one best path, not after the cursor"},
+                             Shape{{4, 5, 4, 5}, "two tied, never after the cursor: bit-mask tie-break"}}) {
+    g_depths = shape.depths;
+    Sample best;
+    for (int r = 0; r < limits.repeats; ++r) {
+      const Sample u = measure(Policy::QueueDepth, 4, 1, false, limits);
+      if (r == 0 || u.ns_per_pick < best.ns_per_pick) best = u;
+    }
+    std::printf("queue-depth, depths %u,%u,%u,%u (%s): %.2f ns = %.2fx round-robin%s\n", shape.depths[0],
+                shape.depths[1], shape.depths[2], shape.depths[3], shape.what, best.ns_per_pick,
+                rr4 > 0 ? best.ns_per_pick / rr4 : 0.0, best.on_cpu < 0.9 ? " *" : "");
+    any_off_cpu = any_off_cpu || best.on_cpu < 0.9;
+  }
   if (any_off_cpu) {
     std::printf(
         "* a lock-free thread was off the CPU for over 10%% of the run: fewer free cores "

@@ -99,7 +99,7 @@ TEST_CASE("Every policy: best ANA class, never an unusable path", "[path_selecto
       for (std::size_t i = 0; i < row.paths.size(); ++i) {
         const PathCandidate& pc = row.paths[i];
         if (!path_selectable(pc)) CHECK(c.per_path[i] == 0);
-        if (row.want >= 0 && pc.ana != row.paths[static_cast<std::size_t>(row.want)].ana) {
+        if (row.want >= 0 && pc.ana() != row.paths[static_cast<std::size_t>(row.want)].ana()) {
           CHECK(c.per_path[i] == 0);
         }
       }
@@ -116,21 +116,21 @@ TEST_CASE("Numa sticks to its path and fails back to optimized", "[path_selector
 
   // Path 1 goes inaccessible: the next optimized one, and it stays there when path 1 returns
   // (the kernel fails back only from non-optimized: a cached optimized path is kept).
-  p[0].ana = kInacc;
+  p[0].set_ana(kInacc);
   CHECK(sel.select(p) == 1);
-  p[0].ana = kOpt;
+  p[0].set_ana(kOpt);
   CHECK(pick_many(sel, p, 100).per_path[1] == 100);
 
   // Both optimized paths lost: the non-optimized one. Failback as soon as one returns.
-  p[0].usable = false;
-  p[1].ana = kChange;
+  p[0].set_usable(false);
+  p[1].set_ana(kChange);
   CHECK(pick_many(sel, p, 10).per_path[2] == 10);
-  p[1].ana = kOpt;
+  p[1].set_ana(kOpt);
   CHECK(sel.select(p) == 1);
   CHECK(sel.select(p) == 1);
 
   // invalidate() (e.g. after an error on path 2): the first optimized again.
-  p[0].usable = true;
+  p[0].set_usable(true);
   sel.invalidate();
   CHECK(sel.select(p) == 0);
 
@@ -145,11 +145,11 @@ TEST_CASE("Numa on non-optimized stays put while no optimized path exists", "[pa
   PathSelector sel(Policy::Numa);
   std::array<PathCandidate, 3> p = {cand(1, kNon), cand(2, kNon), cand(3, kInacc)};
   CHECK(sel.select(p) == 0);
-  p[0].usable = false;
+  p[0].set_usable(false);
   CHECK(sel.select(p) == 1);
-  p[0].usable = true;  // back, but only non-optimized: no reason to move
+  p[0].set_usable(true);  // back, but only non-optimized: no reason to move
   CHECK(pick_many(sel, p, 50).per_path[1] == 50);
-  p[2].ana = kOpt;  // an optimized path appears: failback
+  p[2].set_ana(kOpt);  // an optimized path appears: failback
   CHECK(sel.select(p) == 2);
 }
 
@@ -187,12 +187,12 @@ TEST_CASE("Round-robin keeps rotating when paths come and go", "[path_selector]"
   CHECK(sel.select(without2) == 1);
   CHECK(sel.select(without2) == 0);
   // Single usable path is picked again and again.
-  p[1].usable = false;
-  p[2].ana = kInacc;
+  p[1].set_usable(false);
+  p[2].set_ana(kInacc);
   CHECK(pick_many(sel, p, 10).per_path == std::vector<int>{10, 0, 0});
   // Optimized path comes back among non-optimized ones: it takes all I/O at once.
-  p[0].ana = kNon;
-  p[1].usable = true;
+  p[0].set_ana(kNon);
+  p[1].set_usable(true);
   CHECK(pick_many(sel, p, 10).per_path == std::vector<int>{0, 10, 0});
 }
 
@@ -214,16 +214,16 @@ TEST_CASE("Round-robin moves on once per turn, a turn leaves its path when it st
   const auto first = static_cast<std::size_t>(sel.select(p, 200));
   REQUIRE(first < 2);
   const std::size_t other = 1 - first;
-  p[first].usable = false;
+  p[first].set_usable(false);
   CHECK(sel.select(p, 200) == static_cast<int>(other));
   CHECK(sel.select(p, 200) == static_cast<int>(other));
-  p[first].usable = true;
-  p[other].ana = kNon;
+  p[first].set_usable(true);
+  p[other].set_ana(kNon);
   CHECK(sel.select(p, 200) == static_cast<int>(first));
-  p[other].ana = kOpt;
+  p[other].set_ana(kOpt);
   // No optimized path: non-optimized ones are used, never an unusable one.
-  p[0].ana = kInacc;
-  p[1].ana = kNon;
+  p[0].set_ana(kInacc);
+  p[1].set_ana(kNon);
   const int idx = sel.select(p, 200);
   CHECK((idx == 1 || idx == 2));
   // kEveryCall (and select() without a turn) rotates per call.
@@ -293,7 +293,7 @@ std::vector<int> simulate(Policy policy, const std::vector<int>& latency_ticks, 
     for (std::size_t i = 0; i < n; ++i) {
       while (!due[i].empty() && due[i].front() <= t) {
         due[i].pop_front();
-        --paths[i].inflight;
+        paths[i].set_inflight(paths[i].inflight() - 1);
         --outstanding;
       }
     }
@@ -302,7 +302,7 @@ std::vector<int> simulate(Policy policy, const std::vector<int>& latency_ticks, 
       if (idx < 0) FAIL("no path picked");
       const auto i = static_cast<std::size_t>(idx);
       ++picks[i];
-      ++paths[i].inflight;
+      paths[i].set_inflight(paths[i].inflight() + 1);
       due[i].push_back(t + latency_ticks[i]);
       ++outstanding;
     }

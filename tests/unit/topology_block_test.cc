@@ -100,10 +100,10 @@ TEST_CASE("path selector: preferred_path wins ties between paths of the same ANA
   CHECK(numa.select(c) == 1);
   PathSelector qd(Policy::QueueDepth);
   CHECK(qd.select(c) == 1);       // equal depth: the preferred one
-  c[1].inflight = 4;
+  c[1].set_inflight(4);
   CHECK(qd.select(c) == 0);       // fewer outstanding still wins
-  c[0].usable = false;
-  c[1].usable = false;
+  c[0].set_usable(false);
+  c[1].set_usable(false);
   CHECK(qd.select(c) == 2);       // only non-optimized left
   // A better ANA state beats preference.
   std::vector<PathCandidate> d = {{1, true, AnaState::Optimized, 0, false}, {2, true, AnaState::NonOptimized, 0, true}};

@@ -82,7 +82,7 @@ bool IoEngine::ready(std::uint32_t head) const noexcept {
   for (std::size_t i = 0; i < hs.cands.size(); ++i) {
     const auto& pv = snap_->paths[hs.view->paths[i].path_index];
     PathCandidate c = hs.cands[i];
-    c.usable = usable_here(hs.tpaths[i], pv);
+    c.set_usable(usable_here(hs.tpaths[i], pv));
     if (path_selectable(c)) return true;
   }
   return false;
@@ -205,8 +205,8 @@ void IoEngine::dispatch(Request* r) {
     const auto& pv = snap_->paths[hv.paths[i].path_index];
     TPath* tp = hs->tpaths[i];
     auto& c = hs->cands[i];
-    c.usable = usable_here(tp, pv) && pv.id != r->avoid;
-    c.inflight = (tp != nullptr && tp->q != nullptr) ? tp->q->q->inflight() : 0;
+    c.set_usable_inflight(usable_here(tp, pv) && pv.id != r->avoid,
+                          (tp != nullptr && tp->q != nullptr) ? tp->q->q->inflight() : 0);
     if (r->pin == pv.id && path_selectable(c)) pinned = static_cast<int>(i);
   }
   int sel = pinned >= 0 ? pinned : hs->selector.select(hs->cands, turn_);
@@ -214,7 +214,7 @@ void IoEngine::dispatch(Request* r) {
     // The only usable path is the one this request just failed on: better than holding it.
     for (std::size_t i = 0; i < hs->cands.size(); ++i) {
       if (hs->cands[i].path_id == r->avoid) {
-        hs->cands[i].usable = usable_here(hs->tpaths[i], snap_->paths[hv.paths[i].path_index]);
+        hs->cands[i].set_usable(usable_here(hs->tpaths[i], snap_->paths[hv.paths[i].path_index]));
       }
     }
     sel = hs->selector.select(hs->cands, turn_);

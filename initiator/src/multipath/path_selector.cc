@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <string>
 
 namespace nvmemp::multipath {
 
 namespace {
 
-bool is_optimized(const PathCandidate& c) noexcept { return c.ana == wire::AnaState::Optimized; }
+bool is_optimized(const PathCandidate& c) noexcept { return c.ana() == wire::AnaState::Optimized; }
 
 }  // namespace
 
@@ -102,7 +103,7 @@ int PathSelector::select_numa(std::span<const PathCandidate> paths) noexcept {
     if (has_cached_ && c.path_id == cached_id_) cached = static_cast<int>(i);
     // The first of its class, or the first preferred one when the first was not preferred.
     int& first = is_optimized(c) ? first_opt : first_nonopt;
-    if (first < 0 || (c.preferred && !paths[static_cast<std::size_t>(first)].preferred)) first = static_cast<int>(i);
+    if (first < 0 || (c.preferred() && !paths[static_cast<std::size_t>(first)].preferred())) first = static_cast<int>(i);
   }
   if (cached >= 0 && is_optimized(paths[static_cast<std::size_t>(cached)])) {
     return remember(paths, static_cast<std::size_t>(cached));  // moved index, same path
@@ -133,54 +134,67 @@ int PathSelector::select_round_robin(std::span<const PathCandidate> paths, std::
   int first_nonopt = -1;
   for (std::size_t k = 0, i = start; k < n; ++k, i = (i + 1 == n ? 0 : i + 1)) {
     const PathCandidate& c = paths[i];
-    if (!path_selectable(c)) continue;
+    if (!c.usable()) continue;
     if (is_optimized(c)) return remember(paths, i);
-    if (first_nonopt < 0) first_nonopt = static_cast<int>(i);
+    if (first_nonopt < 0 && c.ana() == wire::AnaState::NonOptimized) first_nonopt = static_cast<int>(i);
   }
   if (first_nonopt >= 0) return remember(paths, static_cast<std::size_t>(first_nonopt));
   return -1;
 }
 
-namespace {
-constexpr std::uint64_t kUnselectable = std::uint64_t{3} << 62;
-// Smallest wins: class (0 optimized, 1 non-optimized, 3 not selectable) in the top bits, then
-// the depth, then preferred before not. Computed without branches so the loop is a few
-// instructions per path.
-constexpr std::array<std::uint8_t, 16> kAnaClass = [] {
-  std::array<std::uint8_t, 16> t{};
-  t.fill(3);
-  t[static_cast<std::size_t>(wire::AnaState::Optimized)] = 0;
-  t[static_cast<std::size_t>(wire::AnaState::NonOptimized)] = 1;
-  return t;
-}();
-inline std::uint64_t queue_depth_rank(const PathCandidate& c) noexcept {
-  const std::uint64_t cls = kAnaClass[static_cast<std::uint8_t>(c.ana) & 15u] | (c.usable ? 0u : 3u);
-  return (cls << 62) | (std::uint64_t{c.inflight} << 1) | std::uint64_t{!c.preferred};
-}
-}  // namespace
-
 // queue-depth [KH nvme_queue_depth_path(), SPDK bdev_nvme queue_depth]: fewest outstanding
 // commands among optimized paths, else among non-optimized ones (the kernel stops at depth 0; we
 // scan the few paths a head has to the end, so a preferred SCSI path still wins a tie). The
-// kernel breaks ties by list order, so at low load every I/O goes to the first path; we scan from
-// the path after the last one picked, so equally loaded paths take turns.
+// kernel breaks ties by list order, so at low load every I/O goes to the first path; we take the
+// first tied path after the last one picked, so equally loaded paths take turns.
+//
+// Shaped for speed (issue 13: <= 1.3x the round-robin pick): the candidates carry their rank
+// (PathCandidate), the minimum does not depend on the previous pick, and the common case, where
+// the path after the cursor is among the best (every path idle, or equally deep), is a single
+// comparison; otherwise the paths of the best rank are gathered in a bit mask: a single one is
+// taken as it is (a strict minimum does not depend on the cursor either), and of several the
+// first at or after the cursor is found with a count of trailing zeros.
 int PathSelector::select_queue_depth(std::span<const PathCandidate> paths) noexcept {
   const std::size_t n = paths.size();
+  if (n > kMaskPaths) return select_queue_depth_scan(paths);
+  // Two minimums side by side (even and odd indexes), so the comparisons do not form one chain.
+  std::uint64_t even = ~std::uint64_t{0};
+  std::uint64_t odd = ~std::uint64_t{0};
+  std::size_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    even = std::min(even, paths[i].rank());
+    odd = std::min(odd, paths[i + 1].rank());
+  }
+  if (i < n) even = std::min(even, paths[i].rank());
+  const std::uint64_t best_rank = std::min(even, odd);
+  if (best_rank >= PathCandidate::kUnselectableRank) return -1;
   const std::size_t start = start_after_cached(paths);
-  // One integer per path, smallest wins (queue_depth_rank): two straight passes, from the
-  // cursor to the end and from the start to the cursor, so ties go to the first after it.
+  if (paths[start].rank() == best_rank) return remember(paths, start);
+  std::uint64_t tied = 0;
+  for (std::size_t k = 0; k < n; ++k) tied |= std::uint64_t{paths[k].rank() == best_rank} << k;
+  // One best path (a strict minimum): where the cursor is does not matter.
+  if ((tied & (tied - 1)) == 0) return remember(paths, static_cast<std::size_t>(std::countr_zero(tied)));
+  const std::uint64_t after = tied & (~std::uint64_t{0} << start);
+  return remember(paths, static_cast<std::size_t>(std::countr_zero(after != 0 ? after : tied)));
+}
+
+// The same choice for a head with more paths than the mask holds: two straight passes, from the
+// cursor to the end and from the start to the cursor, so ties go to the first after it.
+int PathSelector::select_queue_depth_scan(std::span<const PathCandidate> paths) noexcept {
+  const std::size_t n = paths.size();
+  const std::size_t start = start_after_cached(paths);
   std::uint64_t best_rank = ~std::uint64_t{0};
   std::size_t best = 0;
   auto scan = [&](std::size_t from, std::size_t to) {
     for (std::size_t i = from; i < to; ++i) {
-      const std::uint64_t r = queue_depth_rank(paths[i]);
+      const std::uint64_t r = paths[i].rank();
       best = r < best_rank ? i : best;
       best_rank = r < best_rank ? r : best_rank;
     }
   };
   scan(start, n);
   scan(0, start);
-  if (best_rank >= kUnselectable) return -1;
+  if (best_rank >= PathCandidate::kUnselectableRank) return -1;
   return remember(paths, best);
 }
 
