@@ -39,7 +39,7 @@ DEBIAN_PACKAGES=(cmake make g++ pkg-config git ca-certificates
 FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 PERF_PACKAGES=(gnuplot-nox)  # the suite's latency PNG
 
-log() { printf '== %s\n' "$*"; }
+log() { printf '== [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }  # time since start
 
 # The real tests that need nvmet with in-band authentication (Linux 6.12): ctest -R/-E regex.
 AUTH_REAL_TESTS='^real: ?DH-HMAC-CHAP'

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "controller/io_queue.h"
+#include "host_pair.h"
 #include "sim_support.h"
 #include "support/byte_diff.h"
 #include "support/control_loop.h"
@@ -18,36 +19,14 @@ std::vector<transport::Completion> g_done;
 void on_done(void*, const transport::Completion& c) { g_done.push_back(c); }
 
 ControllerOptions host_options(std::uint16_t port, const std::string& nqn, bool digests) {
-  ControllerOptions o;
-  o.endpoint = transport::TcpEndpoint{"127.0.0.1", port, "", ""};
-  o.subnqn = nqn;
-  o.host.hostnqn = test::kTestHostNqn;
-  o.host.hostid = test::test_host_id();
+  ControllerOptions o = test::sim_host_options(port, nqn);
   o.hdgst = o.ddgst = digests;
-  o.reconnect_delay = 200ms;
   return o;
 }
 
-// A live controller and one I/O queue on `loop`.
-struct Host {
-  std::unique_ptr<Controller> ctrl;
-  std::unique_ptr<IoQueue> io;
-};
-
+using Host = test::HostPair;
 Host connect_host(test::ControlLoop& loop, const ControllerOptions& o) {
-  Host h;
-  h.ctrl = std::make_unique<Controller>(loop.reactor(), loop.clock, o);
-  loop.add(*h.ctrl);
-  std::optional<Result<void>> up;
-  h.ctrl->connect([&](const Result<void>& r) { up = r; });
-  REQUIRE(loop.run_until([&] { return up.has_value(); }, 10s));
-  INFO((*up ? std::string() : up->error().message));
-  REQUIRE(up->has_value());
-  auto q = IoQueue::open(loop.reactor(), loop.clock, o, h.ctrl->info(), 1, &on_done, nullptr);
-  INFO((q ? std::string() : q.error().message));
-  REQUIRE(q.has_value());
-  h.io = std::move(*q);
-  return h;
+  return test::connect_host_pair(loop, o, &on_done);
 }
 
 transport::Completion exec(test::ControlLoop& loop, IoQueue& q, const wire::Sqe& sqe, MutBytes r, Bytes w) {

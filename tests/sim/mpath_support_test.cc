@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "controller/io_queue.h"
+#include "host_pair.h"
 #include "sim_support.h"
 #include "support/jump_clock.h"
 #include "wire/libnvme_types.h"
@@ -45,15 +46,7 @@ struct Loop {
 std::vector<transport::Completion> g_done;
 void on_done(void*, const transport::Completion& c) { g_done.push_back(c); }
 
-ControllerOptions host_options(std::uint16_t port, const std::string& nqn) {
-  ControllerOptions o;
-  o.endpoint = transport::TcpEndpoint{"127.0.0.1", port, "", ""};
-  o.subnqn = nqn;
-  o.host.hostnqn = test::kTestHostNqn;
-  o.host.hostid = test::test_host_id();
-  o.reconnect_delay = 200ms;
-  return o;
-}
+ControllerOptions host_options(std::uint16_t port, const std::string& nqn) { return test::sim_host_options(port, nqn); }
 
 std::unique_ptr<Controller> connect_ctrl(Loop& loop, const ControllerOptions& o) {
   auto c = std::make_unique<Controller>(*loop.reactor, loop.clock, o);

@@ -79,26 +79,8 @@ void Controller::step_authenticate() {
                   true, Errc::AuthFailed);
     return;
   }
-  auth::QueueAuthParams p;
-  p.hostnqn = opts_.host.hostnqn;
-  p.subnqn = opts_.subnqn;
-  p.queue = fmt::format("{} qid 0", name());
-  p.max_icd = kAdminInCapsuleData;
-  p.keys = opts_.dhchap;
   const TimePoint deadline = clock_.now() + opts_.connect_timeout;
-  auto submit = [this, deadline](const Sqe& sqe, std::vector<std::uint8_t> send, std::uint32_t recv_len,
-                                 auth::AuthDoneFn done) -> Result<void> {
-    if (!admin_) return make_error(Errc::Io, "the admin queue is gone");
-    const Nanos left = opts_.connect_timeout.count() > 0 ? std::max<Nanos>(deadline - clock_.now(), Nanos(1)) : Nanos(0);
-    return admin_->submit(sqe, recv_len, std::move(send),
-                          [this, done = std::move(done)](const AdminResult& res) {
-                            std::string failure;
-                            if (!res.completion.status.ok() && admin_) failure = admin_->qp().failure();
-                            done(auth::AuthCompletion{res.completion.status, res.data, failure});
-                          },
-                          left);
-  };
-  auth_ = auth::QueueAuth::start(reactor_, std::move(p), std::move(submit),
+  auth_ = auth::QueueAuth::start(reactor_, admin_auth_params(), admin_auth_submit(deadline),
                                  [this, attempt = attempt_](const Result<std::string>& r) {
                                    if (attempt != attempt_ || step_ == Step::Idle) return;
                                    auth_.reset();

@@ -20,6 +20,7 @@ Controller::Controller(transport::Reactor& reactor, const Clock& clock, Controll
 Controller::~Controller() {
   // Not from inside one of its own callbacks: this turns the reactor to drain the sockets.
   if (auth_) auth_->cancel();
+  if (reauth_) reauth_->cancel();
   retired_.clear();
   admin_.reset();
 }
@@ -105,6 +106,15 @@ void Controller::retire_admin(const std::string& why) {
   if (auth_) {
     auth_->cancel();
     auth_.reset();
+  }
+  if (reauth_) {
+    reauth_->cancel();
+    reauth_.reset();
+    if (auto cb = std::move(reauth_done_)) {
+      reauth_done_ = nullptr;
+      cb(tl::unexpected(Error{Errc::Io, fmt::format("{}: the admin queue closed during re-authentication: {}",
+                                                    name(), why)}));
+    }
   }
   if (admin_) {
     // Out of admin_ and into retired_ before close(): the callbacks close() runs may reset this

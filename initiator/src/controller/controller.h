@@ -124,6 +124,12 @@ class Controller {
   // folded into one more read after it, so the log seen is never older than the call. No
   // effect unless live with ANA reporting. A failed read resets the controller.
   void refresh_ana();
+  // Runs DH-HMAC-CHAP again on the live admin queue (as IoQueue::reauthenticate on an I/O
+  // queue; the same outcomes). `done` runs once on the control thread, from a later tick or
+  // poll. On success info().auth is the new pair. A refusal leaves the controller as it was;
+  // a lost command fails the admin queue, and the usual reset and reconnect follow.
+  using ReauthFn = std::function<void(const Result<std::string>& negotiated)>;
+  void reauthenticate(ReauthFn done);
 
   void on_event(EventFn fn) { on_event_ = std::move(fn); }
   void on_state(StateFn fn) { on_state_ = std::move(fn); }
@@ -170,6 +176,8 @@ class Controller {
   // bring_up.cc
   void step_connect();
   void step_authenticate();
+  auth::QueueAuthParams admin_auth_params() const;
+  auth::AuthSubmit admin_auth_submit(TimePoint deadline);
   void step_cap();
   void step_enable();
   void step_poll_ready();
@@ -195,6 +203,8 @@ class Controller {
   CtrlStateMachine sm_;
   std::unique_ptr<AdminQueue> admin_;
   std::shared_ptr<auth::QueueAuth> auth_;              // the admin queue's exchange under way
+  std::shared_ptr<auth::QueueAuth> reauth_;            // a re-authentication of the live admin queue
+  ReauthFn reauth_done_;
   std::vector<std::unique_ptr<AdminQueue>> retired_;  // closing; destroyed in tick()
   std::uint64_t attempt_ = 0;                          // bring-up attempt the callbacks belong to
   bool aer_outstanding_ = false;

@@ -8,9 +8,18 @@ namespace nvmemp::controller {
 
 using namespace std::chrono_literals;
 
+namespace {
+// The user tag of this queue's authentication commands: their completions are not the caller's.
+char kAuthCommand;
+}  // namespace
+
 void IoQueue::trampoline(void* ctx, const transport::Completion& c) {
   auto* self = static_cast<IoQueue*>(ctx);
   if (!self->connecting_) {
+    if (c.user == &kAuthCommand) {
+      self->auth_completed(c);
+      return;
+    }
     self->user_fn_(self->user_ctx_, c);
     return;
   }
@@ -69,27 +78,7 @@ void IoQueue::authenticate() {
                                           qp_->config().name));
     return;
   }
-  auth::QueueAuthParams p;
-  p.hostnqn = hostnqn_;
-  p.subnqn = subnqn_;
-  p.queue = qp_->config().name;
-  p.max_icd = max_icd_;
-  p.keys = keys_;
-  auto submit = [this](const wire::Sqe& sqe, std::vector<std::uint8_t> send, std::uint32_t recv_len,
-                       auth::AuthDoneFn done) -> Result<void> {
-    auth_send_ = std::move(send);
-    auth_recv_.assign(recv_len, 0);
-    transport::Command cmd{sqe, auth_recv_, auth_send_, nullptr};
-    if (deadline_ != TimePoint::max()) cmd.timeout = std::max<Nanos>(deadline_ - clock_.now(), Nanos(1));
-    auth_done_ = std::move(done);
-    auto cid = qp_->submit(cmd);
-    if (!cid) {
-      auth_done_ = nullptr;
-      return tl::unexpected(cid.error());
-    }
-    return {};
-  };
-  auth_ = auth::QueueAuth::start(reactor_, std::move(p), std::move(submit), [this](const Result<std::string>& r) {
+  start_auth([this](const Result<std::string>& r) {
     if (!r) {
       // AuthFailed: not asked again in this association (as Refused); a lost command is Io.
       fail_setup(r.error().code, r.error().message);
@@ -97,6 +86,74 @@ void IoQueue::authenticate() {
     }
     negotiated_ = *r;
     ready();
+  });
+}
+
+void IoQueue::start_auth(auth::QueueAuth::DoneFn done) {
+  auth::QueueAuthParams p;
+  p.hostnqn = hostnqn_;
+  p.subnqn = subnqn_;
+  p.queue = qp_->config().name;
+  p.max_icd = max_icd_;
+  p.keys = keys_;
+  auto submit = [this](const wire::Sqe& sqe, std::vector<std::uint8_t> send, std::uint32_t recv_len,
+                       auth::AuthDoneFn cmd_done) -> Result<void> {
+    auth_send_ = std::move(send);
+    auth_recv_.assign(recv_len, 0);
+    transport::Command cmd{sqe, auth_recv_, auth_send_, &kAuthCommand};
+    // During set-up, what is left of connect_timeout; a re-authentication has the io_timeout.
+    if (connecting_ && deadline_ != TimePoint::max()) cmd.timeout = std::max<Nanos>(deadline_ - clock_.now(), Nanos(1));
+    auth_done_ = std::move(cmd_done);
+    auto cid = qp_->submit(cmd);
+    if (!cid) {
+      auth_done_ = nullptr;
+      return tl::unexpected(cid.error());
+    }
+    return {};
+  };
+  auth_ = auth::QueueAuth::start(reactor_, std::move(p), std::move(submit), std::move(done));
+}
+
+// A re-authentication's command on the live queue. On a failed queue pair on_closed() reports.
+void IoQueue::auth_completed(const transport::Completion& c) {
+  if (qp_->state() == transport::QpState::Failed) return;
+  if (auto done = std::move(auth_done_)) {
+    auth_done_ = nullptr;
+    done(auth::AuthCompletion{c.status, auth_recv_, {}});
+  }
+}
+
+void IoQueue::reauthenticate(ReauthFn done) {
+  const std::string& name = qp_->config().name;
+  std::optional<Error> refuse;
+  if (!live()) {
+    refuse = Error{Errc::Io, fmt::format("{}: not connected, nothing to re-authenticate", name)};
+  } else if (reauth_done_) {
+    refuse = Error{Errc::InvalidArgument, fmt::format("{}: a re-authentication is already under way", name)};
+  } else if (!keys_ || negotiated_ == "none") {
+    refuse = Error{Errc::InvalidArgument,
+                   fmt::format("{}: this queue did not authenticate (the controller did not ask for it), "
+                               "so there is nothing to re-authenticate", name)};
+  }
+  if (refuse) {
+    reactor_.post([done = std::move(done), e = *refuse] { done(tl::unexpected(e)); });
+    return;
+  }
+  reauth_done_ = std::move(done);
+  start_auth([this](const Result<std::string>& r) {
+    auth_.reset();
+    auto cb = std::move(reauth_done_);
+    reauth_done_ = nullptr;
+    if (r) {
+      negotiated_ = *r;
+      cb(r);
+      return;
+    }
+    Error e = r.error();
+    if (e.code != Errc::Io) {
+      e.message += fmt::format("; the queue keeps its earlier authentication ({})", negotiated_);
+    }
+    cb(tl::unexpected(e));
   });
 }
 
@@ -133,6 +190,11 @@ void IoQueue::on_closed(void* ctx, transport::QueuePair& /*qp*/, const std::stri
   self->closed_ = true;
   self->close_reason_ = reason;
   if (self->auth_) self->auth_->cancel();
+  if (auto reauth = std::move(self->reauth_done_)) {
+    self->reauth_done_ = nullptr;
+    reauth(tl::unexpected(Error{Errc::Io, fmt::format("{}: the connection closed during re-authentication: {}",
+                                                      self->qp_->config().name, reason)}));
+  }
   if (self->ready_reported_) {
     return;
   }

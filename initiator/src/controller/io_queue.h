@@ -70,6 +70,18 @@ class IoQueue {
   // first). See QueuePair::last_progress().
   TimePoint last_progress() const noexcept { return qp_->last_progress(); }
 
+  // Runs DH-HMAC-CHAP again on this live queue, which went through it after its Connect, while
+  // its I/O goes on (the exchange's commands are tagged apart from the caller's). `done` from a
+  // later poll, exactly once: the negotiated pair, or an error:
+  //   AuthFailed / Protocol: refused, by the controller (a Failure1, or a status on the Send:
+  //     SPDK's target refuses every re-authentication with Command Sequence Error) or by us (a
+  //     wrong R2): the queue stays as it was, with its earlier authentication;
+  //   Io: a command was lost, so the queue fails as for any lost command (the owner's reconnect);
+  //   InvalidArgument: the queue did not authenticate (no ATR: nothing to renew), or a
+  //     re-authentication is already under way.
+  using ReauthFn = std::function<void(const Result<std::string>& negotiated)>;
+  void reauthenticate(ReauthFn done);
+
   // Fails the queue from a later poll (not from inside this call): every command in flight
   // completes with Host Pathing Error (never sent) or Command Aborted By Host (may have
   // reached the controller), then the socket closes. During set-up on_ready gets the error.
@@ -84,6 +96,8 @@ class IoQueue {
   void send_connect();
   void connected(std::uint32_t dw0);
   void authenticate();
+  void start_auth(auth::QueueAuth::DoneFn done);
+  void auth_completed(const transport::Completion& c);
   void ready();
   void fail_setup(Errc code, std::string why);
 
@@ -111,6 +125,7 @@ class IoQueue {
   auth::AuthDoneFn auth_done_;
   std::vector<std::uint8_t> auth_send_, auth_recv_;
   std::string negotiated_ = "none";
+  ReauthFn reauth_done_;  // the re-authentication under way
   bool closed_ = false;
   bool close_posted_ = false;
   std::string close_reason_;

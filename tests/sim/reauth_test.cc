@@ -1,0 +1,150 @@
+// Re-authentication on request (Controller::reauthenticate, IoQueue::reauthenticate) against the
+// simulated target's controller side: a renewed exchange on the live admin queue and I/O queue
+// while I/O goes on; a refusal, as a Failure1 (refuse-reauth) or as SPDK's Command Sequence
+// Error (refuse-reauth-cse), leaves both queues as they were; a queue that never authenticated
+// has nothing to renew.
+#include <catch2/catch.hpp>
+
+#include "auth/dhchap_keys.h"
+#include "auth_support.h"
+#include "controller/io_queue.h"
+#include "host_pair.h"
+#include "sim_support.h"
+#include "support/control_loop.h"
+#include "wire/sqe.h"
+
+using namespace nvmemp;
+using namespace nvmemp::controller;
+using namespace std::chrono_literals;
+using auth::DhchapHash;
+using auth::DhGroup;
+
+namespace {
+
+std::vector<transport::Completion> g_done;
+void on_done(void*, const transport::Completion& c) { g_done.push_back(c); }
+
+std::shared_ptr<const auth::DhchapKeys> keys_for(const std::string& subnqn) {
+  auto host = auth::parse_dhchap_secret(test::kAuthHostKey, "test host key");
+  REQUIRE(host.has_value());
+  auto ctrl = auth::parse_dhchap_secret(test::kAuthCtrlKey, "test controller key");
+  REQUIRE(ctrl.has_value());
+  auto k = auth::make_dhchap_keys(*host, &*ctrl, test::kTestHostNqn, subnqn);
+  REQUIRE(k.has_value());
+  return *k;
+}
+
+using Host = test::HostPair;
+
+Host connect_host(test::ControlLoop& loop, std::uint16_t port, const std::string& nqn, bool with_keys) {
+  ControllerOptions o = test::sim_host_options(port, nqn);
+  if (with_keys) o.dhchap = keys_for(nqn);
+  return test::connect_host_pair(loop, o, &on_done);
+}
+
+Result<std::string> reauth_ctrl(test::ControlLoop& loop, Controller& c) {
+  std::optional<Result<std::string>> out;
+  c.reauthenticate([&](const Result<std::string>& r) { out = r; });
+  REQUIRE(loop.run_until([&] { return out.has_value(); }, 10s));
+  return *out;
+}
+
+Result<std::string> reauth_queue(test::ControlLoop& loop, IoQueue& q) {
+  std::optional<Result<std::string>> out;
+  q.reauthenticate([&](const Result<std::string>& r) { out = r; });
+  REQUIRE(loop.run_until([&] { return out.has_value(); }, 10s));
+  return *out;
+}
+
+// A 4 KiB read on the I/O queue and an Identify on the admin queue both complete with success.
+void both_queues_work(test::ControlLoop& loop, Host& h) {
+  std::vector<std::uint8_t> buf(4096);
+  g_done.clear();
+  auto cid = h.io->qp().submit(transport::Command{*wire::make_read(1, 0, 8, 4096), buf, {}, nullptr});
+  REQUIRE(cid.has_value());
+  REQUIRE(loop.run_until([&] { return !g_done.empty(); }, 10s));
+  CHECK(g_done[0].status.ok());
+  std::optional<bool> id_ok;
+  auto a = h.ctrl->admin(wire::make_identify(1, 0), 4096, {}, [&](const AdminResult& r) { id_ok = r.completion.status.ok(); });
+  REQUIRE(a.has_value());
+  REQUIRE(loop.run_until([&] { return id_ok.has_value(); }, 10s));
+  CHECK(*id_ok);
+  CHECK(h.ctrl->state() == CtrlState::Live);
+  CHECK(h.io->live());
+}
+
+}  // namespace
+
+TEST_CASE("reauth: the live admin and I/O queues renew their authentication, a refusal leaves both as they were",
+          "[sim][auth]") {
+  auto sim = test::start_sim(test::small_config());
+  REQUIRE(sim->control(test::auth_host_line(DhchapHash::Sha384, DhGroup::Ffdhe3072, true)));
+  test::ControlLoop loop;
+  Host h = connect_host(loop, sim->ports()[0], sim->nqn(), true);
+  CHECK(h.ctrl->info().auth == "dhchap sha384 ffdhe3072");
+  CHECK(h.io->auth() == "dhchap sha384 ffdhe3072");
+
+  // Renewed with the group the target now forces: the new pair shows.
+  REQUIRE(sim->control(test::auth_host_line(DhchapHash::Sha512, DhGroup::Ffdhe2048, true)));
+  auto a = reauth_ctrl(loop, *h.ctrl);
+  INFO((a ? *a : a.error().message));
+  REQUIRE(a.has_value());
+  CHECK(*a == "dhchap sha512 ffdhe2048");
+  CHECK(h.ctrl->info().auth == *a);
+  // The I/O queue's renewal with reads in flight around it.
+  std::vector<std::uint8_t> buf(4096);
+  g_done.clear();
+  REQUIRE(h.io->qp().submit(transport::Command{*wire::make_read(1, 0, 8, 4096), buf, {}, nullptr}).has_value());
+  auto q = reauth_queue(loop, *h.io);
+  INFO((q ? *q : q.error().message));
+  REQUIRE(q.has_value());
+  CHECK(*q == "dhchap sha512 ffdhe2048");
+  REQUIRE(loop.run_until([&] { return !g_done.empty(); }, 10s));
+  CHECK(g_done.size() == 1);  // the read's completion went to the caller, the exchange's did not
+  CHECK(g_done[0].status.ok());
+  both_queues_work(loop, h);
+
+  // A second request while one runs is refused, the first completes.
+  std::optional<Result<std::string>> first, second;
+  h.ctrl->reauthenticate([&](const Result<std::string>& r) { first = r; });
+  h.ctrl->reauthenticate([&](const Result<std::string>& r) { second = r; });
+  REQUIRE(loop.run_until([&] { return first.has_value() && second.has_value(); }, 10s));
+  CHECK(first->has_value());
+  REQUIRE_FALSE(second->has_value());
+  CHECK(second->error().message.find("already under way") != std::string::npos);
+
+  for (const char* fault : {"refuse-reauth", "refuse-reauth-cse"}) {
+    INFO(fault);
+    REQUIRE(sim->control(std::string("auth-fault ") + fault));
+    auto ra = reauth_ctrl(loop, *h.ctrl);
+    REQUIRE_FALSE(ra.has_value());
+    INFO(ra.error().message);
+    CHECK(ra.error().message.find("keeps its earlier authentication (dhchap sha512 ffdhe2048)") != std::string::npos);
+    auto rq = reauth_queue(loop, *h.io);
+    REQUIRE_FALSE(rq.has_value());
+    INFO(rq.error().message);
+    CHECK(rq.error().message.find("keeps its earlier authentication") != std::string::npos);
+    CHECK(h.ctrl->info().auth == "dhchap sha512 ffdhe2048");
+    CHECK(h.io->auth() == "dhchap sha512 ffdhe2048");
+    both_queues_work(loop, h);
+  }
+  REQUIRE(sim->control("auth-fault off"));
+  CHECK(reauth_ctrl(loop, *h.ctrl).has_value());
+  CHECK(reauth_queue(loop, *h.io).has_value());
+  both_queues_work(loop, h);
+}
+
+TEST_CASE("reauth: a controller that never asked for authentication has nothing to renew", "[sim][auth]") {
+  auto sim = test::start_sim(test::small_config());
+  test::ControlLoop loop;
+  Host h = connect_host(loop, sim->ports()[0], sim->nqn(), true);
+  CHECK(h.ctrl->info().auth == "none");
+  auto a = reauth_ctrl(loop, *h.ctrl);
+  REQUIRE_FALSE(a.has_value());
+  CHECK(a.error().code == Errc::InvalidArgument);
+  CHECK(a.error().message.find("nothing to re-authenticate") != std::string::npos);
+  auto q = reauth_queue(loop, *h.io);
+  REQUIRE_FALSE(q.has_value());
+  CHECK(q.error().code == Errc::InvalidArgument);
+  both_queues_work(loop, h);
+}
