@@ -3,6 +3,8 @@
 // `mpath-connect bench -w verify` connects with the keys from files (admin queue and two I/O
 // queues, each authenticated) and must see 0 errors and the negotiated hash and group. Every
 // output of these runs is searched for the keys (text, base64 body, hex, transformed in hex).
+// Re-authentication on request (Fabric::reauthenticate) renews the admin and I/O queues of both
+// paths under I/O, with the hash and group nvmet was given in the meantime.
 //
 // Needs the 6.12 VM (RT_KERNEL=6.12, `./build.sh test` boots it): on 6.1, which has no
 // CONFIG_NVME_TARGET_AUTH, these tests skip (exit 77), and fail with CI=true.
@@ -23,8 +25,11 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/dhchap_secret.h"
+#include "nvmemp/mpath.h"
 #include "real/real_target.h"
 #include "support/dhchap_keygen.h"
+#include "support/log_capture.h"
+#include "support/polled_reader.h"
 #include "support/shell.h"
 #include "support/sync_queue.h"
 
@@ -239,5 +244,74 @@ TEST_CASE("DH-HMAC-CHAP on nvmet: port down and up, the path reconnects and auth
               j.at("max_stall_ms").get<double>());
   check_no_leak(r.out, host, nvmemp::test::kTestHostNqn);
   check_no_leak(r.out, ctrl, rt.nqn);
+  REQUIRE(real_target_ctl(rt, "reset").has_value());
+}
+
+TEST_CASE("DH-HMAC-CHAP on nvmet: reauthenticate renews the admin and I/O queues of both paths under I/O, 0 errors",
+          "[real][auth]") {
+  require_auth_target();
+  const auto& rt = real_target();
+  const TestDhchapKey host = make_test_dhchap_key(2);
+  const TestDhchapKey ctrl = make_test_dhchap_key(3);
+  auto auth_host = [&](const char* hash, const char* group) {
+    REQUIRE(real_target_ctl(rt, fmt::format("auth-host {} {} {} hmac({}) {}", nvmemp::test::kTestHostNqn, host.text,
+                                            ctrl.text, hash, group))
+                .has_value());
+  };
+  REQUIRE(real_target_ctl(rt, "reset").has_value());
+  auth_host("sha256", "ffdhe2048");
+  nvmemp::test::LogCapture logs;
+  nvmemp::FabricOptions fo;
+  fo.hostnqn = nvmemp::test::kTestHostNqn;
+  auto hk = nvmemp::parse_dhchap_key(host.text, "test host key");
+  auto ck = nvmemp::parse_dhchap_key(ctrl.text, "test controller key");
+  REQUIRE(hk.has_value());
+  REQUIRE(ck.has_value());
+  fo.dhchap_secret = *hk;
+  fo.dhchap_ctrl_secret = *ck;
+  auto f = nvmemp::Fabric::start(fo);
+  REQUIRE(f.has_value());
+  std::vector<std::uint16_t> ids;
+  for (auto port : {rt.port1, rt.port2}) {
+    auto p = (*f)->connect(nvmemp::Endpoint{"127.0.0.1", port, "", ""}, rt.nqn);
+    INFO((p ? std::string() : p.error().message));
+    REQUIRE(p.has_value());
+    CHECK(p->auth == "dhchap sha256 ffdhe2048");
+    ids.push_back(p->id);
+  }
+  auto h = (*f)->find_head(rt.nqn, 1);
+  REQUIRE(h.has_value());
+  {
+    nvmemp::test::PolledReader reader(**f, h->id, h->block_size);
+    for (const auto until = std::chrono::steady_clock::now() + 20s;
+         reader.done() < 20 && std::chrono::steady_clock::now() < until;) {
+      std::this_thread::sleep_for(20ms);
+    }
+    REQUIRE(reader.done() >= 20);
+    auth_host("sha512", "ffdhe4096");  // nvmet takes them at the next Negotiate on the admin queue
+    for (auto id : ids) {
+      auto r = (*f)->reauthenticate(id);
+      INFO((r ? r->auth : r.error().message));
+      REQUIRE(r.has_value());
+      CHECK(r->auth == "dhchap sha512 ffdhe4096");
+    }
+    const std::uint64_t before = reader.done();
+    for (const auto until = std::chrono::steady_clock::now() + 20s;
+         reader.done() < before + 20 && std::chrono::steady_clock::now() < until;) {
+      std::this_thread::sleep_for(20ms);
+    }
+    CHECK(reader.done() >= before + 20);
+    CHECK(reader.failed() == 0);
+    std::printf("re-authentication on nvmet under I/O: %llu reads, %llu failed\n",
+                static_cast<unsigned long long>(reader.done()), static_cast<unsigned long long>(reader.failed()));
+  }
+  const std::string text = logs.text();
+  INFO(text);
+  // Each path: the admin queue and the reader's I/O queue renewed.
+  CHECK(logs.count("re-authenticated (dhchap sha512 ffdhe4096): the admin queue and 1 I/O queue(s)") == 2);
+  for (const auto& p : (*f)->topology().paths) CHECK(p.state == "live");
+  check_no_leak(text, host, nvmemp::test::kTestHostNqn);
+  check_no_leak(text, ctrl, rt.nqn);
+  f->reset();
   REQUIRE(real_target_ctl(rt, "reset").has_value());
 }

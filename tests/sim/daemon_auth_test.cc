@@ -1,7 +1,8 @@
 // nvme-mpathd with in-band authentication, as an administrator runs it: keys in files named by
 // the configuration, the binary started against the simulated target's controller side. Its
-// `list -o json` shows what each path negotiated; its log, `list`, `stats` and a core dump of
-// the running daemon (gcore) must hold no form of the keys.
+// `list -o json` shows what each path negotiated, `mpath-connect reauth` renews it (and reports a
+// refusal); its log, `list`, `stats`, reauth's output and a core dump of the running daemon
+// (gcore) must hold no form of the keys.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -67,8 +68,8 @@ std::vector<unsigned char> transformed(const TestDhchapKey& k, const std::string
 
 }  // namespace
 
-TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiated auth, no key in its log, list, "
-          "stats or a core dump",
+TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiated auth, reauth renews it, no key in "
+          "its log, list, stats or a core dump",
           "[daemon][auth]") {
   auto sim = start_sim();
   const TestDhchapKey host = make_test_dhchap_key(2);
@@ -118,6 +119,40 @@ TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiate
   CHECK(authenticated == 2);
 
   std::string outputs = list.dump() + cli("list") + cli("stats") + cli("stats -o json") + cli("stats --prometheus");
+
+  // mpath-connect reauth: both paths renew, with what the target now asks for.
+  REQUIRE(sim->control(fmt::format("auth-host {} {} {} hmac(sha512) ffdhe2048", kTestHostNqn, host.text, ctrl.text))
+              .has_value());
+  auto with_err = [&](const std::string& args) {
+    return shell(fmt::format("{} {} --socket {}", MPATH_CONNECT_BIN, args, sock), 60, true);
+  };
+  const ShellResult renewed = with_err("reauth -n " + sim->nqn());
+  outputs += renewed.out;
+  INFO(renewed.out);
+  CHECK(renewed.status == 0);
+  CHECK(std::count(renewed.out.begin(), renewed.out.end(), '\n') == 2);
+  CHECK(renewed.out.find("dhchap sha512 ffdhe2048") != std::string::npos);
+  const auto after = nlohmann::json::parse(cli("list -o json"), nullptr, false);
+  REQUIRE_FALSE(after.is_discarded());
+  for (const auto& p : after["heads"][0]["paths"]) {
+    CHECK(p.value("auth", "") == "dhchap sha512 ffdhe2048");
+    CHECK(p.value("state", "") == "live");
+  }
+  // Refused (as SPDK's target does): exit 1, the reason, the paths stay live and authenticated.
+  REQUIRE(sim->control("auth-fault refuse-reauth-cse").has_value());
+  const ShellResult refused = with_err("reauth -d 1");
+  outputs += refused.out;
+  INFO(refused.out);
+  CHECK(refused.status == 1);
+  CHECK(refused.out.find("Command Sequence Error") != std::string::npos);
+  CHECK(refused.out.find("keeps its earlier authentication (dhchap sha512 ffdhe2048)") != std::string::npos);
+  const auto kept = nlohmann::json::parse(cli("list -o json"), nullptr, false);
+  REQUIRE_FALSE(kept.is_discarded());
+  for (const auto& p : kept["heads"][0]["paths"]) CHECK(p.value("state", "") == "live");
+  REQUIRE(sim->control("auth-fault off").has_value());
+  const ShellResult usage = with_err("reauth");
+  CHECK(usage.status == 2);
+  CHECK(usage.out.find("give -n NQN or -d PATH") != std::string::npos);
 #if defined(__SANITIZE_ADDRESS__)
   std::printf("gcore part skipped: under ASan the daemon's shadow memory would make the core terabytes\n");
 #else

@@ -11,6 +11,8 @@
 #include "host_pair.h"
 #include "sim_support.h"
 #include "support/control_loop.h"
+#include "support/log_capture.h"
+#include "support/polled_reader.h"
 #include "wire/sqe.h"
 
 using namespace nvmemp;
@@ -147,4 +149,64 @@ TEST_CASE("reauth: a controller that never asked for authentication has nothing 
   REQUIRE_FALSE(q.has_value());
   CHECK(q.error().code == Errc::InvalidArgument);
   both_queues_work(loop, h);
+}
+
+
+TEST_CASE("reauth: Fabric::reauthenticate renews a path's admin queue and its I/O queues under I/O", "[sim][auth]") {
+  auto sim = test::start_sim(test::small_config());
+  REQUIRE(sim->control(test::auth_host_line(DhchapHash::Sha256, DhGroup::Ffdhe2048, true)));
+  FabricOptions fo = test::fast_options();
+  auto hk = parse_dhchap_key(test::kAuthHostKey, "test host key");
+  auto ck = parse_dhchap_key(test::kAuthCtrlKey, "test controller key");
+  REQUIRE(hk.has_value());
+  REQUIRE(ck.has_value());
+  fo.dhchap_secret = *hk;
+  fo.dhchap_ctrl_secret = *ck;
+  auto f = Fabric::start(fo);
+  REQUIRE(f.has_value());
+  std::vector<std::uint16_t> ids;
+  for (auto port : sim->ports()) {
+    auto p = (*f)->connect(Endpoint{"127.0.0.1", port, "", ""}, sim->nqn());
+    INFO((p ? std::string() : p.error().message));
+    REQUIRE(p.has_value());
+    CHECK(p->auth == "dhchap sha256 ffdhe2048");
+    ids.push_back(p->id);
+  }
+  auto h = (*f)->find_head(sim->nqn(), 1);
+  REQUIRE(h.has_value());
+  test::PolledReader reader(**f, h->id, h->block_size);
+  for (const auto until = std::chrono::steady_clock::now() + 10s;
+       reader.done() < 50 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(reader.done() >= 50);  // both paths' I/O queues are up in the context
+
+  REQUIRE(sim->control(test::auth_host_line(DhchapHash::Sha512, DhGroup::Ffdhe3072, true)));
+  for (auto id : ids) {
+    test::LogCapture logs;
+    auto r = (*f)->reauthenticate(id);
+    INFO((r ? r->auth : r.error().message));
+    REQUIRE(r.has_value());
+    CHECK(r->auth == "dhchap sha512 ffdhe3072");
+    INFO(logs.text());
+    CHECK(logs.text().find("the admin queue and 1 I/O queue(s)") != std::string::npos);  // the reader's context
+  }
+  REQUIRE(sim->control("auth-fault refuse-reauth"));
+  auto refused = (*f)->reauthenticate(ids[0]);
+  REQUIRE_FALSE(refused.has_value());
+  INFO(refused.error().message);
+  CHECK(refused.error().message.find("keeps its earlier authentication") != std::string::npos);
+  REQUIRE(sim->control("auth-fault off"));
+  auto missing = (*f)->reauthenticate(999);
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().code == Errc::NotFound);
+
+  const std::uint64_t before = reader.done();
+  for (const auto until = std::chrono::steady_clock::now() + 10s;
+       reader.done() < before + 50 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(reader.done() >= before + 50);  // I/O went on through it all
+  CHECK(reader.failed() == 0);
+  for (const auto& p : (*f)->topology().paths) CHECK(p.state == "live");
 }

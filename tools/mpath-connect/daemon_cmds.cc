@@ -108,6 +108,11 @@ int daemon_command(const std::string& socket, const nlohmann::json& request, boo
       std::fputs(r->at("text").get<std::string>().c_str(), stdout);
     } else if (cmd == "stats") {
       std::fputs(stats_text(*r).c_str(), stdout);
+    } else if (cmd == "reauth") {
+      for (const auto& p : r->at("paths")) {
+        std::printf("path %d %s: %s\n", p.at("id").get<int>(), p.at("name").get<std::string>().c_str(),
+                    p.at("auth").get<std::string>().c_str());
+      }
     } else {
       std::printf("%s: done\n", cmd.c_str());
     }

@@ -370,6 +370,13 @@ int main(int argc, char** argv) {
   auto* dn = disconn->add_option("-n,--nqn", dnqn, "subsystem NQN");
   auto* dd = disconn->add_option("-d,--path", dpath, "path id (from list -o json or stats)")->check(CLI::Range(1, 65535));
   dn->excludes(dd);
+  std::string rnqn;
+  int rpath = 0;
+  auto* reauth = daemon_cmd("reauth", "renew the in-band authentication (DH-HMAC-CHAP) of every path of a subsystem, "
+                                      "or of one path (nvme-mpathd; root)", false);
+  auto* rn = reauth->add_option("-n,--nqn", rnqn, "subsystem NQN");
+  auto* rd = reauth->add_option("-d,--path", rpath, "path id (from list -o json or stats)")->check(CLI::Range(1, 65535));
+  rn->excludes(rd);
   std::string pnqn;
   std::string policy;
   auto* setpol = daemon_cmd("set-policy", "set the path selection policy of a subsystem (nvme-mpathd; root)", false);
@@ -409,19 +416,22 @@ int main(int argc, char** argv) {
                                           {"trsvcid", aopt.trsvcid != 0 ? aopt.trsvcid : 8009}, {"nqn", anqn}},
                                  false);
   }
-  if (*disconn) {
-    if (dnqn.empty() && dpath == 0) {
-      std::fprintf(stderr, "mpath-connect: disconnect: give -n NQN or -d PATH\n");
+  // disconnect and reauth: one path (-d) or every path of a subsystem (-n).
+  auto by_path = [&](const char* cmd, const std::string& nqn_arg, int path_arg) {
+    if (nqn_arg.empty() && path_arg == 0) {
+      std::fprintf(stderr, "mpath-connect: %s: give -n NQN or -d PATH\n", cmd);
       return 2;
     }
-    nlohmann::json r = {{"cmd", "disconnect"}};
-    if (dpath != 0) {
-      r["path"] = dpath;
+    nlohmann::json r = {{"cmd", cmd}};
+    if (path_arg != 0) {
+      r["path"] = path_arg;
     } else {
-      r["nqn"] = dnqn;
+      r["nqn"] = nqn_arg;
     }
     return tools::daemon_command(socket, r, false);
-  }
+  };
+  if (*disconn) return by_path("disconnect", dnqn, dpath);
+  if (*reauth) return by_path("reauth", rnqn, rpath);
   if (*setpol) return tools::daemon_command(socket, {{"cmd", "set-policy"}, {"nqn", pnqn}, {"policy", policy}}, false);
   if (*reload) return tools::daemon_command(socket, {{"cmd", "reload"}}, false);
   try {

@@ -24,6 +24,21 @@ Endpoint endpoint_of(const nlohmann::json& req) {
   return ep;
 }
 
+// The request's "path", or every path of its "nqn".
+tl::expected<std::vector<std::uint16_t>, std::string> path_ids(Fabric& f, const nlohmann::json& req) {
+  std::vector<std::uint16_t> ids;
+  if (req.contains("path")) {
+    ids.push_back(req["path"].get<std::uint16_t>());
+    return ids;
+  }
+  const std::string nqn = req.at("nqn").get<std::string>();
+  for (const auto& p : f.topology().paths) {
+    if (p.subnqn == nqn) ids.push_back(p.id);
+  }
+  if (ids.empty()) return tl::unexpected(fmt::format("no path of {} is connected", nqn));
+  return ids;
+}
+
 }  // namespace
 
 nlohmann::json handle_control(ControlContext& ctx, const nlohmann::json& req, const Peer& peer) {
@@ -34,12 +49,12 @@ nlohmann::json handle_control(ControlContext& ctx, const nlohmann::json& req, co
     if (req.value("format", "json") == "prometheus") return nlohmann::json{{"text", stats_prometheus(f.topology())}};
     return stats_json(f.topology());
   }
-  static const char* const kChanges[] = {"connect", "connect-all", "disconnect", "set-policy", "reload"};
+  static const char* const kChanges[] = {"connect", "connect-all", "disconnect", "set-policy", "reload", "reauth"};
   bool known = false;
   for (const char* c : kChanges) known = known || cmd == c;
   if (!known) {
     return err(fmt::format("unknown command \"{}\": list, stats, connect, connect-all, disconnect, set-policy, "
-                           "reload", cmd));
+                           "reload, reauth", cmd));
   }
   if (!peer.is_root()) {
     return err(fmt::format("\"{}\" changes the topology and needs root (your uid is {}); list and stats do not",
@@ -60,22 +75,37 @@ nlohmann::json handle_control(ControlContext& ctx, const nlohmann::json& req, co
     for (const auto& p : *r) a["paths"].push_back(path_json(p));
     return a;
   }
-  if (cmd == "disconnect") {
-    std::vector<std::uint16_t> ids;
-    if (req.contains("path")) {
-      ids.push_back(req["path"].get<std::uint16_t>());
-    } else {
-      const std::string nqn = req.at("nqn").get<std::string>();
-      for (const auto& p : f.topology().paths) {
-        if (p.subnqn == nqn) ids.push_back(p.id);
+  if (cmd == "reauth") {
+    auto ids = path_ids(f, req);
+    if (!ids) return err(ids.error());
+    // Every path is tried; the first refusal is reported, the others' outcomes are listed.
+    auto a = ok();
+    a["paths"] = nlohmann::json::array();
+    std::string first_error;
+    for (auto id : *ids) {
+      auto r = f.reauthenticate(id);
+      if (r) {
+        a["paths"].push_back({{"id", id}, {"name", r->name}, {"auth", r->auth}});
+      } else {
+        a["paths"].push_back({{"id", id}, {"error", r.error().message}});
+        if (first_error.empty()) first_error = r.error().message;
       }
-      if (ids.empty()) return err(fmt::format("no path of {} is connected", nqn));
     }
-    for (auto id : ids) {
+    if (!first_error.empty()) {
+      auto e = err(first_error);
+      e["paths"] = a["paths"];
+      return e;
+    }
+    return a;
+  }
+  if (cmd == "disconnect") {
+    auto ids = path_ids(f, req);
+    if (!ids) return err(ids.error());
+    for (auto id : *ids) {
       if (auto r = f.disconnect(id); !r) return err(r.error().message);
     }
     auto a = ok();
-    a["disconnected"] = ids;
+    a["disconnected"] = *ids;
     return a;
   }
   if (cmd == "set-policy") {

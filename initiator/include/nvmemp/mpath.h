@@ -376,6 +376,13 @@ class Fabric {
   // of `subnqn`. Fails when none could be connected; the errors of the others are logged.
   virtual Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) = 0;
   virtual Result<void> disconnect(std::uint16_t path_id) = 0;
+  // Renews the in-band authentication (DH-HMAC-CHAP) of a connected NVMe/TCP path: its admin
+  // queue, then its I/O queue in every I/O context (which must be polled meanwhile; one that
+  // does not answer within 4 x io_timeout + 5 s is named in a Timeout error). Returns the path,
+  // `auth` the new pair. A refusal (SPDK's target refuses every re-authentication) leaves the
+  // path as it was, and the error names the queue and the reason; a path that never
+  // authenticated (the controller did not ask) is InvalidArgument.
+  virtual Result<PathInfo> reauthenticate(std::uint16_t path_id) = 0;
 
   // Adds the block-device path `spec.dev_node`, or updates it (new ALUA state, size, running
   // state, wwid). A path that was taken out of service after a path error is tried again.

@@ -113,6 +113,9 @@ class BlockPath final : public PathQueue {
   std::uint32_t inflight() const noexcept override { return inflight_; }
   TimePoint last_progress() const noexcept override { return last_progress_; }
   const std::string& name() const noexcept override { return cfg_.name; }
+  void reauthenticate(ReauthFn done) override {
+    done(make_error(Errc::Unsupported, cfg_.name + ": a SCSI path has no in-band authentication"));
+  }
 
  private:
   static void done_trampoline(transport::RawOp* op, int res) {

@@ -108,6 +108,7 @@ void FabricImpl::loop() {
     tick_watches();
     tick_blocks();
     tick_refused_queues();
+    tick_reauth();
     std::erase_if(discoveries_, [](const auto& d) { return d->finished(); });
     for (auto& e : entries_) {
       const bool ff = e->ctrl->io_fail_fast();
@@ -525,6 +526,7 @@ void FabricImpl::release_context(unsigned index) {
       [this, index](std::function<void(bool)> reply) {
         if (IoEngine* e = contexts_[index]) publisher_.unsubscribe(&e->mailbox());
         contexts_[index] = nullptr;
+        reauth_context_gone(index);
         reply(true);
       },
       false);

@@ -90,6 +90,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   Result<void> set_subsystem_rules(const std::string& subnqn, const FabricOptions& knobs) override;
   Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) override;
   Result<void> disconnect(std::uint16_t path_id) override;
+  Result<PathInfo> reauthenticate(std::uint16_t path_id) override;  // fabric_reauth.cc
   Result<PathInfo> set_block_path(const BlockPathSpec& spec) override;
   Result<void> remove_block_path(const std::string& dev_node) override;
   Result<void> set_policy(const std::string& subnqn, IoPolicy policy) override;
@@ -170,6 +171,22 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
     bool shut = false;             // ... and done: destroyed at the end of the loop turn
   };
 
+  // A reauthenticate() under way (fabric_reauth.cc): the I/O contexts still to answer.
+  struct ReauthJob {
+    PathId path = 0;
+    std::vector<unsigned> waiting;  // context indexes
+    std::optional<Error> error;     // the first queue's
+    unsigned renewed = 0;           // I/O queues re-authenticated
+    TimePoint deadline{};
+    std::function<void(Result<PathInfo>)> reply;
+    bool done = false;
+  };
+  void reauth_io_queues(std::shared_ptr<ReauthJob> job);
+  void reauth_answered(ReauthJob& job, unsigned context, const Result<std::string>& r);
+  void reauth_finish(ReauthJob& job);
+  void tick_reauth();  // jobs past their deadline; done jobs dropped
+  void reauth_context_gone(unsigned context);
+
   // Runs fn on the control thread and waits for the value it hands to `reply`.
   template <class T>
   T call(std::function<void(std::function<void(T)>)> fn, T on_timeout);
@@ -222,6 +239,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   std::vector<std::unique_ptr<Controller>> retired_;  // replaced watch controllers, winding down
   std::vector<std::unique_ptr<BlockEntry>> blocks_;
   std::vector<Probe> probes_;
+  std::vector<std::shared_ptr<ReauthJob>> reauth_jobs_;
   std::uint32_t next_watch_ = 1;
   bool dirty_ = false;
 };

@@ -103,6 +103,10 @@ class IoEngine final : public IoContext {
   unsigned index() const noexcept { return index_; }
   // On this thread: the socket asked for with request_queue(), or why there is none.
   void deliver_fd(PathId path, std::uint64_t generation, Result<int> fd);
+  // On this thread: renews the authentication of this context's live queue to `path`
+  // (PathQueue::reauthenticate). `done` once, from this thread: the negotiated pair, "" when this
+  // context has no live queue there (nothing to renew), or the queue's error.
+  void reauthenticate(PathId path, PathQueue::ReauthFn done);
 
   // IoContext
   Result<void> read(std::uint32_t head, std::uint64_t slba, std::uint32_t nlb, std::span<std::uint8_t> buf,

@@ -174,4 +174,13 @@ void IoEngine::close_queue(TPath& tp, const std::string& why) {
   waiting_dirty_ = true;
 }
 
+void IoEngine::reauthenticate(PathId path, PathQueue::ReauthFn done) {
+  TPath* tp = tpath(path);
+  if (tp == nullptr || tp->q == nullptr || tp->st != TPath::St::Live || !tp->q->q->live()) {
+    done(std::string());
+    return;
+  }
+  tp->q->q->reauthenticate(std::move(done));
+}
+
 }  // namespace nvmemp::multipath

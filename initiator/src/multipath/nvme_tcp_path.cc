@@ -41,6 +41,13 @@ class NvmeTcpPath final : public PathQueue {
   std::uint32_t inflight() const noexcept override { return q_ ? q_->qp().inflight() : 0; }
   TimePoint last_progress() const noexcept override { return q_ ? q_->last_progress() : TimePoint{}; }
   const std::string& name() const noexcept override { return name_; }
+  void reauthenticate(ReauthFn done) override {
+    if (q_) {
+      q_->reauthenticate(std::move(done));
+    } else {
+      done(make_error(Errc::Io, name_ + ": not connected"));
+    }
+  }
 
  private:
   std::string name_;

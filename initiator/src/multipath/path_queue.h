@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/bytes.h"
@@ -58,6 +59,10 @@ class PathQueue {
   // Last time anything arrived from the target on this queue.
   virtual TimePoint last_progress() const noexcept = 0;
   virtual const std::string& name() const noexcept = 0;
+  // Renews the queue's in-band authentication (NVMe/TCP: IoQueue::reauthenticate). `done` from
+  // a later poll: what was negotiated, or why not. A transport without it says so.
+  using ReauthFn = std::function<void(const Result<std::string>& negotiated)>;
+  virtual void reauthenticate(ReauthFn done) = 0;
 };
 
 }  // namespace nvmemp::multipath
