@@ -1,6 +1,6 @@
 #include "dhchap_args.h"
+#include "auth/secret_buf.h"
 
-#include <openssl/crypto.h>
 
 #include <fmt/format.h>
 
@@ -8,10 +8,7 @@ namespace nvmemp::tools {
 
 namespace {
 
-void wipe(std::string& s) {
-  if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
-  s.clear();
-}
+using auth::wipe;
 
 Result<DhchapKey> load_one(std::string& text, const std::string& file, const char* text_opt, const char* file_opt) {
   if (!text.empty() && !file.empty()) {

@@ -4,6 +4,7 @@
 // file in one go, and each carries the line:col toml++ recorded for the offending node. The
 // reader of each section is in config_sections.cc; what the two share is in config_readers.h.
 #include "config.h"
+#include "auth/secret_buf.h"
 #include "config_checks.h"
 #include "common/log.h"
 #include "config_readers.h"
@@ -26,7 +27,6 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 #include <toml++/toml.h>
 
 namespace nvmemp::mpathd {
@@ -275,8 +275,7 @@ void wipe_inline_secrets(toml::node& n) {
   if (auto* t = n.as_table()) {
     for (auto&& [key, value] : *t) {
       if (auto* s = value.as_string(); s != nullptr && (key == "dhchap_secret" || key == "dhchap_ctrl_secret")) {
-        std::string& v = s->get();
-        if (!v.empty()) OPENSSL_cleanse(v.data(), v.size());
+        auth::wipe(s->get());
       } else {
         wipe_inline_secrets(value);
       }
@@ -325,7 +324,7 @@ Result<std::string> read_file(const std::string& path) {
   struct Wipe {
     char* p;
     std::size_t n;
-    ~Wipe() { OPENSSL_cleanse(p, n); }
+    ~Wipe() { auth::wipe(std::span<char>(p, n)); }
   } wipe_buf{buf, sizeof buf};
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -375,7 +374,7 @@ Result<DaemonConfig> load_config(const std::string& path) {
   if (!text) return tl::unexpected(text.error());
   auto cfg = parse_config(*text, path);
   // The text may hold DH-HMAC-CHAP keys: not left behind in freed memory.
-  if (!text->empty()) OPENSSL_cleanse(text->data(), text->size());
+  auth::wipe(*text);
   if (cfg && cfg->inline_secrets) {
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {

@@ -3,8 +3,8 @@
 // [[subsystem.path]]s (overriding the level above), each also as ..._file naming a file that
 // holds it. Errors name the key and its place, never the secret.
 #include "config_readers.h"
+#include "auth/secret_buf.h"
 
-#include <openssl/crypto.h>
 
 #include <fmt/format.h>
 
@@ -21,7 +21,7 @@ void read_one(const toml::table& t, std::string_view key, std::string_view where
   struct Wipe {
     std::optional<std::string>& s;
     ~Wipe() {
-      if (s && !s->empty()) OPENSSL_cleanse(s->data(), s->size());
+      if (s) auth::wipe(*s);
     }
   } wipe{text};
   const auto file = get_string(t, file_key, p);

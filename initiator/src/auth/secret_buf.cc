@@ -84,4 +84,13 @@ void wipe(std::span<std::uint8_t> bytes) noexcept {
   if (!bytes.empty()) OPENSSL_cleanse(bytes.data(), bytes.size());
 }
 
+void wipe(std::span<char> bytes) noexcept {
+  if (!bytes.empty()) OPENSSL_cleanse(bytes.data(), bytes.size());
+}
+
+void wipe(std::string& s) noexcept {
+  wipe(std::span<char>(s.data(), s.size()));
+  s.clear();
+}
+
 }  // namespace nvmemp::auth

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 namespace nvmemp::auth {
 
@@ -40,5 +41,8 @@ class SecretBuf {
 // Wipes a buffer that held secret bytes outside a SecretBuf (a base64 decode, an OpenSSL
 // output): the compiler may not drop it as a dead store.
 void wipe(std::span<std::uint8_t> bytes) noexcept;
+void wipe(std::span<char> bytes) noexcept;
+// The same for a string that held a key (its text, a copy), which is then emptied.
+void wipe(std::string& s) noexcept;
 
 }  // namespace nvmemp::auth

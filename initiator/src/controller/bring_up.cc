@@ -57,7 +57,7 @@ void Controller::step_connect() {
                                                         "channel concatenation (ASCR, TLS after DH-HMAC-CHAP), "
                                                         "which nvme-mpath does not support",
                                                         name()),
-                                            true);
+                                            true, Errc::Unsupported);
                               return;
                             }
                             if (connect_authreq_atr(res.completion.dw0)) {

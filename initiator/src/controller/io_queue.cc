@@ -47,7 +47,7 @@ void IoQueue::trampoline(void* ctx, const transport::Completion& c) {
 
 void IoQueue::connected(std::uint32_t dw0) {
   if (wire::connect_authreq_ascr(dw0)) {
-    fail_setup(Errc::Refused, fmt::format("{}: the controller requires authentication with secure channel "
+    fail_setup(Errc::Unsupported, fmt::format("{}: the controller requires authentication with secure channel "
                                           "concatenation (ASCR), which nvme-mpath does not support",
                                           qp_->config().name));
     return;

@@ -122,7 +122,8 @@ void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<int> fd)
       log(LogLevel::Info, "I/O context {}: {} live", index_, raw->q->name());
       waiting_dirty_ = true;
       for (auto& hs : heads_) hs.selector.invalidate();
-    } else if (r.error().code == Errc::Refused || r.error().code == Errc::AuthFailed) {
+    } else if (r.error().code == Errc::Refused || r.error().code == Errc::AuthFailed ||
+               r.error().code == Errc::Unsupported) {
       // Asking again would be refused again: not before the next association (the control
       // thread logs it and resets the controller after reconnect_delay).
       close_queue(*t, r.error().message);
