@@ -108,8 +108,12 @@ TEST_CASE("multipath bench on nvmet: ANA flip, port down/up, reset with 0 errors
   CHECK(j.at("verify_failures") == 0);
   CHECK(j.at("wwid").get<std::string>().rfind("uuid.", 0) == 0);
   CHECK(path_of(j, rt.port1).at("ios").get<std::uint64_t>() > 0);
-  CHECK(path_of(j, rt.port2).at("ios").get<std::uint64_t>() > 0);
-  CHECK(j.at("failovers").get<std::uint64_t>() >= 2);
+  CHECK(path_of(j, rt.port2).at("ios").get<std::uint64_t>() > 0);  // non-optimized: used only while port 1 was not
+  CHECK(path_of(j, rt.port1).at("reconnects").get<std::uint64_t>() >= 1);  // the port-down took its connection
+  // Failovers (commands moved while in flight) depend on what nvmet still held when each event
+  // landed: on a loaded machine it may finish them all first (a CI run under ASan at 3.9 K IOPS
+  // saw 0, while the I/O did move to port 2 and port 1 reconnected), so the count is printed
+  // above, not asserted.
   CHECK(j.at("max_stall_ms").get<double>() <= 6000.0);  // KATO + 1 s
   CHECK(path_of(j, rt.port1).at("ana_state") == "optimized");
 }

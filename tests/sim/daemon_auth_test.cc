@@ -66,6 +66,55 @@ std::vector<unsigned char> transformed(const TestDhchapKey& k, const std::string
   return {};
 }
 
+// nvme-mpathd (the binary) with `cfg`, its stdout and stderr in `log`.
+pid_t start_daemon_binary(const std::string& cfg, const std::string& log) {
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::execl(NVME_MPATHD_BIN, NVME_MPATHD_BIN, "--config", cfg.c_str(), "--foreground", "-v", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+// SIGTERM, then SIGKILL after 20 s; true when it exited by itself.
+bool stop_daemon_binary(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  pid_t w = 0;
+  for (const auto until = std::chrono::steady_clock::now() + 20s;
+       (w = ::waitpid(pid, &st, WNOHANG)) == 0 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(20ms);
+  }
+  if (w == 0) ::kill(pid, SIGKILL), ::waitpid(pid, &st, 0);
+  return w == pid;
+}
+
+// `mpath-connect ARGS --socket SOCK`: its stdout (and stderr with `with_stderr`).
+ShellResult cli_of(const std::string& sock, const std::string& args, bool with_stderr = false) {
+  return shell(fmt::format("{} {} --socket {}", MPATH_CONNECT_BIN, args, sock), 60, with_stderr);
+}
+
+// `list -o json` once `pred` holds for each of the first head's `n` paths (waiting up to 20 s);
+// the last list either way.
+template <class Pred>
+nlohmann::json wait_paths(const std::string& sock, std::size_t n, Pred pred) {
+  nlohmann::json list;
+  for (const auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;
+       std::this_thread::sleep_for(100ms)) {
+    list = nlohmann::json::parse(cli_of(sock, "list -o json").out, nullptr, false);
+    if (list.is_discarded() || !list.contains("heads") || list["heads"].empty()) continue;
+    const auto& paths = list["heads"][0]["paths"];
+    std::size_t ok = 0;
+    for (const auto& p : paths) ok += pred(p) ? 1 : 0;
+    if (ok == n && paths.size() == n) break;
+  }
+  return list;
+}
+
 }  // namespace
 
 TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiated auth, reauth renews it, no key in "
@@ -91,41 +140,22 @@ TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiate
                          kTestHostNqn, dir, sock, sim->nqn(), dir, sim->ports()[0], sim->ports()[1]),
              0600);
   const std::string log = dir + "/daemon.log";
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::execl(NVME_MPATHD_BIN, NVME_MPATHD_BIN, "--config", cfg.c_str(), "--foreground", "-v", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  auto cli = [&](const std::string& args) {
-    return shell(fmt::format("{} {} --socket {}", MPATH_CONNECT_BIN, args, sock), 30, false).out;
-  };
+  const pid_t pid = start_daemon_binary(cfg, log);
+  auto cli = [&](const std::string& args) { return cli_of(sock, args).out; };
   // Both paths live and authenticated (bounded wait).
-  nlohmann::json list;
-  std::size_t authenticated = 0;
-  for (const auto until = std::chrono::steady_clock::now() + 20s;
-       authenticated < 2 && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(100ms)) {
-    list = nlohmann::json::parse(cli("list -o json"), nullptr, false);
-    authenticated = 0;
-    if (list.is_discarded() || !list.contains("heads") || list["heads"].empty()) continue;
-    for (const auto& p : list["heads"][0]["paths"]) {
-      if (p.value("auth", "") == "dhchap sha384 ffdhe3072" && p.value("state", "") == "live") ++authenticated;
-    }
-  }
+  const nlohmann::json list = wait_paths(sock, 2, [](const nlohmann::json& p) {
+    return p.value("auth", "") == "dhchap sha384 ffdhe3072" && p.value("state", "") == "live";
+  });
   INFO(list.dump(2) << "\n" << read_all(log));
-  CHECK(authenticated == 2);
+  REQUIRE(list.contains("heads"));
+  for (const auto& p : list["heads"][0]["paths"]) CHECK(p.value("auth", "") == "dhchap sha384 ffdhe3072");
 
   std::string outputs = list.dump() + cli("list") + cli("stats") + cli("stats -o json") + cli("stats --prometheus");
 
   // mpath-connect reauth: both paths renew, with what the target now asks for.
   REQUIRE(sim->control(fmt::format("auth-host {} {} {} hmac(sha512) ffdhe2048", kTestHostNqn, host.text, ctrl.text))
               .has_value());
-  auto with_err = [&](const std::string& args) {
-    return shell(fmt::format("{} {} --socket {}", MPATH_CONNECT_BIN, args, sock), 60, true);
-  };
+  auto with_err = [&](const std::string& args) { return cli_of(sock, args, true); };
   const ShellResult renewed = with_err("reauth -n " + sim->nqn());
   outputs += renewed.out;
   INFO(renewed.out);
@@ -173,20 +203,83 @@ TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiate
   CHECK(leak_in_core(core, ctrl, sim->nqn()).empty());
   std::filesystem::remove(core_path);
 #endif
-  ::kill(pid, SIGTERM);
-  int st = 0;
-  pid_t w = 0;
-  for (const auto until = std::chrono::steady_clock::now() + 20s;
-       (w = ::waitpid(pid, &st, WNOHANG)) == 0 && std::chrono::steady_clock::now() < until;) {
-    std::this_thread::sleep_for(20ms);
-  }
-  if (w == 0) ::kill(pid, SIGKILL), ::waitpid(pid, &st, 0);
-  CHECK(w == pid);
+  CHECK(stop_daemon_binary(pid));
   outputs += read_all(log);
   INFO(outputs);
   CHECK(outputs.find("ctrl.key is readable by every user") != std::string::npos);
   CHECK(find_key_leak(outputs, host, transformed(host, kTestHostNqn)).empty());
   CHECK(find_key_leak(outputs, ctrl, transformed(ctrl, sim->nqn())).empty());
+  std::filesystem::remove_all(dir);
+}
+
+
+TEST_CASE("nvme-mpathd: a path whose key is refused at a reconnect gives up, a reload with the new key connects it "
+          "again",
+          "[daemon][auth]") {
+  auto sim = start_sim();
+  const TestDhchapKey old_key = make_test_dhchap_key(1);
+  const TestDhchapKey new_key = make_test_dhchap_key(1);
+  auto allow = [&](const TestDhchapKey& k) {
+    REQUIRE(sim->control(fmt::format("auth-host {} {} - hmac(sha256) ffdhe2048", kTestHostNqn, k.text)).has_value());
+  };
+  allow(old_key);
+  const std::string dir = fmt::format("/tmp/nvme-mpath-daemon-rekey-{}", ::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  write_file(dir + "/host.key", old_key.text + "\n", 0600);
+  const std::string sock = dir + "/control.sock";
+  const std::string cfg = dir + "/mpath.toml";
+  write_file(cfg,
+             fmt::format("[host]\nhostnqn = \"{}\"\ndhchap_secret_file = \"{}/host.key\"\n[defaults]\nreconnect_delay = "
+                         "1\n[daemon]\ncontrol_socket = \"{}\"\n[[subsystem]]\nnqn = \"{}\"\n[[subsystem.path]]\n"
+                         "traddr = \"127.0.0.1\"\ntrsvcid = {}\n",
+                         kTestHostNqn, dir, sock, sim->nqn(), sim->ports()[0]),
+             0600);
+  const std::string log = dir + "/daemon.log";
+  const pid_t pid = start_daemon_binary(cfg, log);
+  auto state_is = [](const char* st) {
+    return [st](const nlohmann::json& p) { return p.value("state", "") == st; };
+  };
+  nlohmann::json list = wait_paths(sock, 1, state_is("live"));
+  INFO(list.dump(2) << "\n" << read_all(log));
+  REQUIRE(list["heads"][0]["paths"][0].value("state", "") == "live");
+
+  // The target now holds another key for this host; the connection drops and the reconnect is
+  // refused: the controller gives up instead of retrying with a key that cannot work.
+  allow(new_key);
+  REQUIRE(sim->control(fmt::format("port-down {}", sim->ports()[0])).has_value());
+  std::this_thread::sleep_for(300ms);
+  REQUIRE(sim->control(fmt::format("port-up {}", sim->ports()[0])).has_value());
+  // A dead path serves no namespace, so it leaves `list`; `stats` shows every path.
+  nlohmann::json stats;
+  for (const auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;
+       std::this_thread::sleep_for(100ms)) {
+    stats = nlohmann::json::parse(cli_of(sock, "stats -o json").out, nullptr, false);
+    if (!stats.is_discarded() && stats.contains("paths") && stats["paths"].size() == 1 &&
+        stats["paths"][0].value("state", "") == "dead") {
+      break;
+    }
+  }
+  INFO(stats.dump(2) << "\n" << read_all(log));
+  REQUIRE(stats["paths"].size() == 1);
+  REQUIRE(stats["paths"][0].value("state", "") == "dead");
+
+  // The administrator puts the new key in the file and reloads: the path is connected again.
+  write_file(dir + "/host.key", new_key.text + "\n", 0600);
+  const ShellResult reload = cli_of(sock, "reload", true);
+  INFO(reload.out);
+  CHECK(reload.status == 0);
+  list = wait_paths(sock, 1, [](const nlohmann::json& p) {
+    return p.value("state", "") == "live" && p.value("auth", "") == "dhchap sha256 ffdhe2048";
+  });
+  INFO(list.dump(2) << "\n" << read_all(log));
+  CHECK(list["heads"][0]["paths"][0].value("state", "") == "live");
+  CHECK(stop_daemon_binary(pid));
+  const std::string text = read_all(log) + list.dump();
+  INFO(text);
+  CHECK(text.find("had given up") != std::string::npos);
+  CHECK(find_key_leak(text, old_key, transformed(old_key, kTestHostNqn)).empty());
+  CHECK(find_key_leak(text, new_key, transformed(new_key, kTestHostNqn)).empty());
   std::filesystem::remove_all(dir);
 }
 

@@ -187,6 +187,20 @@ Result<void> Daemon::reload() {
       }
     }
   }
+  // A configured path whose controller gave up (dead: its keys refused at a reconnect, or
+  // ctrl_loss_tmo passed) is connected again, with the keys the configuration holds now.
+  for (auto& w : wanted) {
+    if (!w.connected) continue;
+    for (const auto& p : topo.paths) {
+      if (p.subnqn != w.nqn || p.traddr != w.endpoint.traddr || p.trsvcid != w.endpoint.trsvcid || p.state != "dead") {
+        continue;
+      }
+      log(LogLevel::Info, "reload: {} had given up ({}): connecting it again", p.name,
+          p.last_error.empty() ? "no reason recorded" : p.last_error);
+      if (auto r = fabric_->disconnect(p.id); !r) log(LogLevel::Warn, "reload: {}", r.error().message);
+      w.connected = false;
+    }
+  }
   // Discovery controllers: removed ones let go (the ports only they listed leave), new ones
   // followed.
   for (const auto& old : cfg_.discovery) {
@@ -197,6 +211,9 @@ Result<void> Daemon::reload() {
   for (const auto& d : next->discovery) discovery_->add(d);
   cfg_.subsystems = next->subsystems;
   cfg_.discovery = next->discovery;
+  // [host]'s keys are per connection: the next connect (a discovered path's too) takes them.
+  cfg_.fabric.dhchap_secret = next->fabric.dhchap_secret;
+  cfg_.fabric.dhchap_ctrl_secret = next->fabric.dhchap_ctrl_secret;
   wanted_ = std::move(wanted);
   for (auto& w : wanted_) {
     if (!w.connected) try_connect(w);
