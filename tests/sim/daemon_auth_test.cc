@@ -66,6 +66,14 @@ std::vector<unsigned char> transformed(const TestDhchapKey& k, const std::string
   return {};
 }
 
+// An empty directory for one test's files: /tmp/nvme-mpath-NAME-PID.
+std::string fresh_dir(const char* name) {
+  const std::string dir = fmt::format("/tmp/nvme-mpath-{}-{}", name, ::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
 // nvme-mpathd (the binary) with `cfg`, its stdout and stderr in `log`.
 pid_t start_daemon_binary(const std::string& cfg, const std::string& log) {
   const pid_t pid = ::fork();
@@ -125,9 +133,7 @@ TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiate
   const TestDhchapKey ctrl = make_test_dhchap_key(3);
   REQUIRE(sim->control(fmt::format("auth-host {} {} {} hmac(sha384) ffdhe3072", kTestHostNqn, host.text, ctrl.text))
               .has_value());
-  const std::string dir = fmt::format("/tmp/nvme-mpath-daemon-auth-{}", ::getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const std::string dir = fresh_dir("daemon-auth");
   write_file(dir + "/host.key", host.text + "\n", 0600);
   write_file(dir + "/ctrl.key", ctrl.text + "\n", 0644);  // readable by all: warned about
   const std::string sock = dir + "/control.sock";
@@ -223,9 +229,7 @@ TEST_CASE("nvme-mpathd: a path whose key is refused at a reconnect gives up, a r
     REQUIRE(sim->control(fmt::format("auth-host {} {} - hmac(sha256) ffdhe2048", kTestHostNqn, k.text)).has_value());
   };
   allow(old_key);
-  const std::string dir = fmt::format("/tmp/nvme-mpath-daemon-rekey-{}", ::getpid());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const std::string dir = fresh_dir("daemon-rekey");
   write_file(dir + "/host.key", old_key.text + "\n", 0600);
   const std::string sock = dir + "/control.sock";
   const std::string cfg = dir + "/mpath.toml";

@@ -496,7 +496,7 @@ Result<std::unique_ptr<IoContext>> FabricImpl::create_io_context() {
       [this](std::function<void(int)> reply) {
         for (std::size_t i = 0; i < contexts_.size(); ++i) {
           if (contexts_[i] == nullptr) {
-            contexts_[i] = reinterpret_cast<IoEngine*>(1);  // reserved until the engine exists
+            contexts_[i] = reserved_context();  // until the engine exists
             reply(static_cast<int>(i));
             return;
           }

@@ -32,6 +32,11 @@ using topology::TopologySnapshot;
 // longer than this for the control thread.
 constexpr auto kCallBound = 180s;
 
+// contexts_[i] while create_io_context() makes its engine: the slot is taken, no engine yet.
+inline IoEngine* reserved_context() noexcept { return reinterpret_cast<IoEngine*>(1); }
+// A slot holding a working engine (not free, not reserved).
+inline bool engine_ready(IoEngine* e) noexcept { return e != nullptr && e != reserved_context(); }
+
 class FabricImpl;
 
 // A subsystem's I/O rules from its knobs (no_path_retry, max_retries, write_failover_delay).

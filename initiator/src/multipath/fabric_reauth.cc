@@ -12,11 +12,6 @@
 
 namespace nvmemp::detail {
 
-namespace {
-// A context marked reserved while its engine is being made (create_io_context()).
-bool engine_ready(IoEngine* e) { return e != nullptr && e != reinterpret_cast<IoEngine*>(1); }
-}  // namespace
-
 Result<PathInfo> FabricImpl::reauthenticate(std::uint16_t path_id) {
   return call<Result<PathInfo>>(
       [this, path_id](std::function<void(Result<PathInfo>)> reply) {
