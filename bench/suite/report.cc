@@ -71,6 +71,37 @@ const CellResult* partner(const std::vector<CellResult>& results, const Cell& a,
 
 double ratio(const Stat& b, const Stat& a) { return a.n == 0 || b.n == 0 || a.median == 0 ? 0 : b.median / a.median; }
 
+// The one-path cell a two-path cell is compared with: same binary and other coordinates.
+const CellResult* one_path_partner(const std::vector<CellResult>& results, const Cell& two) {
+  for (const auto& r : results) {
+    const Cell& c = r.cell;
+    if (c.paths == 1 && c.binary == two.binary && c.mode == two.mode && c.workload == two.workload &&
+        c.qd == two.qd && c.digest == two.digest) {
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+// Ratios of runs made in the same round (cells are alternated within a round), one per round where
+// both runs succeeded: a slow spell of the machine touches both sides of a ratio alike, where the
+// ratio of two medians mixes rounds. Summarized as median [min..max]; disturbed when either run was.
+Stat paired_ratio(const CellResult& b, const CellResult& a, double RunRecord::*field) {
+  std::vector<RunRecord> q;
+  for (const auto& rb : b.runs) {
+    for (const auto& ra : a.runs) {
+      if (ra.rep == rb.rep && ra.ok && rb.ok && ra.*field > 0 && rb.*field >= 0) {
+        RunRecord r;
+        r.ok = true;
+        r.disturbed = ra.disturbed || rb.disturbed;
+        r.iops = rb.*field / ra.*field;
+        q.push_back(r);
+      }
+    }
+  }
+  return summarize(q, &RunRecord::iops);
+}
+
 }  // namespace
 
 Stat summarize(const std::vector<RunRecord>& runs, double RunRecord::*field) {
@@ -165,6 +196,26 @@ void print_table(std::FILE* out, const SuiteOptions& o, const std::vector<CellRe
     }
     std::fprintf(out, "\na = %s\nb = %s\n", o.benches[0].c_str(), o.benches[1].c_str());
     print_rows(out, rr);
+  }
+
+  std::vector<std::vector<std::string>> pr{{"two paths / one, paired by round", "IOPS", "CPU/M I/O"}};
+  for (const auto& cr : results) {
+    const CellResult* one = cr.cell.paths == 2 ? one_path_partner(results, cr.cell) : nullptr;
+    if (one == nullptr) {
+      continue;
+    }
+    std::vector<std::string> row{cr.cell.name(compare)};
+    for (const auto field : {&RunRecord::iops, &RunRecord::cpu_s_per_mio}) {
+      const Stat q = paired_ratio(cr, *one, field);
+      row.push_back(q.n == 0 ? "-"
+                             : fmt::format("{:.3f}{} [{:.3f}..{:.3f}] n={}", q.median, q.median_disturbed ? "*" : "",
+                                           q.min, q.max, q.n));
+    }
+    pr.push_back(std::move(row));
+  }
+  if (pr.size() > 1) {
+    std::fprintf(out, "\n");
+    print_rows(out, pr);
   }
 
   bool header = false;

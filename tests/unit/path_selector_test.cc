@@ -4,8 +4,12 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <deque>
+#include <random>
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include <fmt/format.h>
 
 using namespace nvmemp;
 using namespace nvmemp::multipath;
@@ -349,4 +353,65 @@ TEST_CASE("set_policy and invalidate reset the cached path", "[path_selector]") 
   CHECK(sel.select(p) == 0);  // not path 2, the old round-robin cursor
   sel.set_policy(Policy::QueueDepth);
   CHECK(sel.select(p) == 0);
+}
+
+namespace {
+
+// The queue-depth rule written plainly: among selectable paths, the best ANA class, then the
+// fewest in flight, then a preferred one; of several equal, the first whose id follows the last
+// path picked (cyclically by id: `paths` is sorted by id). -1 when none is selectable.
+int queue_depth_model(const std::vector<PathCandidate>& paths, int last_id) {
+  auto key = [](const PathCandidate& c) {
+    return std::tuple{c.ana() == kOpt ? 0 : 1, c.inflight(), c.preferred() ? 0 : 1};
+  };
+  int best = -1;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const PathCandidate& c = paths[i];
+    if (!c.usable() || (c.ana() != kOpt && c.ana() != kNon)) continue;
+    if (best < 0 || key(c) < key(paths[static_cast<std::size_t>(best)])) {
+      best = static_cast<int>(i);
+      continue;
+    }
+    if (key(c) != key(paths[static_cast<std::size_t>(best)])) continue;
+    // Equal: the one first after last_id in cyclic id order wins.
+    auto after = [&](int id) { return id > last_id ? id - last_id : id - last_id + 1'000'000; };
+    if (after(c.path_id) < after(paths[static_cast<std::size_t>(best)].path_id)) best = static_cast<int>(i);
+  }
+  return best;
+}
+
+}  // namespace
+
+TEST_CASE("Queue-depth agrees with the plain rule on random heads of 1 to 24 paths", "[path_selector]") {
+  // Up to 16 paths take the keyed one-minimum pick, more the scan: both are checked against the
+  // model, with paths joining and leaving between picks and every field changing.
+  std::mt19937 rng(20261207);
+  const AnaState states[] = {kOpt, kOpt, kOpt, kNon, kNon, kInacc, kLoss, kChange};
+  int mismatches = 0;
+  for (int head = 0; head < 400; ++head) {
+    const int max_paths = 1 + static_cast<int>(rng() % 24);
+    const std::uint32_t max_depth = 1 + rng() % 4;  // small depths: many ties
+    PathSelector sel(Policy::QueueDepth);
+    int last_id = 0;  // no path picked yet: ids start at 1, so the first tie goes to the lowest id
+    for (int pick = 0; pick < 50; ++pick) {
+      std::vector<PathCandidate> paths;
+      for (int id = 1; id <= 40 && static_cast<int>(paths.size()) < max_paths; ++id) {
+        if (rng() % 3 == 0) continue;  // this id is not in the head this time
+        paths.emplace_back(static_cast<std::uint16_t>(id), rng() % 8 != 0, states[rng() % 8],
+                           static_cast<std::uint32_t>(rng() % max_depth), rng() % 4 == 0);
+      }
+      const int want = queue_depth_model(paths, last_id);
+      const int got = sel.select(paths);
+      if (got != want && ++mismatches <= 5) {
+        std::string shape;
+        for (const auto& c : paths) {
+          shape += fmt::format(" {}:{}{}/{}{}", c.path_id, c.usable() ? "" : "dead,", static_cast<int>(c.ana()),
+                               c.inflight(), c.preferred() ? "p" : "");
+        }
+        FAIL_CHECK("last " << last_id << ", paths" << shape << ": picked " << got << ", the rule says " << want);
+      }
+      if (got >= 0) last_id = paths[static_cast<std::size_t>(got)].path_id;
+    }
+  }
+  CHECK(mismatches == 0);
 }

@@ -64,9 +64,11 @@ void Connection::on_readable() {
   // One receive buffer for the loop thread: PDUs are copied out (or gathered by the parser)
   // before the next read, and on_readable never nests.
   static thread_local std::vector<std::uint8_t> buf(kReadChunk);
+  in_readable_ = true;
   for (int i = 0; i < kReadsPerEvent && !closed_; ++i) {
     const ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
     if (n == 0) {
+      in_readable_ = false;
       close("closed by the host");
       return;
     }
@@ -77,6 +79,7 @@ void Connection::on_readable() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         break;
       }
+      in_readable_ = false;
       close(fmt::format("recv: {}", std::strerror(errno)));
       return;
     }
@@ -100,13 +103,20 @@ void Connection::on_readable() {
                    chunk.begin() + static_cast<std::ptrdiff_t>(from + take));
     }
     if (!fed) {
+      in_readable_ = false;
       if (!closed_) {
         fatal(fed.error(), head_);
       }
       return;
     }
+    // A short read drained the socket: the epoll is level-triggered, so bytes that arrive
+    // later are reported again, and a receive that would only say EAGAIN is saved.
+    if (static_cast<std::size_t>(n) < buf.size()) {
+      break;
+    }
   }
   pump();
+  in_readable_ = false;
   on_writable();
 }
 
@@ -459,7 +469,9 @@ void Connection::send(std::vector<std::uint8_t> bytes) {
 void Connection::enqueue(std::vector<std::uint8_t> bytes) {
   tx_bytes_ += bytes.size();
   txq_.push_back(TxPiece{std::move(bytes), {}});
-  update_events();
+  if (!in_readable_) {
+    update_events();
+  }
 }
 
 void Connection::resume() {

@@ -130,6 +130,9 @@ class Connection : public Pollable {
   std::size_t delayed_bytes_ = 0;
   bool close_after_flush_ = false;  // drop-after, cut-pdu: close once the counted PDU is sent
   bool muted_ = false;              // cut-pdu, termreq: nothing more goes out
+  // Inside on_readable(), which sends what it queued before returning: enqueue() leaves the
+  // epoll interest alone then (EPOLLOUT is asked for only when a send could not take it all).
+  bool in_readable_ = false;
   bool term_after_flush_ = false;   // termreq: once sent, drain as after any TermReq
   std::string close_why_;           // close_when_flushed(): the reason logged
   QueueAuth auth_;
