@@ -247,7 +247,8 @@ TEST_CASE("DH-HMAC-CHAP on nvmet: port down and up, the path reconnects and auth
   REQUIRE(real_target_ctl(rt, "reset").has_value());
 }
 
-TEST_CASE("DH-HMAC-CHAP on nvmet: reauthenticate renews the admin and I/O queues of both paths under I/O, 0 errors",
+TEST_CASE("DH-HMAC-CHAP on nvmet: reauthenticate and a controller reset renew the admin and I/O queues under I/O, "
+          "0 errors",
           "[real][auth]") {
   require_auth_target();
   const auto& rt = real_target();
@@ -301,8 +302,28 @@ TEST_CASE("DH-HMAC-CHAP on nvmet: reauthenticate renews the admin and I/O queues
       std::this_thread::sleep_for(20ms);
     }
     CHECK(reader.done() >= before + 20);
+    // A controller reset (nvme reset): path 1 reconnects at once, every queue authenticates
+    // with what nvmet asks now, and its I/O queue carries reads again.
+    auth_host("sha384", "ffdhe3072");
+    auto ios_on = [&](std::uint16_t id) {
+      for (const auto& p : (*f)->topology().paths) {
+        if (p.id == id) return p.counters.ios;
+      }
+      return std::uint64_t{0};
+    };
+    auto reset = (*f)->reset(ids[0]);
+    INFO((reset ? reset->auth : reset.error().message));
+    REQUIRE(reset.has_value());
+    CHECK(reset->state == "live");
+    CHECK(reset->auth == "dhchap sha384 ffdhe3072");
+    const std::uint64_t ios_before = ios_on(ids[0]);
+    for (const auto until = std::chrono::steady_clock::now() + 20s;
+         ios_on(ids[0]) < ios_before + 20 && std::chrono::steady_clock::now() < until;) {
+      std::this_thread::sleep_for(20ms);
+    }
+    CHECK(ios_on(ids[0]) >= ios_before + 20);
     CHECK(reader.failed() == 0);
-    std::printf("re-authentication on nvmet under I/O: %llu reads, %llu failed\n",
+    std::printf("re-authentication and reset on nvmet under I/O: %llu reads, %llu failed\n",
                 static_cast<unsigned long long>(reader.done()), static_cast<unsigned long long>(reader.failed()));
   }
   const std::string text = logs.text();

@@ -189,6 +189,15 @@ TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiate
   const ShellResult usage = with_err("reauth");
   CHECK(usage.status == 2);
   CHECK(usage.out.find("give -n NQN or -d PATH") != std::string::npos);
+  // mpath-connect reset: the controller reconnects at once and authenticates anew.
+  REQUIRE(sim->control(fmt::format("auth-host {} {} {} hmac(sha256) ffdhe4096", kTestHostNqn, host.text, ctrl.text))
+              .has_value());
+  const ShellResult reset = with_err("reset -d 1");
+  outputs += reset.out;
+  INFO(reset.out);
+  CHECK(reset.status == 0);
+  CHECK(reset.out.find("live again (authentication: dhchap sha256 ffdhe4096)") != std::string::npos);
+  CHECK(with_err("reset -d 77").out.find("path 77 does not exist") != std::string::npos);
 #if defined(__SANITIZE_ADDRESS__)
   std::printf("gcore part skipped: under ASan the daemon's shadow memory would make the core terabytes\n");
 #else

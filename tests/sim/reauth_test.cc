@@ -2,7 +2,8 @@
 // simulated target's controller side: a renewed exchange on the live admin queue and I/O queue
 // while I/O goes on; a refusal, as a Failure1 (refuse-reauth) or as SPDK's Command Sequence
 // Error (refuse-reauth-cse), leaves both queues as they were; a queue that never authenticated
-// has nothing to renew.
+// has nothing to renew. Fabric::reset: a controller reset on request reconnects at once and
+// authenticates every queue anew.
 #include <catch2/catch.hpp>
 
 #include "auth/dhchap_keys.h"
@@ -152,9 +153,28 @@ TEST_CASE("reauth: a controller that never asked for authentication has nothing 
 }
 
 
-TEST_CASE("reauth: Fabric::reauthenticate renews a path's admin queue and its I/O queues under I/O", "[sim][auth]") {
-  auto sim = test::start_sim(test::small_config());
-  REQUIRE(sim->control(test::auth_host_line(DhchapHash::Sha256, DhGroup::Ffdhe2048, true)));
+namespace {
+
+// Waits (at most 10 s) until the reader has completed `more` reads after now.
+void wait_reads(test::PolledReader& reader, std::uint64_t more) {
+  const std::uint64_t before = reader.done();
+  for (const auto until = std::chrono::steady_clock::now() + 10s;
+       reader.done() < before + more && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+// A Fabric with the test keys connected to both ports of a target that asks for sha256/ffdhe2048
+// bidirectionally, and an I/O context reading from the head on its own thread; returns once both
+// paths' I/O queues carry reads in it.
+struct AuthedFabric {
+  std::unique_ptr<Fabric> fabric;
+  std::vector<std::uint16_t> ids;
+  std::unique_ptr<test::PolledReader> reader;
+};
+
+AuthedFabric authed_fabric_under_io(sim::SimTarget& sim) {
+  REQUIRE(sim.control(test::auth_host_line(DhchapHash::Sha256, DhGroup::Ffdhe2048, true)));
   FabricOptions fo = test::fast_options();
   auto hk = parse_dhchap_key(test::kAuthHostKey, "test host key");
   auto ck = parse_dhchap_key(test::kAuthCtrlKey, "test controller key");
@@ -164,27 +184,36 @@ TEST_CASE("reauth: Fabric::reauthenticate renews a path's admin queue and its I/
   fo.dhchap_ctrl_secret = *ck;
   auto f = Fabric::start(fo);
   REQUIRE(f.has_value());
-  std::vector<std::uint16_t> ids;
-  for (auto port : sim->ports()) {
-    auto p = (*f)->connect(Endpoint{"127.0.0.1", port, "", ""}, sim->nqn());
+  AuthedFabric out;
+  out.fabric = std::move(*f);
+  for (auto port : sim.ports()) {
+    auto p = out.fabric->connect(Endpoint{"127.0.0.1", port, "", ""}, sim.nqn());
     INFO((p ? std::string() : p.error().message));
     REQUIRE(p.has_value());
     CHECK(p->auth == "dhchap sha256 ffdhe2048");
-    ids.push_back(p->id);
+    out.ids.push_back(p->id);
   }
-  auto h = (*f)->find_head(sim->nqn(), 1);
+  auto h = out.fabric->find_head(sim.nqn(), 1);
   REQUIRE(h.has_value());
-  test::PolledReader reader(**f, h->id, h->block_size);
-  for (const auto until = std::chrono::steady_clock::now() + 10s;
-       reader.done() < 50 && std::chrono::steady_clock::now() < until;) {
-    std::this_thread::sleep_for(10ms);
-  }
-  REQUIRE(reader.done() >= 50);  // both paths' I/O queues are up in the context
+  out.reader = std::make_unique<test::PolledReader>(*out.fabric, h->id, h->block_size);
+  wait_reads(*out.reader, 50);
+  REQUIRE(out.reader->done() >= 50);  // both paths' I/O queues are up in the context
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("reauth: Fabric::reauthenticate renews a path's admin queue and its I/O queues under I/O", "[sim][auth]") {
+  auto sim = test::start_sim(test::small_config());
+  AuthedFabric af = authed_fabric_under_io(*sim);
+  auto& f = af.fabric;
+  auto& reader = *af.reader;
+  const auto& ids = af.ids;
 
   REQUIRE(sim->control(test::auth_host_line(DhchapHash::Sha512, DhGroup::Ffdhe3072, true)));
   for (auto id : ids) {
     test::LogCapture logs;
-    auto r = (*f)->reauthenticate(id);
+    auto r = f->reauthenticate(id);
     INFO((r ? r->auth : r.error().message));
     REQUIRE(r.has_value());
     CHECK(r->auth == "dhchap sha512 ffdhe3072");
@@ -192,21 +221,67 @@ TEST_CASE("reauth: Fabric::reauthenticate renews a path's admin queue and its I/
     CHECK(logs.text().find("the admin queue and 1 I/O queue(s)") != std::string::npos);  // the reader's context
   }
   REQUIRE(sim->control("auth-fault refuse-reauth"));
-  auto refused = (*f)->reauthenticate(ids[0]);
+  auto refused = f->reauthenticate(ids[0]);
   REQUIRE_FALSE(refused.has_value());
   INFO(refused.error().message);
   CHECK(refused.error().message.find("keeps its earlier authentication") != std::string::npos);
   REQUIRE(sim->control("auth-fault off"));
-  auto missing = (*f)->reauthenticate(999);
+  auto missing = f->reauthenticate(999);
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().code == Errc::NotFound);
 
   const std::uint64_t before = reader.done();
-  for (const auto until = std::chrono::steady_clock::now() + 10s;
-       reader.done() < before + 50 && std::chrono::steady_clock::now() < until;) {
-    std::this_thread::sleep_for(10ms);
-  }
+  wait_reads(reader, 50);
   CHECK(reader.done() >= before + 50);  // I/O went on through it all
   CHECK(reader.failed() == 0);
-  for (const auto& p : (*f)->topology().paths) CHECK(p.state == "live");
+  for (const auto& p : f->topology().paths) CHECK(p.state == "live");
+}
+
+TEST_CASE("reset: Fabric::reset reconnects a path under I/O at once, every queue authenticated anew", "[sim][auth]") {
+  auto sim = test::start_sim(test::small_config());
+  AuthedFabric af = authed_fabric_under_io(*sim);
+  auto& f = af.fabric;
+  auto& reader = *af.reader;
+  // The target now asks for another pair: the reconnect's exchanges show they ran again.
+  REQUIRE(sim->control(test::auth_host_line(DhchapHash::Sha384, DhGroup::Ffdhe4096, true)));
+  test::LogCapture logs;
+  auto r = f->reset(af.ids[0]);
+  INFO((r ? r->auth : r.error().message));
+  REQUIRE(r.has_value());
+  CHECK(r->state == "live");
+  CHECK(r->reconnects == 1);
+  CHECK(r->auth == "dhchap sha384 ffdhe4096");
+  INFO(logs.text());
+  CHECK(logs.text().find("reset on request") != std::string::npos);
+  // The path carries reads again: its I/O queue in the reader's context connected and
+  // authenticated (the target refuses I/O on a queue that did not).
+  auto ios_on = [&](std::uint16_t id) {
+    for (const auto& p : f->topology().paths) {
+      if (p.id == id) return p.counters.ios;
+    }
+    return std::uint64_t{0};
+  };
+  const std::uint64_t ios_before = ios_on(af.ids[0]);
+  for (const auto until = std::chrono::steady_clock::now() + 10s;
+       ios_on(af.ids[0]) < ios_before + 20 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(ios_on(af.ids[0]) >= ios_before + 20);
+
+  // A path that is not live is reconnecting on its own already; an unknown path does not exist.
+  REQUIRE(sim->control("port-down 2"));
+  for (const auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;) {
+    auto t = f->topology();
+    if (std::any_of(t.paths.begin(), t.paths.end(), [&](const PathInfo& p) { return p.id == af.ids[1] && p.state != "live"; }))
+      break;
+    std::this_thread::sleep_for(10ms);
+  }
+  auto down = f->reset(af.ids[1]);
+  REQUIRE_FALSE(down.has_value());
+  INFO(down.error().message);
+  CHECK(down.error().message.find("is not live") != std::string::npos);
+  CHECK(f->reset(999).error().code == Errc::NotFound);
+  REQUIRE(sim->control("port-up 2"));
+  wait_reads(reader, 50);
+  CHECK(reader.failed() == 0);  // the reset's I/O failed over or was retried: none lost
 }

@@ -113,6 +113,12 @@ int daemon_command(const std::string& socket, const nlohmann::json& request, boo
         std::printf("path %d %s: %s\n", p.at("id").get<int>(), p.at("name").get<std::string>().c_str(),
                     p.at("auth").get<std::string>().c_str());
       }
+    } else if (cmd == "reset") {
+      for (const auto& p : r->at("paths")) {
+        std::printf("path %d %s: %s again (authentication: %s)\n", p.at("id").get<int>(),
+                    p.at("name").get<std::string>().c_str(), p.at("state").get<std::string>().c_str(),
+                    p.at("auth").get<std::string>().c_str());
+      }
     } else {
       std::printf("%s: done\n", cmd.c_str());
     }

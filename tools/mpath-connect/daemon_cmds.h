@@ -1,5 +1,5 @@
 // mpath-connect commands that talk to nvme-mpathd over its control socket: list,
-// show-topology, stats, connect, connect-all, disconnect, set-policy, reload.
+// show-topology, stats, connect, connect-all, disconnect, reauth, reset, set-policy, reload.
 #pragma once
 
 #include <string>

@@ -364,19 +364,24 @@ int main(int argc, char** argv) {
   conn_all->add_option("-a,--traddr", aopt.traddr, "discovery controller address")->required();
   conn_all->add_option("-s,--trsvcid", aopt.trsvcid, "discovery controller port (8009)")->check(CLI::Range(1, 65535));
   conn_all->add_option("-n,--nqn", anqn, "subsystem NQN to connect")->required();
-  std::string dnqn;
-  int dpath = 0;
-  auto* disconn = daemon_cmd("disconnect", "disconnect every path of a subsystem, or one path (nvme-mpathd; root)", false);
-  auto* dn = disconn->add_option("-n,--nqn", dnqn, "subsystem NQN");
-  auto* dd = disconn->add_option("-d,--path", dpath, "path id (from list -o json or stats)")->check(CLI::Range(1, 65535));
-  dn->excludes(dd);
-  std::string rnqn;
-  int rpath = 0;
-  auto* reauth = daemon_cmd("reauth", "renew the in-band authentication (DH-HMAC-CHAP) of every path of a subsystem, "
-                                      "or of one path (nvme-mpathd; root)", false);
-  auto* rn = reauth->add_option("-n,--nqn", rnqn, "subsystem NQN");
-  auto* rd = reauth->add_option("-d,--path", rpath, "path id (from list -o json or stats)")->check(CLI::Range(1, 65535));
-  rn->excludes(rd);
+  // disconnect, reauth and reset name one path (-d) or every path of a subsystem (-n).
+  struct ByPath {
+    CLI::App* cmd = nullptr;
+    std::string nqn;
+    int path = 0;
+  };
+  auto by_path_cmd = [&](ByPath& bp, const char* name, const char* help) {
+    bp.cmd = daemon_cmd(name, help, false);
+    auto* n = bp.cmd->add_option("-n,--nqn", bp.nqn, "subsystem NQN");
+    auto* d = bp.cmd->add_option("-d,--path", bp.path, "path id (from list -o json or stats)")->check(CLI::Range(1, 65535));
+    n->excludes(d);
+  };
+  ByPath disconn, reauth, reset;
+  by_path_cmd(disconn, "disconnect", "disconnect every path of a subsystem, or one path (nvme-mpathd; root)");
+  by_path_cmd(reauth, "reauth", "renew the in-band authentication (DH-HMAC-CHAP) of every path of a subsystem, "
+                                "or of one path (nvme-mpathd; root)");
+  by_path_cmd(reset, "reset", "reset the controller of one path, or of every path of a subsystem one after the "
+                              "other, as nvme reset does: reconnect at once (nvme-mpathd; root)");
   std::string pnqn;
   std::string policy;
   auto* setpol = daemon_cmd("set-policy", "set the path selection policy of a subsystem (nvme-mpathd; root)", false);
@@ -416,22 +421,22 @@ int main(int argc, char** argv) {
                                           {"trsvcid", aopt.trsvcid != 0 ? aopt.trsvcid : 8009}, {"nqn", anqn}},
                                  false);
   }
-  // disconnect and reauth: one path (-d) or every path of a subsystem (-n).
-  auto by_path = [&](const char* cmd, const std::string& nqn_arg, int path_arg) {
-    if (nqn_arg.empty() && path_arg == 0) {
+  auto by_path = [&](const char* cmd, const ByPath& bp) {
+    if (bp.nqn.empty() && bp.path == 0) {
       std::fprintf(stderr, "mpath-connect: %s: give -n NQN or -d PATH\n", cmd);
       return 2;
     }
     nlohmann::json r = {{"cmd", cmd}};
-    if (path_arg != 0) {
-      r["path"] = path_arg;
+    if (bp.path != 0) {
+      r["path"] = bp.path;
     } else {
-      r["nqn"] = nqn_arg;
+      r["nqn"] = bp.nqn;
     }
     return tools::daemon_command(socket, r, false);
   };
-  if (*disconn) return by_path("disconnect", dnqn, dpath);
-  if (*reauth) return by_path("reauth", rnqn, rpath);
+  if (*disconn.cmd) return by_path("disconnect", disconn);
+  if (*reauth.cmd) return by_path("reauth", reauth);
+  if (*reset.cmd) return by_path("reset", reset);
   if (*setpol) return tools::daemon_command(socket, {{"cmd", "set-policy"}, {"nqn", pnqn}, {"policy", policy}}, false);
   if (*reload) return tools::daemon_command(socket, {{"cmd", "reload"}}, false);
   try {

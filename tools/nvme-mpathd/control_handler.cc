@@ -49,12 +49,13 @@ nlohmann::json handle_control(ControlContext& ctx, const nlohmann::json& req, co
     if (req.value("format", "json") == "prometheus") return nlohmann::json{{"text", stats_prometheus(f.topology())}};
     return stats_json(f.topology());
   }
-  static const char* const kChanges[] = {"connect", "connect-all", "disconnect", "set-policy", "reload", "reauth"};
+  static const char* const kChanges[] = {"connect", "connect-all", "disconnect", "set-policy",
+                                         "reload",  "reauth",      "reset"};
   bool known = false;
   for (const char* c : kChanges) known = known || cmd == c;
   if (!known) {
     return err(fmt::format("unknown command \"{}\": list, stats, connect, connect-all, disconnect, set-policy, "
-                           "reload, reauth", cmd));
+                           "reload, reauth, reset", cmd));
   }
   if (!peer.is_root()) {
     return err(fmt::format("\"{}\" changes the topology and needs root (your uid is {}); list and stats do not",
@@ -75,29 +76,28 @@ nlohmann::json handle_control(ControlContext& ctx, const nlohmann::json& req, co
     for (const auto& p : *r) a["paths"].push_back(path_json(p));
     return a;
   }
-  if (cmd == "reauth") {
+  // reauth and reset: every path named is tried in turn; the first error is reported, with each
+  // path's outcome listed.
+  auto per_path = [&](auto&& one) -> nlohmann::json {
     auto ids = path_ids(f, req);
     if (!ids) return err(ids.error());
-    // Every path is tried; the first refusal is reported, the others' outcomes are listed.
-    auto a = ok();
-    a["paths"] = nlohmann::json::array();
+    nlohmann::json paths = nlohmann::json::array();
     std::string first_error;
     for (auto id : *ids) {
-      auto r = f.reauthenticate(id);
+      auto r = one(id);
       if (r) {
-        a["paths"].push_back({{"id", id}, {"name", r->name}, {"auth", r->auth}});
+        paths.push_back({{"id", id}, {"name", r->name}, {"auth", r->auth}, {"state", r->state}});
       } else {
-        a["paths"].push_back({{"id", id}, {"error", r.error().message}});
+        paths.push_back({{"id", id}, {"error", r.error().message}});
         if (first_error.empty()) first_error = r.error().message;
       }
     }
-    if (!first_error.empty()) {
-      auto e = err(first_error);
-      e["paths"] = a["paths"];
-      return e;
-    }
+    auto a = first_error.empty() ? ok() : err(first_error);
+    a["paths"] = std::move(paths);
     return a;
-  }
+  };
+  if (cmd == "reauth") return per_path([&](std::uint16_t id) { return f.reauthenticate(id); });
+  if (cmd == "reset") return per_path([&](std::uint16_t id) { return f.reset(id); });
   if (cmd == "disconnect") {
     auto ids = path_ids(f, req);
     if (!ids) return err(ids.error());

@@ -383,6 +383,14 @@ class Fabric {
   // path as it was, and the error names the queue and the reason; a path that never
   // authenticated (the controller did not ask) is InvalidArgument.
   virtual Result<PathInfo> reauthenticate(std::uint16_t path_id) = 0;
+  // Resets the controller of a live NVMe/TCP path, as `nvme reset` does: its association ends
+  // (every queue; I/O in flight on it is retried or fails over as after a transport error) and
+  // it connects again at once, authenticating every queue anew when the controller asks.
+  // Returns the path once its controller is live again (its I/O queues follow in each I/O
+  // context); an error when it is not live (it is reconnecting already), when it gave up
+  // (ctrl_loss_tmo, a key refused) or, as Timeout, when it is not back within
+  // 4 x io_timeout + 5 s (it keeps trying every reconnect_delay).
+  virtual Result<PathInfo> reset(std::uint16_t path_id) = 0;
 
   // Adds the block-device path `spec.dev_node`, or updates it (new ALUA state, size, running
   // state, wwid). A path that was taken out of service after a path error is tried again.

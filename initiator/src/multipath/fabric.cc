@@ -109,6 +109,7 @@ void FabricImpl::loop() {
     tick_blocks();
     tick_refused_queues();
     tick_reauth();
+    tick_reset();
     std::erase_if(discoveries_, [](const auto& d) { return d->finished(); });
     for (auto& e : entries_) {
       const bool ff = e->ctrl->io_fail_fast();

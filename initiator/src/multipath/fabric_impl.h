@@ -96,6 +96,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) override;
   Result<void> disconnect(std::uint16_t path_id) override;
   Result<PathInfo> reauthenticate(std::uint16_t path_id) override;  // fabric_reauth.cc
+  Result<PathInfo> reset(std::uint16_t path_id) override;           // fabric_reset.cc
   Result<PathInfo> set_block_path(const BlockPathSpec& spec) override;
   Result<void> remove_block_path(const std::string& dev_node) override;
   Result<void> set_policy(const std::string& subnqn, IoPolicy policy) override;
@@ -192,6 +193,16 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   void tick_reauth();  // jobs past their deadline; done jobs dropped
   void reauth_context_gone(unsigned context);
 
+  // A reset() under way (fabric_reset.cc): answered when the controller is live again.
+  struct ResetJob {
+    PathId path = 0;
+    std::uint64_t reconnects = 0;  // the entry's count when the reset began
+    TimePoint deadline{};
+    std::function<void(Result<PathInfo>)> reply;
+    bool done = false;
+  };
+  void tick_reset();  // answers the jobs whose controller is back, gave up, or ran out of time
+
   // Runs fn on the control thread and waits for the value it hands to `reply`.
   template <class T>
   T call(std::function<void(std::function<void(T)>)> fn, T on_timeout);
@@ -245,6 +256,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   std::vector<std::unique_ptr<BlockEntry>> blocks_;
   std::vector<Probe> probes_;
   std::vector<std::shared_ptr<ReauthJob>> reauth_jobs_;
+  std::vector<ResetJob> reset_jobs_;
   std::uint32_t next_watch_ = 1;
   bool dirty_ = false;
 };
