@@ -263,7 +263,7 @@ TEST_CASE("nvme-mpathd: a path whose key is refused at a reconnect gives up, a r
   REQUIRE(sim->control(fmt::format("port-down {}", sim->ports()[0])).has_value());
   std::this_thread::sleep_for(300ms);
   REQUIRE(sim->control(fmt::format("port-up {}", sim->ports()[0])).has_value());
-  // A dead path serves no namespace, so it leaves `list`; `stats` shows every path.
+  // A dead path serves no namespace: `list` shows it apart from the heads, `stats` with the others.
   nlohmann::json stats;
   for (const auto until = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < until;
        std::this_thread::sleep_for(100ms)) {
@@ -276,6 +276,17 @@ TEST_CASE("nvme-mpathd: a path whose key is refused at a reconnect gives up, a r
   INFO(stats.dump(2) << "\n" << read_all(log));
   REQUIRE(stats["paths"].size() == 1);
   REQUIRE(stats["paths"][0].value("state", "") == "dead");
+  // `list` shows it apart: it serves no namespace, and says why.
+  const auto dead_list = nlohmann::json::parse(cli_of(sock, "list -o json").out, nullptr, false);
+  REQUIRE_FALSE(dead_list.is_discarded());
+  INFO(dead_list.dump(2));
+  REQUIRE(dead_list.value("paths_without_namespaces", nlohmann::json::array()).size() == 1);
+  CHECK(dead_list["paths_without_namespaces"][0].value("state", "") == "dead");
+  CHECK_FALSE(dead_list["paths_without_namespaces"][0].value("last_error", "").empty());
+  const std::string dead_text = cli_of(sock, "list").out;
+  INFO(dead_text);
+  CHECK(dead_text.find("paths serving no namespace:") != std::string::npos);
+  CHECK(dead_text.find(" dead: ") != std::string::npos);
 
   // The administrator puts the new key in the file and reloads: the path is connected again.
   write_file(dir + "/host.key", new_key.text + "\n", 0600);

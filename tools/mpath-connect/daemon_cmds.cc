@@ -66,6 +66,14 @@ std::string list_text(const nlohmann::json& list) {
     }
   }
   if (out.empty()) out = "no namespace heads\n";
+  // A dead path (or one not connected yet) serves no namespace: listed apart, with why.
+  const auto detached = list.value("paths_without_namespaces", nlohmann::json::array());
+  if (!detached.empty()) out += "paths serving no namespace:\n";
+  for (const auto& p : detached) {
+    const std::string err = p.value("last_error", "");
+    out += fmt::format("  path {} {} {}{}\n", p.at("id").get<int>(), p.at("name").get<std::string>(),
+                       p.at("state").get<std::string>(), err.empty() ? "" : ": " + err);
+  }
   return out;
 }
 

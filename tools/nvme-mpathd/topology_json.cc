@@ -1,5 +1,7 @@
 #include "topology_json.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace nvmemp::mpathd {
@@ -105,7 +107,20 @@ nlohmann::ordered_json list_json(const TopologyInfo& t, const std::map<std::uint
                      {"exports", ex},
                      {"paths", paths}});
   }
-  return {{"heads", heads}};
+  // Paths under no head: a controller that gave up (dead), or one not connected yet, serves no
+  // namespace, and would otherwise vanish from the list (multipath -ll shows failed paths too).
+  nlohmann::ordered_json detached = nlohmann::ordered_json::array();
+  for (const auto& p : t.paths) {
+    const bool in_a_head = std::any_of(t.heads.begin(), t.heads.end(), [&](const HeadInfo& h) {
+      return std::any_of(h.paths.begin(), h.paths.end(), [&](const HeadPathInfo& hp) { return hp.path_id == p.id; });
+    });
+    if (in_a_head) continue;
+    nlohmann::ordered_json j = {{"id", p.id}, {"name", p.name}, {"transport", p.transport}, {"state", p.state},
+                                {"reconnects", p.reconnects}, {"last_error", p.last_error}};
+    if (p.transport != "scsi") j.update({{"nqn", p.subnqn}, {"traddr", p.traddr}, {"trsvcid", p.trsvcid}});
+    detached.push_back(std::move(j));
+  }
+  return {{"heads", heads}, {"paths_without_namespaces", detached}};
 }
 
 nlohmann::ordered_json stats_json(const TopologyInfo& t) {
