@@ -30,11 +30,12 @@ enum class AuthFault : std::uint8_t {
   GroupNotOffered,  // the next Challenge names a DH group the host did not offer
   RefuseReauth,     // persistent: a Negotiate on an authenticated queue gets Failure1 (reason 7), queue kept
   RefuseReauthCse,  // persistent: that Negotiate's Send fails with Command Sequence Error (SPDK's target)
+  Ascr,             // the next Connect response of a queue that must authenticate also sets AUTHREQ.ASCR
 };
-inline constexpr std::array<std::string_view, 9> kAuthFaultNames = {
+inline constexpr std::array<std::string_view, 10> kAuthFaultNames = {
     "off", "wrong-r2", "no-r2", "failure1", "no-challenge", "wrong-tid", "group-not-offered", "refuse-reauth",
-    "refuse-reauth-cse"};
-static_assert(kAuthFaultNames.size() == static_cast<std::size_t>(AuthFault::RefuseReauthCse) + 1);
+    "refuse-reauth-cse", "ascr"};
+static_assert(kAuthFaultNames.size() == static_cast<std::size_t>(AuthFault::Ascr) + 1);
 
 // Failure reason code explanations by name (index = RCE), for `auth-fault failure1 REASON`.
 inline constexpr std::array<std::string_view, 8> kAuthReasonNames = {
@@ -123,7 +124,7 @@ inline Result<AuthLine> parse_auth_host(std::span<const std::string_view> args) 
 inline Result<AuthLine> parse_auth_fault(std::span<const std::string_view> args) {
   using auth_control_detail::bad;
   const std::string usage = "auth-fault: usage auth-fault off|wrong-r2|no-r2|failure1 REASON|no-challenge|"
-                            "wrong-tid|group-not-offered|refuse-reauth|refuse-reauth-cse";
+                            "wrong-tid|group-not-offered|refuse-reauth|refuse-reauth-cse|ascr";
   if (args.empty()) return bad(usage);
   auto kind = enum_by_name<AuthFault>(kAuthFaultNames, args[0]);
   if (!kind) return bad("auth-fault: unknown fault '" + auth_control_detail::shown(args[0]) + "'; " + usage);

@@ -23,6 +23,8 @@ constexpr std::uint8_t kFctypePropertySet = 0x00, kFctypeConnect = 0x01, kFctype
                        kFctypeAuthSend = 0x05, kFctypeAuthReceive = 0x06, kFctypeDisconnect = 0x08;
 // Connect response DW0 AUTHREQ.ATR: the queue must authenticate (in-band, DH-HMAC-CHAP).
 constexpr std::uint32_t kConnectAtr = 1u << 17;
+// AUTHREQ.ASCR: secure channel concatenation (TLS set up after DH-HMAC-CHAP); auth-fault ascr.
+constexpr std::uint32_t kConnectAscr = 1u << 18;
 constexpr std::uint8_t kFidNumQueues = 0x07, kFidKato = 0x0F;
 
 // Connect Invalid Parameters with the offending field (Connect response DW0: IPO 15:0 =
@@ -106,7 +108,7 @@ CmdResult Core::connect(Connection& c, const Sqe& sqe, Bytes data) {
     const bool atr = controllers_[id]->auth != nullptr;
     log(fmt::format("port {}: controller {} for {} ({}), kato {} ms{}", c.port() + 1, id, d->hostnqn,
                     discovery ? "discovery" : "nvm", p->kato_ms, atr ? ", with DH-HMAC-CHAP" : ""));
-    return ok_result(id | (atr ? kConnectAtr : 0u));
+    return ok_result(id | (atr ? kConnectAtr | (auth_->take_connect_ascr() ? kConnectAscr : 0u) : 0u));
   }
   if (discovery) {
     return connect_invalid(42, false);  // a discovery controller has no I/O queues
@@ -126,7 +128,8 @@ CmdResult Core::connect(Connection& c, const Sqe& sqe, Bytes data) {
   ctrl->io.push_back(&c);
   touch(*ctrl);
   c.set_queue(p->qid, ctrl->cntlid, p->sqsize, no_sqflow);
-  return ok_result(ctrl->cntlid | (ctrl->auth != nullptr ? kConnectAtr : 0u));
+  const bool atr = ctrl->auth != nullptr;
+  return ok_result(ctrl->cntlid | (atr ? kConnectAtr | (auth_->take_connect_ascr() ? kConnectAscr : 0u) : 0u));
 }
 
 CmdResult Core::execute_admin(Connection& c, Controller& ctrl, const Sqe& sqe, Bytes data) {

@@ -107,6 +107,10 @@ class SimAuth {
   // The keys a new controller of `hostnqn` holds; null when that host has no entry.
   Result<std::shared_ptr<const CtrlAuth>> controller_auth(const std::string& hostnqn) const;
 
+  // auth-fault ascr: true once, for the next Connect of a queue that must authenticate (its
+  // response then asks for secure channel concatenation too).
+  bool take_connect_ascr() { return take_fault(AuthFault::Ascr); }
+
   // Authentication Send (FCTYPE 0x05) / Receive (0x06) on a queue (sim_auth.cc).
   CmdResult send(AuthQueueRef ref, const wire::Sqe& sqe, Bytes data);
   CmdResult receive(AuthQueueRef ref, const wire::Sqe& sqe);
