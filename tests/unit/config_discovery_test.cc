@@ -1,6 +1,6 @@
 // nvme-mpathd's configuration beyond the TOML text (tools/nvme-mpathd/config.h): nvme-cli's
-// discovery.conf lines, load_config reading a file and the discovery.conf it names, and
-// same_endpoint comparing addresses.
+// discovery.conf lines, load_config reading a file and the discovery.conf and libnvme
+// config.json it names, and same_endpoint comparing addresses.
 #include "config.h"
 
 #include <catch2/catch.hpp>
@@ -10,6 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include <fmt/format.h>
+
+#include "support/dhchap_keygen.h"
 
 namespace nvmemp::mpathd {
 namespace {
@@ -141,6 +145,111 @@ TEST_CASE("config: same_endpoint compares addresses, not spellings", "[config]")
   CHECK_FALSE(same_endpoint({"127.0.0.1", 4420, "", ""}, {"127.0.0.1", 4420, "", "lo"}));
   CHECK_FALSE(same_endpoint({"127.0.0.1", 4420, "", ""}, {"127.0.0.1", 4420, "127.0.0.1", ""}));
   CHECK_FALSE(same_endpoint({"127.0.0.1", 4420, "", ""}, {"127.0.0.2", 4420, "", ""}));
+}
+
+// libnvme's config.json, read by libnvme itself (an implementation we did not write): which of
+// its keys is the host key and which the controller key is what libnvme says, and the key
+// texts' XX (00..03) tells the three keys apart in describe().
+TEST_CASE("config: libnvme_config (libnvme's config.json) adds tcp ports as subsystem paths with their keys",
+          "[config]") {
+  TempDir dir;
+  const auto host_key = test::make_test_dhchap_key(3);   // the host entry's dhchap_key
+  const auto port_key = test::make_test_dhchap_key(1);   // a port's own dhchap_key (host key)
+  const auto ctrl_key = test::make_test_dhchap_key(2);   // a port's dhchap_ctrl_key
+  const std::string me = "nqn.2014-08.org.nvmexpress:uuid:5a7e0000-0000-4000-8000-00000000c0de";
+  const std::string json = fmt::format(R"([
+  {{
+    "hostnqn": "{me}",
+    "hostid": "5a7e0000-0000-4000-8000-00000000c0de",
+    "dhchap_key": "{host}",
+    "subsystems": [
+      {{
+        "nqn": "nqn.2026-01.io.example:a",
+        "ports": [
+          {{"transport": "tcp", "traddr": "127.0.0.1", "trsvcid": "4420", "dhchap_key": "{port}",
+            "dhchap_ctrl_key": "{ctrl}"}},
+          {{"transport": "tcp", "traddr": "127.0.0.1", "trsvcid": "4421", "host_iface": "lo"}},
+          {{"transport": "rdma", "traddr": "192.0.2.1", "trsvcid": "4420"}}
+        ]
+      }},
+      {{
+        "nqn": "nqn.2026-01.io.example:b",
+        "ports": [
+          {{"transport": "tcp", "traddr": "127.0.0.1", "trsvcid": "4430"}},
+          {{"transport": "tcp", "traddr": "127.0.0.1", "trsvcid": "4431"}}
+        ]
+      }}
+    ]
+  }},
+  {{
+    "hostnqn": "nqn.2014-08.org.nvmexpress:uuid:5a7e0000-0000-4000-8000-0000000000ff",
+    "subsystems": [{{"nqn": "nqn.2026-01.io.example:other", "ports": [{{"transport": "tcp", "traddr": "127.0.0.9"}}]}}]
+  }}
+])", fmt::arg("me", me), fmt::arg("host", host_key.text), fmt::arg("port", port_key.text),
+                                       fmt::arg("ctrl", ctrl_key.text));
+  const std::string cfg_json = dir.write("config.json", json);
+  // The TOML names b's port 4430 itself (without keys): that path stays the TOML's.
+  const std::string toml = dir.write(
+      "a.toml", fmt::format("subsystem = [{{nqn = \"nqn.2026-01.io.example:b\", path = [{{traddr = \"127.0.0.1\", "
+                            "trsvcid = 4430}}]}}]\nhost = {{hostnqn = \"{}\"}}\ndaemon = {{libnvme_config = \"{}\"}}\n",
+                            me, cfg_json));
+  auto r = load_config(toml);
+  INFO((r ? std::string() : r.error().message));
+  REQUIRE(r.has_value());
+  const SubsystemConfig* a = find_subsystem(*r, "nqn.2026-01.io.example:a");
+  const SubsystemConfig* b = find_subsystem(*r, "nqn.2026-01.io.example:b");
+  REQUIRE(a != nullptr);
+  REQUIRE(b != nullptr);
+  CHECK(find_subsystem(*r, "nqn.2026-01.io.example:other") == nullptr);  // another host's
+  auto port = [](const SubsystemConfig& s, std::uint16_t trsvcid) -> const PathConfig& {
+    for (const auto& p : s.paths) {
+      if (p.endpoint.trsvcid == trsvcid) return p;
+    }
+    FAIL("no path on port " << trsvcid);
+    return s.paths.front();
+  };
+  REQUIRE(a->paths.size() == 2);  // the rdma port is skipped
+  CHECK(port(*a, 4420).dhchap_secret.describe() == "DHHC-1:01");       // the port's own key
+  CHECK(port(*a, 4420).dhchap_ctrl_secret.describe() == "DHHC-1:02");  // its controller key
+  CHECK(port(*a, 4421).endpoint.host_iface == "lo");
+  CHECK(port(*a, 4421).dhchap_secret.describe() == "DHHC-1:03");  // the host entry's key
+  CHECK(port(*a, 4421).dhchap_ctrl_secret.empty());
+  CHECK(a->options.queue_size == r->fabric.queue_size);  // [defaults]' knobs
+  REQUIRE(b->paths.size() == 2);
+  CHECK(b->paths[0].endpoint.trsvcid == 4430);  // the TOML's path first, as the TOML wrote it
+  CHECK(b->paths[0].dhchap_secret.empty());
+  CHECK(port(*b, 4431).dhchap_secret.describe() == "DHHC-1:03");
+
+  // Errors name the file that named it; a bad key names its port, never the key.
+  const std::string missing = dir.write("m.toml", "[daemon]\nlibnvme_config = \"" + dir.path.string() + "/none.json\"\n");
+  auto rm = load_config(missing);
+  REQUIRE_FALSE(rm);
+  INFO(rm.error().message);
+  CHECK(rm.error().message.find("none.json (libnvme_config): cannot open: No such file or directory") != std::string::npos);
+  CHECK(rm.error().message.find("named by libnvme_config in " + missing) != std::string::npos);
+  std::string corrupt = host_key.base64;  // one character changed: the CRC-32 no longer holds
+  corrupt[0] = corrupt[0] == 'A' ? 'B' : 'A';
+  const std::string bad_key_json = dir.write("bad.json", fmt::format(R"([{{"hostnqn": "{}", "subsystems": [{{"nqn": "nqn.x",
+  "ports": [{{"transport": "tcp", "traddr": "127.0.0.1", "trsvcid": "4420", "dhchap_key": "DHHC-1:03:{}:"}}]}}]}}])",
+                                                                    me, corrupt));
+  const std::string bad = dir.write("bad.toml", fmt::format("[host]\nhostnqn = \"{}\"\n[daemon]\nlibnvme_config = \"{}\"\n", me,
+                                                            bad_key_json));
+  auto rb = load_config(bad);
+  REQUIRE_FALSE(rb);
+  INFO(rb.error().message);
+  CHECK(rb.error().message.find("the host key (dhchap_key) of " + bad_key_json + ": subsystem nqn.x port tcp 127.0.0.1:4420") !=
+        std::string::npos);
+  CHECK(test::find_key_leak(rb.error().message, host_key).empty());
+  const std::string garbage_json = dir.write("garbage.json", "{\"not\": \"an array\"}");
+  auto rg = load_config(dir.write("g.toml", "[daemon]\nlibnvme_config = \"" + garbage_json + "\"\n"));
+  REQUIRE_FALSE(rg);
+  INFO(rg.error().message);
+  CHECK(rg.error().message.find(garbage_json + " (libnvme_config): libnvme could not read it: it must be JSON in "
+                                               "libnvme's format") != std::string::npos);
+  const std::string relative = dir.write("rel.toml", "[daemon]\nlibnvme_config = \"config.json\"\n");
+  auto rr = load_config(relative);
+  REQUIRE_FALSE(rr);
+  CHECK(rr.error().message.find("libnvme_config \"config.json\" must be an absolute path") != std::string::npos);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include "config_checks.h"
 #include "common/log.h"
 #include "config_readers.h"
+#include "controller/host_identity.h"
+#include "libnvme_config.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -369,6 +371,31 @@ Result<DaemonConfig> parse_config(std::string_view text, const std::string& sour
 #endif
 }
 
+namespace {
+
+// nvme-cli's discovery.conf named by discovery_conf: its entries join [[discovery]], except those
+// repeating a TOML entry's address and port.
+Result<void> read_discovery_conf(DaemonConfig& cfg, const std::string& path) {
+  if (cfg.discovery_conf.empty()) return {};
+  auto conf_text = read_file(cfg.discovery_conf);
+  if (!conf_text) {
+    return make_error(conf_text.error().code,
+                      fmt::format("{}, named by discovery_conf in {}", conf_text.error().message, path));
+  }
+  auto extra = parse_discovery_conf(*conf_text, cfg.discovery_conf);
+  if (!extra) return tl::unexpected(extra.error());
+  for (auto& d : *extra) {
+    const bool dup = std::any_of(cfg.discovery.begin(), cfg.discovery.end(), [&](const DiscoveryConfig& c) {
+      return c.endpoint.trsvcid == d.endpoint.trsvcid &&
+             canonical_address(c.endpoint.traddr) == canonical_address(d.endpoint.traddr);
+    });
+    if (!dup) cfg.discovery.push_back(std::move(d));
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<DaemonConfig> load_config(const std::string& path) {
   auto text = read_file(path);
   if (!text) return tl::unexpected(text.error());
@@ -383,23 +410,22 @@ Result<DaemonConfig> load_config(const std::string& path) {
           st.st_mode & 07777);
     }
   }
-  if (!cfg || cfg->discovery_conf.empty()) return cfg;
-  auto conf_text = read_file(cfg->discovery_conf);
-  if (!conf_text) {
-    return make_error(conf_text.error().code,
-                      fmt::format("{}, named by discovery_conf in {}", conf_text.error().message, path));
+  if (!cfg) return cfg;
+  if (auto r = read_discovery_conf(*cfg, path); !r) return tl::unexpected(r.error());
+  if (cfg->libnvme_config.empty()) return cfg;
+  // The host entries of libnvme's file are matched against the identity the daemon will use.
+  std::string hostnqn = cfg->fabric.hostnqn;
+  if (hostnqn.empty()) {
+    auto id = controller::load_host_identity({});
+    if (!id) return tl::unexpected(id.error());
+    hostnqn = id->hostnqn;
   }
-  auto extra = parse_discovery_conf(*conf_text, cfg->discovery_conf);
-  if (!extra) return tl::unexpected(extra.error());
-  for (auto& d : *extra) {
-    const bool dup = std::any_of(cfg->discovery.begin(), cfg->discovery.end(), [&](const DiscoveryConfig& c) {
-      return c.endpoint.trsvcid == d.endpoint.trsvcid &&
-             canonical_address(c.endpoint.traddr) == canonical_address(d.endpoint.traddr);
-    });
-    if (!dup) cfg->discovery.push_back(std::move(d));
+  if (auto r = merge_libnvme_config(*cfg, cfg->libnvme_config, hostnqn); !r) {
+    return make_error(r.error().code, fmt::format("{}, named by libnvme_config in {}", r.error().message, path));
   }
   return cfg;
 }
+
 
 const SubsystemConfig* find_subsystem(const DaemonConfig& cfg, std::string_view nqn) {
   for (const auto& s : cfg.subsystems) {

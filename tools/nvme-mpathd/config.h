@@ -1,5 +1,6 @@
 // nvme-mpathd's fabric configuration: a TOML file (config/nvme-mpath.toml documents every key)
-// read with toml++, plus, optionally, nvme-cli's /etc/nvme/discovery.conf.
+// read with toml++, plus, optionally, nvme-cli's /etc/nvme/discovery.conf and libnvme's
+// /etc/nvme/config.json.
 //
 // The parser is strict on purpose: a typo in a key must not silently leave a knob at its
 // default, so unknown keys are refused (with the known ones listed), every value is checked for
@@ -91,6 +92,9 @@ struct DaemonConfig {
   std::string control_socket = kDefaultControlSocket;
   // nvme-cli's discovery file to read as well (load_config does); empty: none.
   std::string discovery_conf;
+  // libnvme's JSON configuration (/etc/nvme/config.json) to read as well (load_config does,
+  // libnvme_config.h): its TCP ports become [[subsystem]] paths with their keys; empty: none.
+  std::string libnvme_config;
   std::string source;  // the file this came from
   // A DH-HMAC-CHAP key is written in the file itself (not in a ..._file): load_config() warns
   // when users other than the owner may read the file.
@@ -103,7 +107,8 @@ struct DaemonConfig {
 [[nodiscard]] Result<DaemonConfig> parse_config(std::string_view text, const std::string& source);
 
 // Reads and parses `path`, then the discovery_conf file it names, if any: entries of that
-// file that repeat a [[discovery]] address and port are skipped (the TOML entry wins).
+// file that repeat a [[discovery]] address and port are skipped (the TOML entry wins); then the
+// libnvme_config file it names, if any (merge_libnvme_config(): the TOML's paths win too).
 // A file that cannot be read is Errc::NotFound (ENOENT) or Errc::Io, naming the path and errno.
 [[nodiscard]] Result<DaemonConfig> load_config(const std::string& path);
 

@@ -39,7 +39,7 @@ inline const Keys kKnobKeys = {"policy",         "keep_alive_tmo",       "reconn
                                "fast_io_fail_tmo", "no_path_retry",      "write_failover_delay", "io_timeout",
                                "stall_timeout",  "probe_timeout",        "queue_size",      "max_retries",
                                "max_transfer",   "hdr_digest",           "data_digest"};
-inline const Keys kDaemonKeys = {"control_socket", "discovery_conf"};
+inline const Keys kDaemonKeys = {"control_socket", "discovery_conf", "libnvme_config"};
 inline const Keys kEndpointKeys = {"traddr", "trsvcid", "host_traddr", "host_iface"};
 inline const Keys kExportKeys = {"name", "nqn", "nsid", "wwid", "unix_socket", "tcp_port", "read_only"};
 

@@ -169,12 +169,14 @@ void read_daemon(const toml::table& t, DaemonConfig& cfg, Problems& p) {
       cfg.control_socket = *v;
     }
   }
-  if (auto v = get_string(t, "discovery_conf", p)) {
-    if (!v->empty() && (*v)[0] != '/') {
-      p.add(pos(*t.get("discovery_conf")),
-            fmt::format("discovery_conf {} must be an absolute path (or \"\" for none)", quoted(*v)));
-    } else {
-      cfg.discovery_conf = *v;
+  for (auto [key, field] : {std::pair{"discovery_conf", &DaemonConfig::discovery_conf},
+                             std::pair{"libnvme_config", &DaemonConfig::libnvme_config}}) {
+    if (auto v = get_string(t, key, p)) {
+      if (!v->empty() && (*v)[0] != '/') {
+        p.add(pos(*t.get(key)), fmt::format("{} {} must be an absolute path (or \"\" for none)", key, quoted(*v)));
+      } else {
+        cfg.*field = *v;
+      }
     }
   }
 }
