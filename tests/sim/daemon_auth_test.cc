@@ -307,4 +307,42 @@ TEST_CASE("nvme-mpathd: a path whose key is refused at a reconnect gives up, a r
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("nvme-mpathd: keys from libnvme's config.json (libnvme_config) authenticate both ways", "[daemon][auth]") {
+  auto sim = start_sim();
+  const TestDhchapKey host = make_test_dhchap_key(1);
+  const TestDhchapKey ctrl = make_test_dhchap_key(2);
+  REQUIRE(sim->control(fmt::format("auth-host {} {} {} hmac(sha384) ffdhe3072", kTestHostNqn, host.text, ctrl.text))
+              .has_value());
+  const std::string dir = fresh_dir("daemon-libnvme-json");
+  // As `nvme connect-all --dump-config` writes it: the host key on the host, the controller key
+  // on the port; libnvme reads it.
+  write_file(dir + "/config.json",
+             fmt::format(R"([{{"hostnqn": "{}", "dhchap_key": "{}", "subsystems": [{{"nqn": "{}", "ports": [
+  {{"transport": "tcp", "traddr": "127.0.0.1", "trsvcid": "{}", "dhchap_ctrl_key": "{}"}}]}}]}}])",
+                         kTestHostNqn, host.text, sim->nqn(), sim->ports()[0], ctrl.text),
+             0644);
+  const std::string sock = dir + "/control.sock";
+  const std::string cfg = dir + "/mpath.toml";
+  write_file(cfg, fmt::format("[host]\nhostnqn = \"{}\"\n[daemon]\ncontrol_socket = \"{}\"\nlibnvme_config = \"{}/config.json\"\n",
+                              kTestHostNqn, sock, dir),
+             0600);
+  const std::string log = dir + "/daemon.log";
+  const pid_t pid = start_daemon_binary(cfg, log);
+  const nlohmann::json list = wait_paths(sock, 1, [](const nlohmann::json& p) {
+    return p.value("auth", "") == "dhchap sha384 ffdhe3072" && p.value("state", "") == "live";
+  });
+  INFO(list.dump(2) << "\n" << read_all(log));
+  REQUIRE(list.contains("heads"));
+  REQUIRE_FALSE(list["heads"].empty());
+  for (const auto& h : list["heads"]) CHECK(h["paths"][0].value("auth", "") == "dhchap sha384 ffdhe3072");
+  CHECK(stop_daemon_binary(pid));
+  const std::string text = read_all(log) + list.dump();
+  INFO(text);
+  CHECK(text.find("1 path(s) taken from libnvme's configuration") != std::string::npos);
+  CHECK(text.find("config.json holds DH-HMAC-CHAP keys and is readable by every user") != std::string::npos);
+  CHECK(find_key_leak(text, host).empty());
+  CHECK(find_key_leak(text, ctrl).empty());
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace nvmemp::test
