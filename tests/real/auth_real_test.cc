@@ -283,7 +283,7 @@ TEST_CASE("DH-HMAC-CHAP on nvmet: reauthenticate and a controller reset renew th
   auto h = (*f)->find_head(rt.nqn, 1);
   REQUIRE(h.has_value());
   {
-    nvmemp::test::PolledReader reader(**f, h->id, h->block_size);
+    nvmemp::test::PolledReader reader(**f, h->id, h->block_size, true);  // write, read back, compare
     for (const auto until = std::chrono::steady_clock::now() + 20s;
          reader.done() < 20 && std::chrono::steady_clock::now() < until;) {
       std::this_thread::sleep_for(20ms);
@@ -323,8 +323,11 @@ TEST_CASE("DH-HMAC-CHAP on nvmet: reauthenticate and a controller reset renew th
     }
     CHECK(ios_on(ids[0]) >= ios_before + 20);
     CHECK(reader.failed() == 0);
-    std::printf("re-authentication and reset on nvmet under I/O: %llu reads, %llu failed\n",
-                static_cast<unsigned long long>(reader.done()), static_cast<unsigned long long>(reader.failed()));
+    CHECK(reader.mismatches() == 0);
+    std::printf("re-authentication and reset on nvmet under verify I/O: %llu commands, %llu failed, %llu blocks "
+                "differed\n",
+                static_cast<unsigned long long>(reader.done()), static_cast<unsigned long long>(reader.failed()),
+                static_cast<unsigned long long>(reader.mismatches()));
   }
   const std::string text = logs.text();
   INFO(text);

@@ -165,8 +165,8 @@ void wait_reads(test::PolledReader& reader, std::uint64_t more) {
 }
 
 // A Fabric with the test keys connected to both ports of a target that asks for sha256/ffdhe2048
-// bidirectionally, and an I/O context reading from the head on its own thread; returns once both
-// paths' I/O queues carry reads in it.
+// bidirectionally, and an I/O context writing, reading back and comparing blocks of the head on
+// its own thread; returns once both paths' I/O queues carry I/O in it.
 struct AuthedFabric {
   std::unique_ptr<Fabric> fabric;
   std::vector<std::uint16_t> ids;
@@ -195,7 +195,7 @@ AuthedFabric authed_fabric_under_io(sim::SimTarget& sim) {
   }
   auto h = out.fabric->find_head(sim.nqn(), 1);
   REQUIRE(h.has_value());
-  out.reader = std::make_unique<test::PolledReader>(*out.fabric, h->id, h->block_size);
+  out.reader = std::make_unique<test::PolledReader>(*out.fabric, h->id, h->block_size, true);  // verify
   wait_reads(*out.reader, 50);
   REQUIRE(out.reader->done() >= 50);  // both paths' I/O queues are up in the context
   return out;
@@ -234,6 +234,7 @@ TEST_CASE("reauth: Fabric::reauthenticate renews a path's admin queue and its I/
   wait_reads(reader, 50);
   CHECK(reader.done() >= before + 50);  // I/O went on through it all
   CHECK(reader.failed() == 0);
+  CHECK(reader.mismatches() == 0);
   for (const auto& p : f->topology().paths) CHECK(p.state == "live");
 }
 
@@ -284,4 +285,5 @@ TEST_CASE("reset: Fabric::reset reconnects a path under I/O at once, every queue
   REQUIRE(sim->control("port-up 2"));
   wait_reads(reader, 50);
   CHECK(reader.failed() == 0);  // the reset's I/O failed over or was retried: none lost
+  CHECK(reader.mismatches() == 0);
 }
