@@ -89,12 +89,7 @@ void QueueAuth::fail_later(const Error& e) {
   stage_ = Stage::Finished;  // nothing else happens meanwhile
   std::lock_guard<std::mutex> lock(home_mu_);
   if (home_ == nullptr) return;
-  home_->post([self = shared_from_this(), outcome = std::move(outcome)] {
-    if (auto d = std::move(self->done_)) {
-      self->done_ = nullptr;
-      if (!self->cancelled_) d(outcome);
-    }
-  });
+  home_->post([self = shared_from_this(), outcome = std::move(outcome)] { self->deliver(outcome); });
 }
 
 void QueueAuth::on_complete(const AuthCompletion& c) {
@@ -192,10 +187,31 @@ void QueueAuth::on_step(DhchapStep step) {
 void QueueAuth::finish(const Result<std::string>& outcome) {
   if (stage_ == Stage::Finished) return;
   stage_ = Stage::Finished;
+  deliver(outcome);
+}
+
+void QueueAuth::deliver(const Result<std::string>& outcome) {
   if (auto d = std::move(done_)) {
     done_ = nullptr;
     if (!cancelled_) d(outcome);
   }
+}
+
+std::optional<Error> reauth_refusal(const std::string& queue, bool live, const std::string& down_state, bool running,
+                                    bool authenticated) {
+  if (!live) return Error{Errc::Io, fmt::format("{}: not {}, nothing to re-authenticate", queue, down_state)};
+  if (running) return Error{Errc::InvalidArgument, fmt::format("{}: a re-authentication is already under way", queue)};
+  if (!authenticated) {
+    return Error{Errc::InvalidArgument, fmt::format("{}: it did not authenticate (the controller did not ask for it), "
+                                                    "so there is nothing to re-authenticate",
+                                                    queue)};
+  }
+  return std::nullopt;
+}
+
+Error reauth_failed(Error e, const std::string& who, const std::string& negotiated) {
+  if (e.code != Errc::Io) e.message += fmt::format("; {} keeps its earlier authentication ({})", who, negotiated);
+  return e;
 }
 
 }  // namespace nvmemp::auth

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -83,6 +84,7 @@ class QueueAuth : public std::enable_shared_from_this<QueueAuth> {
   void on_step(DhchapStep step);
   void finish(const Result<std::string>& outcome);
   void fail_later(const Error& e);
+  void deliver(const Result<std::string>& outcome);  // done_ once, unless cancelled
   std::string stage_name() const;
 
   QueueAuthParams params_;
@@ -96,5 +98,15 @@ class QueueAuth : public std::enable_shared_from_this<QueueAuth> {
   std::mutex home_mu_;                // guards home_ against the worker's post
   transport::Reactor* home_;          // null once cancelled
 };
+
+// Re-authentication on request, as the admin queue (Controller) and an I/O queue (IoQueue) both
+// answer it. Why one cannot start on `queue` (nullopt: it can): `live` false is Errc::Io, "not
+// <down_state>"; one already `running`, or a queue that never `authenticated` (the controller did
+// not ask), are InvalidArgument.
+std::optional<Error> reauth_refusal(const std::string& queue, bool live, const std::string& down_state, bool running,
+                                    bool authenticated);
+// A failed re-authentication's error: unless the queue was lost (Errc::Io), it says the queue
+// keeps `negotiated`, the earlier pair ("the controller keeps its earlier authentication (...)").
+Error reauth_failed(Error e, const std::string& who, const std::string& negotiated);
 
 }  // namespace nvmemp::auth

@@ -44,17 +44,10 @@ auth::AuthSubmit Controller::admin_auth_submit(TimePoint deadline) {
 }
 
 void Controller::reauthenticate(ReauthFn done) {
-  std::optional<Error> refuse;
-  if (sm_.state() != CtrlState::Live || !admin_) {
-    refuse = Error{Errc::Io, fmt::format("{}: not live ({}), nothing to re-authenticate", name(),
-                                         ctrl_state_name(sm_.state()))};
-  } else if (reauth_) {
-    refuse = Error{Errc::InvalidArgument, fmt::format("{}: a re-authentication is already under way", name())};
-  } else if (!opts_.dhchap || info_.auth == "none") {
-    refuse = Error{Errc::InvalidArgument, fmt::format("{}: the admin queue did not authenticate (the controller did "
-                                                      "not ask for it), so there is nothing to re-authenticate",
-                                                      name())};
-  }
+  const std::optional<Error> refuse =
+      auth::reauth_refusal(name(), sm_.state() == CtrlState::Live && admin_,
+                           fmt::format("live ({})", ctrl_state_name(sm_.state())), reauth_ != nullptr,
+                           opts_.dhchap && info_.auth != "none");
   if (refuse) {
     reactor_.post([done = std::move(done), e = *refuse] { done(tl::unexpected(e)); });
     return;
@@ -71,11 +64,7 @@ void Controller::reauthenticate(ReauthFn done) {
                                        if (cb) cb(r);
                                        return;
                                      }
-                                     Error e = r.error();
-                                     if (e.code != Errc::Io) {
-                                       e.message += fmt::format("; the controller keeps its earlier authentication ({})",
-                                                                info_.auth);
-                                     }
+                                     const Error e = auth::reauth_failed(r.error(), "the controller", info_.auth);
                                      log(LogLevel::Warn, "ctrl {}: re-authentication failed: {}", name(), e.message);
                                      if (cb) cb(tl::unexpected(e));
                                    });

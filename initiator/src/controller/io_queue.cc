@@ -125,16 +125,8 @@ void IoQueue::auth_completed(const transport::Completion& c) {
 
 void IoQueue::reauthenticate(ReauthFn done) {
   const std::string& name = qp_->config().name;
-  std::optional<Error> refuse;
-  if (!live()) {
-    refuse = Error{Errc::Io, fmt::format("{}: not connected, nothing to re-authenticate", name)};
-  } else if (reauth_done_) {
-    refuse = Error{Errc::InvalidArgument, fmt::format("{}: a re-authentication is already under way", name)};
-  } else if (!keys_ || negotiated_ == "none") {
-    refuse = Error{Errc::InvalidArgument,
-                   fmt::format("{}: this queue did not authenticate (the controller did not ask for it), "
-                               "so there is nothing to re-authenticate", name)};
-  }
+  const std::optional<Error> refuse =
+      auth::reauth_refusal(name, live(), "connected", reauth_done_ != nullptr, keys_ && negotiated_ != "none");
   if (refuse) {
     reactor_.post([done = std::move(done), e = *refuse] { done(tl::unexpected(e)); });
     return;
@@ -149,11 +141,7 @@ void IoQueue::reauthenticate(ReauthFn done) {
       cb(r);
       return;
     }
-    Error e = r.error();
-    if (e.code != Errc::Io) {
-      e.message += fmt::format("; the queue keeps its earlier authentication ({})", negotiated_);
-    }
-    cb(tl::unexpected(e));
+    cb(tl::unexpected(auth::reauth_failed(r.error(), "the queue", negotiated_)));
   });
 }
 
