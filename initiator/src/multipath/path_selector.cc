@@ -11,6 +11,51 @@ namespace {
 
 bool is_optimized(const PathCandidate& c) noexcept { return c.ana() == wire::AnaState::Optimized; }
 
+// The smallest rank of `paths` (not empty). Two, three and four paths, the usual heads, take a
+// straight comparison tree with no loop; more, two minimums side by side (even and odd indexes),
+// so the comparisons do not form one chain.
+inline std::uint64_t min_rank(std::span<const PathCandidate> p) noexcept {
+  switch (p.size()) {
+    case 1:
+      return p[0].rank();
+    case 2:
+      return std::min(p[0].rank(), p[1].rank());
+    case 3:
+      return std::min(std::min(p[0].rank(), p[1].rank()), p[2].rank());
+    case 4:
+      return std::min(std::min(p[0].rank(), p[1].rank()), std::min(p[2].rank(), p[3].rank()));
+    default:
+      break;
+  }
+  std::uint64_t even = ~std::uint64_t{0};
+  std::uint64_t odd = ~std::uint64_t{0};
+  std::size_t i = 0;
+  for (; i + 1 < p.size(); i += 2) {
+    even = std::min(even, p[i].rank());
+    odd = std::min(odd, p[i + 1].rank());
+  }
+  if (i < p.size()) even = std::min(even, p[i].rank());
+  return std::min(even, odd);
+}
+
+// Bit i set when paths[i] has rank `best` (at most 64 paths); straight code for up to four.
+inline std::uint64_t tied_mask(std::span<const PathCandidate> p, std::uint64_t best) noexcept {
+  auto bit = [&](std::size_t i) { return std::uint64_t{p[i].rank() == best} << i; };
+  switch (p.size()) {
+    case 2:
+      return bit(0) | bit(1);
+    case 3:
+      return bit(0) | bit(1) | bit(2);
+    case 4:
+      return (bit(0) | bit(1)) | (bit(2) | bit(3));
+    default:
+      break;
+  }
+  std::uint64_t tied = 0;
+  for (std::size_t k = 0; k < p.size(); ++k) tied |= bit(k);
+  return tied;
+}
+
 }  // namespace
 
 const char* policy_name(Policy policy) noexcept {
@@ -157,21 +202,11 @@ int PathSelector::select_round_robin(std::span<const PathCandidate> paths, std::
 int PathSelector::select_queue_depth(std::span<const PathCandidate> paths) noexcept {
   const std::size_t n = paths.size();
   if (n > kMaskPaths) return select_queue_depth_scan(paths);
-  // Two minimums side by side (even and odd indexes), so the comparisons do not form one chain.
-  std::uint64_t even = ~std::uint64_t{0};
-  std::uint64_t odd = ~std::uint64_t{0};
-  std::size_t i = 0;
-  for (; i + 1 < n; i += 2) {
-    even = std::min(even, paths[i].rank());
-    odd = std::min(odd, paths[i + 1].rank());
-  }
-  if (i < n) even = std::min(even, paths[i].rank());
-  const std::uint64_t best_rank = std::min(even, odd);
+  const std::uint64_t best_rank = min_rank(paths);
   if (best_rank >= PathCandidate::kUnselectableRank) return -1;
   const std::size_t start = start_after_cached(paths);
   if (paths[start].rank() == best_rank) return remember(paths, start);
-  std::uint64_t tied = 0;
-  for (std::size_t k = 0; k < n; ++k) tied |= std::uint64_t{paths[k].rank() == best_rank} << k;
+  const std::uint64_t tied = tied_mask(paths, best_rank);
   // One best path (a strict minimum): where the cursor is does not matter.
   if ((tied & (tied - 1)) == 0) return remember(paths, static_cast<std::size_t>(std::countr_zero(tied)));
   const std::uint64_t after = tied & (~std::uint64_t{0} << start);
