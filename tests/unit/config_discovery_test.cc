@@ -15,14 +15,14 @@ namespace nvmemp::mpathd {
 namespace {
 
 // A temporary directory removed at the end of the test.
-struct TempDir {
+struct DiscoveryConfDir {
   std::filesystem::path path;
-  TempDir() {
+  DiscoveryConfDir() {
     char tmpl[] = "/tmp/nvmemp-config-test-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     path = tmpl;
   }
-  ~TempDir() {
+  ~DiscoveryConfDir() {
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
   }
@@ -93,7 +93,7 @@ TEST_CASE("config: discovery.conf lines", "[config]") {
 }
 
 TEST_CASE("config: load_config reads the file and the discovery.conf it names", "[config]") {
-  TempDir dir;
+  DiscoveryConfDir dir;
   const std::string conf = dir.write("discovery.conf", "-t tcp -a 10.0.0.1 -s 8009\n-t tcp -a 10.0.0.2\n");
   const std::string toml = dir.write("a.toml", "[daemon]\ndiscovery_conf = \"" + conf +
                                                    "\"\n[[discovery]]\ntraddr = \"10.0.0.1\"\npersistent = false\n");
