@@ -10,8 +10,8 @@
 # Environment: CI=true makes a real-target VM that cannot start a failure (not a skip);
 # JOBS=N sets build parallelism (default: nproc); TEST_JOBS=N the tests ctest runs at once
 # (default: nproc; more starves the emulated real-target VM into I/O stalls); UNITY=OFF compiles
-# the library and tools one file at a time (default ON: batched, a clean build takes a quarter
-# less time; OFF suits edit-compile loops); BUILD_TYPE sets the CMake build type of
+# the library, tools and test binaries one file at a time (default ON: batched, a clean build
+# takes less time; OFF suits edit-compile loops); BUILD_TYPE sets the CMake build type of
 # build/ (default RelWithDebInfo; CI tests a Release build, what packagers compile).
 # Our builds treat warnings as errors (NVME_MPATH_WERROR=ON; WERROR=OFF turns it off). Release
 # optimizes at -O2 as Debian's packages do (CMakeLists.txt). A plain cmake build never treats

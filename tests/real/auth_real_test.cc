@@ -87,18 +87,18 @@ void check_no_leak(const std::string& out, const TestDhchapKey& k, const std::st
   CHECK(leak.empty());
 }
 
-struct Run {
+struct TimedRun {
   int status = -1;
   std::string out;
   double seconds = 0;
 };
 
-Run mpath_connect(const std::string& args) {
+TimedRun mpath_connect_timed(const std::string& args) {
   const auto t0 = std::chrono::steady_clock::now();
   std::string cmd = MPATH_CONNECT_BIN;
   cmd.append(" ").append(args);
   auto r = nvmemp::test::shell(cmd, 120, true);
-  return Run{r.status, r.out, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+  return TimedRun{r.status, r.out, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
 }
 
 std::string bench_args(const std::string& keys, double secs, const std::string& where) {
@@ -107,7 +107,7 @@ std::string bench_args(const std::string& keys, double secs, const std::string& 
                      rt.nqn, nvmemp::test::kTestHostNqn, secs, keys);
 }
 
-nlohmann::json json_of(const Run& r) {
+nlohmann::json bench_json_of(const TimedRun& r) {
   INFO(r.out);
   const auto brace = r.out.find('{');
   REQUIRE(brace != std::string::npos);
@@ -142,13 +142,13 @@ TEST_CASE("DH-HMAC-CHAP on nvmet: every hash, null/ffdhe2048/ffdhe4096, uni- and
     KeyFile cf(ctrl);
     std::string keys = "--dhchap-secret-file " + hf.path;
     if (c.bidirectional) keys += " --dhchap-ctrl-secret-file " + cf.path;
-    const Run r = mpath_connect(bench_args(keys, 1, fmt::format("-a 127.0.0.1 -s {}", rt.port1)));
+    const TimedRun r = mpath_connect_timed(bench_args(keys, 1, fmt::format("-a 127.0.0.1 -s {}", rt.port1)));
     const std::string want = fmt::format("dhchap {} {}", c.hash, c.group);
     std::printf("%-26s %-14s: %s in %.1f s\n", want.c_str(), c.bidirectional ? "bidirectional" : "unidirectional",
                 r.status == 0 ? "verify OK" : "FAILED", r.seconds);
     INFO(want << (c.bidirectional ? " bidirectional" : " unidirectional") << "\n" << r.out);
     REQUIRE(r.status == 0);
-    const auto j = json_of(r);
+    const auto j = bench_json_of(r);
     CHECK(j.at("errors") == 0);
     CHECK(j.at("verify_failures") == 0);
     CHECK(j.at("ios").get<std::uint64_t>() > 0);  // I/O queues authenticated too: nvmet refuses I/O otherwise
@@ -186,7 +186,7 @@ TEST_CASE("DH-HMAC-CHAP on nvmet: a wrong host key, a wrong controller key and n
       {"", "requires in-band authentication (DH-HMAC-CHAP) and no host key is configured"},
   };
   for (const Case& c : cases) {
-    const Run r = mpath_connect(bench_args(c.keys, 1, where));
+    const TimedRun r = mpath_connect_timed(bench_args(c.keys, 1, where));
     std::printf("refused in %.2f s: %s", r.seconds, r.out.c_str());
     INFO(r.out);
     CHECK(r.status != 0);
@@ -215,15 +215,15 @@ TEST_CASE("DH-HMAC-CHAP on nvmet: port down and up, the path reconnects and auth
   const std::string keys = fmt::format("--dhchap-secret-file {} --dhchap-ctrl-secret-file {} --reconnect-delay 1",
                                        hf.path, cf.path);
   const std::string where = fmt::format("--connect-all -a 127.0.0.1 -s {}", rt.port1);
-  auto fut = std::async(std::launch::async, [&] { return mpath_connect(bench_args(keys, 12, where)); });
+  auto fut = std::async(std::launch::async, [&] { return mpath_connect_timed(bench_args(keys, 12, where)); });
   std::this_thread::sleep_for(3s);
   CHECK(real_target_ctl(rt, "port-down 1").has_value());
   std::this_thread::sleep_for(3s);
   CHECK(real_target_ctl(rt, "port-up 1").has_value());
-  const Run r = fut.get();
+  const TimedRun r = fut.get();
   INFO(r.out);
   REQUIRE(r.status == 0);
-  const auto j = json_of(r);
+  const auto j = bench_json_of(r);
   CHECK(j.at("errors") == 0);
   CHECK(j.at("verify_failures") == 0);
   bool saw_port1 = false;

@@ -65,7 +65,7 @@ TEST_CASE("nvmet answers our ICReq with an ICResp our decoder accepts", "[real][
 
 namespace {
 
-constexpr const char* kDiscoveryNqn = "nqn.2014-08.org.nvmexpress.discovery";
+constexpr const char* kWellKnownDiscoveryNqn = "nqn.2014-08.org.nvmexpress.discovery";
 
 // Property Get/Set through `q`; fails the test on an error status.
 std::uint64_t property_get(test::SyncQueue& q, std::uint32_t reg, bool eight) {
@@ -177,7 +177,7 @@ TEST_CASE("Discovery log from nvmet parses with its referral", "[real][wire]") {
   REQUIRE(test::real_target_ctl(rt, "reset").has_value());
   auto q = test::SyncQueue::open(rt.port1, false);
   REQUIRE(q.has_value());
-  REQUIRE(test::connect_queue(*q, kDiscoveryNqn, 0, kCntlidDynamic, 0).has_value());
+  REQUIRE(test::connect_queue(*q, kWellKnownDiscoveryNqn, 0, kCntlidDynamic, 0).has_value());
   enable_controller(*q);
   auto hdr_cmd = make_get_log_page(0x70, 0, 0, 1024, 0, true);
   REQUIRE(hdr_cmd.has_value());

@@ -36,7 +36,7 @@ using namespace std::chrono_literals;
 
 constexpr std::uint64_t kDiskBytes = 16u << 20;
 
-std::string slurp(const std::string& path) {
+std::string slurp_trimmed(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -85,7 +85,7 @@ IoResult direct_io(const std::string& dev, bool write, Aligned& buf, std::uint64
   return r;
 }
 
-bool mounted(const std::string& point) {
+bool listed_in_mountinfo(const std::string& point) {
   std::ifstream in("/proc/self/mountinfo");
   for (std::string line; std::getline(in, line);)
     if (line.find(" " + point + " ") != std::string::npos) return true;
@@ -100,7 +100,7 @@ std::string loops_over(const std::string& dir) {
   for (const auto& e : std::filesystem::directory_iterator("/sys/block", ec)) {
     const std::string sys = e.path().filename().string();
     if (sys.rfind("loop", 0) != 0) continue;
-    std::string name = slurp(e.path().string() + "/loop/backing_file");
+    std::string name = slurp_trimmed(e.path().string() + "/loop/backing_file");
     if (name.empty()) continue;  // not bound
     if (name.find(dir) == std::string::npos) {
       const int fd = ::open(("/dev/" + sys).c_str(), O_RDONLY | O_CLOEXEC);
@@ -123,12 +123,12 @@ TEST_CASE("DualPathDisk: two loop devices with direct I/O over one file", "[scsi
     INFO(d->device(path));
     CHECK(d->device(path) == "/dev/" + d->sysname(path));
     const std::string sys = "/sys/block/" + d->sysname(path);
-    CHECK(slurp(sys + "/loop/dio") == "1");
-    CHECK(slurp(sys + "/loop/backing_file") == d->mountpoint() + (path == 0 ? "/a" : "/b"));
-    CHECK(slurp(sys + "/size") == std::to_string(kDiskBytes / 512));
-    CHECK(slurp(sys + "/queue/logical_block_size") == "512");
+    CHECK(slurp_trimmed(sys + "/loop/dio") == "1");
+    CHECK(slurp_trimmed(sys + "/loop/backing_file") == d->mountpoint() + (path == 0 ? "/a" : "/b"));
+    CHECK(slurp_trimmed(sys + "/size") == std::to_string(kDiskBytes / 512));
+    CHECK(slurp_trimmed(sys + "/queue/logical_block_size") == "512");
     CHECK(major(d->devnum(path)) == 7);  // LOOP_MAJOR
-    CHECK(slurp(sys + "/dev") == std::to_string(major(d->devnum(path))) + ":" + std::to_string(minor(d->devnum(path))));
+    CHECK(slurp_trimmed(sys + "/dev") == std::to_string(major(d->devnum(path))) + ":" + std::to_string(minor(d->devnum(path))));
     const std::string listed = shell("losetup -j " + d->mountpoint() + (path == 0 ? "/a" : "/b"), 30).out;
     CHECK(listed.find(d->device(path)) != std::string::npos);
   }
@@ -136,7 +136,7 @@ TEST_CASE("DualPathDisk: two loop devices with direct I/O over one file", "[scsi
   REQUIRE(::stat(d->backing_file().c_str(), &st) == 0);
   CHECK(static_cast<std::uint64_t>(st.st_size) == kDiskBytes);
   // dualpath-fuse reports the state of the switches in ctl.
-  CHECK(slurp(d->mountpoint() + "/ctl") == "a ok delay=0\nb ok delay=0");
+  CHECK(slurp_trimmed(d->mountpoint() + "/ctl") == "a ok delay=0\nb ok delay=0");
 }
 
 TEST_CASE("DualPathDisk: an O_DIRECT write on one path is read back on the other", "[scsi][dualpath]") {
@@ -177,7 +177,7 @@ TEST_CASE("DualPathDisk: a failed path gives EIO at once while the other works a
     REQUIRE(direct_io(d->device(bad), true, before, 0).err == 0);
 
     d->set_failing(bad, true);
-    const std::string state = slurp(d->mountpoint() + "/ctl");
+    const std::string state = slurp_trimmed(d->mountpoint() + "/ctl");
     CHECK(state.find(std::string(1, static_cast<char>('a' + bad)) + " fail") != std::string::npos);
     const IoResult rd = direct_io(d->device(bad), false, buf, 0);
     const IoResult wr = direct_io(d->device(bad), true, buf, 8192);
@@ -274,7 +274,7 @@ TEST_CASE("dualpath-fuse: bad arguments and bad ctl commands are refused clearly
     CHECK(errno == EINVAL);
     ::close(fd);
   }
-  CHECK(slurp(ctl) == "a ok delay=0\nb ok delay=0");  // nothing applied, not even "ok a"
+  CHECK(slurp_trimmed(ctl) == "a ok delay=0\nb ok delay=0");  // nothing applied, not even "ok a"
   CHECK_THROWS_WITH(d->set_delay(1, -5), Catch::Contains("Invalid argument"));
 }
 
@@ -284,7 +284,7 @@ TEST_CASE("DualPathDisk: cleanup leaves no loop device or mount or process or di
   const std::string sys0 = d->sysname(0), sys1 = d->sysname(1);
   const pid_t fuse = d->fuse_pid();
   REQUIRE(!loops_over(dir).empty());
-  REQUIRE(mounted(mnt));
+  REQUIRE(listed_in_mountinfo(mnt));
   d->set_failing(0, true);  // a failed path must not hold cleanup up
   d->set_delay(1, 200);
   const auto t0 = Clock::now();
@@ -293,9 +293,9 @@ TEST_CASE("DualPathDisk: cleanup leaves no loop device or mount or process or di
   CHECK(took < 10s);
   CHECK(shell("losetup -j " + backing, 30).out.empty());
   CHECK(loops_over(dir).empty());
-  CHECK(slurp("/sys/block/" + sys0 + "/loop/backing_file").find(dir) == std::string::npos);
-  CHECK(slurp("/sys/block/" + sys1 + "/loop/backing_file").find(dir) == std::string::npos);
-  CHECK_FALSE(mounted(mnt));
+  CHECK(slurp_trimmed("/sys/block/" + sys0 + "/loop/backing_file").find(dir) == std::string::npos);
+  CHECK(slurp_trimmed("/sys/block/" + sys1 + "/loop/backing_file").find(dir) == std::string::npos);
+  CHECK_FALSE(listed_in_mountinfo(mnt));
   CHECK_FALSE(std::filesystem::exists(dir));
   CHECK((::kill(fuse, 0) != 0 && errno == ESRCH));
 }
@@ -339,15 +339,15 @@ TEST_CASE("DualPathDisk: what a crashed run left behind is removed by the next c
   // The crash left the loop devices attached (their backing files broken).
   CHECK_FALSE(loops_over(dir).empty());
   if (!kill_fuse_too) {  // wait (bounded) for the FUSE child's lazy unmount
-    for (int i = 0; i < 500 && mounted(mnt); ++i) std::this_thread::sleep_for(10ms);
-    CHECK_FALSE(mounted(mnt));
+    for (int i = 0; i < 500 && listed_in_mountinfo(mnt); ++i) std::this_thread::sleep_for(10ms);
+    CHECK_FALSE(listed_in_mountinfo(mnt));
   }
 
   auto d = make_disk(1u << 20);  // create() cleans up first
   reap_fuse();
   CHECK((::kill(fuse, 0) != 0 && errno == ESRCH));
   CHECK(loops_over(dir).empty());
-  CHECK_FALSE(mounted(mnt));
+  CHECK_FALSE(listed_in_mountinfo(mnt));
   CHECK_FALSE(std::filesystem::exists(dir));
   // Nothing of the dead run is left for cleanup_stale() to find either.
   const std::string again = DualPathDisk::cleanup_stale();

@@ -42,7 +42,7 @@ FabricOptions options_with(const Keys& k, bool bidirectional) {
   return f;
 }
 
-void ctl(sim::SimTarget& sim, const std::string& line) {
+void ctl_key_hidden(sim::SimTarget& sim, const std::string& line) {
   auto r = sim.control(line);
   INFO(line.substr(0, 12));  // never the key
   REQUIRE(r.has_value());
@@ -111,7 +111,7 @@ TEST_CASE("host auth: every hash x DH group, bidirectional, on the admin queue a
   const FabricOptions f = options_with(k, true);
   for (const char* hash : {"sha256", "sha384", "sha512"}) {
     for (const char* group : {"null", "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192"}) {
-      ctl(*sim, auth_host(k, true, hash, group));
+      ctl_key_hidden(*sim, auth_host(k, true, hash, group));
       const auto r = verify(*sim, f, 0.2, false);
       const std::string want = fmt::format("dhchap {} {}", hash, group);
       INFO(want << ": " << r.first_error);
@@ -129,12 +129,12 @@ TEST_CASE("host auth: one-way, and a port down/up and a controller reset authent
   LogCapture logs;
   auto sim = start_sim();
   const Keys k;
-  ctl(*sim, auth_host(k, false, "sha384", "ffdhe2048"));
+  ctl_key_hidden(*sim, auth_host(k, false, "sha384", "ffdhe2048"));
   auto fut = std::async(std::launch::async, [&] { return verify(*sim, options_with(k, false), 7, true, 1); });
   std::this_thread::sleep_for(1500ms);
-  ctl(*sim, "port-down 1");
+  ctl_key_hidden(*sim, "port-down 1");
   std::this_thread::sleep_for(1500ms);
-  ctl(*sim, "port-up 1");
+  ctl_key_hidden(*sim, "port-up 1");
   std::this_thread::sleep_for(2000ms);
   // The controllers on port 1 after the reconnect: reset each (cntlid unknown here: try a few).
   for (int cntlid = 1; cntlid <= 6; ++cntlid) (void)sim->reset_ctrl(static_cast<std::uint16_t>(cntlid));
@@ -180,16 +180,16 @@ TEST_CASE("host auth: each fault of the controller ends in a clear error, at onc
        Errc::Unsupported},
   };
   for (const Case& c : cases) {
-    ctl(*sim, "auth-fault off");
-    ctl(*sim, auth_host(k, c.bidirectional, "sha256", "ffdhe2048"));
-    ctl(*sim, std::string("auth-fault ") + c.fault);
+    ctl_key_hidden(*sim, "auth-fault off");
+    ctl_key_hidden(*sim, auth_host(k, c.bidirectional, "sha256", "ffdhe2048"));
+    ctl_key_hidden(*sim, std::string("auth-fault ") + c.fault);
     const Refusal r = refused_connect(*sim, options_with(k, c.bidirectional));
     INFO(c.fault << ": " << r.error.message);
     CHECK(r.error.code == c.code);
     CHECK(r.error.message.find(c.message) != std::string::npos);
     CHECK(r.seconds < 5.0);
   }
-  ctl(*sim, "auth-fault off");
+  ctl_key_hidden(*sim, "auth-fault off");
   check_no_leak(logs.text(), k, sim->nqn());
 }
 
@@ -198,7 +198,7 @@ TEST_CASE("host auth: a wrong key, no key, and a Challenge that never comes: cle
   auto sim = start_sim();
   const Keys k;
   const Keys other;
-  ctl(*sim, auth_host(k, false, "sha512", "null"));
+  ctl_key_hidden(*sim, auth_host(k, false, "sha512", "null"));
   Refusal r = refused_connect(*sim, options_with(other, false));
   INFO(r.error.message);
   CHECK(r.error.code == Errc::AuthFailed);
@@ -213,13 +213,13 @@ TEST_CASE("host auth: a wrong key, no key, and a Challenge that never comes: cle
   // The Authentication Receive after the Negotiate never completes: the connect gives up when
   // connect_timeout (10 s) is spent, as for any silent step, and it is not an authentication
   // verdict (a reconnect would try again).
-  ctl(*sim, "auth-fault no-challenge");
+  ctl_key_hidden(*sim, "auth-fault no-challenge");
   r = refused_connect(*sim, options_with(k, false));
   INFO(r.error.message);
   CHECK(r.error.code != Errc::AuthFailed);
   CHECK(r.error.message.find("DH-HMAC-CHAP") != std::string::npos);
   CHECK(r.seconds < 15.0);
-  ctl(*sim, "auth-fault off");
+  ctl_key_hidden(*sim, "auth-fault off");
   check_no_leak(logs.text(), k, sim->nqn());
   check_no_leak(logs.text(), other, sim->nqn());
 }

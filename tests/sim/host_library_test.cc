@@ -15,8 +15,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::vector<transport::Completion> g_done;
-void on_done(void*, const transport::Completion& c) { g_done.push_back(c); }
+using test::g_done;
+using test::on_done;
 
 ControllerOptions host_options(std::uint16_t port, const std::string& nqn, bool digests) {
   ControllerOptions o = test::sim_host_options(port, nqn);

@@ -1,5 +1,6 @@
 // A library host on one ControlLoop for the sim tests that drive Controller and IoQueue
-// directly: the controller options for a sim port, and a live controller with one I/O queue.
+// directly: the controller options for a sim port, a live controller with one I/O queue, and a
+// completion callback that collects what the queue completes.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -7,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "controller/io_queue.h"
 #include "sim_support.h"
@@ -24,6 +26,11 @@ inline controller::ControllerOptions sim_host_options(std::uint16_t port, const 
   o.reconnect_delay = 200ms;
   return o;
 }
+
+// A completion callback for I/O queues: on_done appends to g_done, which each test clears
+// before the command whose completion it waits for.
+inline std::vector<transport::Completion> g_done;
+inline void on_done(void*, const transport::Completion& c) { g_done.push_back(c); }
 
 struct HostPair {
   std::unique_ptr<controller::Controller> ctrl;

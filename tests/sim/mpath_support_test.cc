@@ -43,8 +43,8 @@ struct Loop {
   }
 };
 
-std::vector<transport::Completion> g_done;
-void on_done(void*, const transport::Completion& c) { g_done.push_back(c); }
+using test::g_done;
+using test::on_done;
 
 ControllerOptions host_options(std::uint16_t port, const std::string& nqn) { return test::sim_host_options(port, nqn); }
 

@@ -50,7 +50,7 @@ std::uint16_t free_tcp_port() {
 
 // A daemon in this process in front of `sim`, exporting nsid 1 as "ns1" on `dir`/ns1.sock and
 // on 127.0.0.1 (a free port).
-struct Fixture {
+struct NbdExportFixture {
   std::unique_ptr<sim::SimTarget> sim;
   std::string dir = test_dir("nbd-test");
   std::string sock = dir + "/ns1.sock";
@@ -59,7 +59,7 @@ struct Fixture {
   std::string tcp_uri = fmt::format("nbd://127.0.0.1:{}/ns1", tcp_port);
   std::unique_ptr<mpathd::Daemon> daemon;
 
-  explicit Fixture(std::uint64_t ns_bytes = 64u << 20) {
+  explicit NbdExportFixture(std::uint64_t ns_bytes = 64u << 20) {
     sim::SimConfig c = small_config();
     c.ns_size_bytes = ns_bytes;
     sim = start_sim(c);
@@ -71,7 +71,7 @@ struct Fixture {
         kTestHostNqn, dir, sim->nqn(), sim->ports()[0], sim->ports()[1], sim->nqn(), sock, tcp_port);
     daemon = start_daemon_with(dir, text);
   }
-  ~Fixture() {
+  ~NbdExportFixture() {
     daemon.reset();
     sim->stop();
   }
@@ -164,7 +164,7 @@ std::pair<std::uint32_t, std::vector<std::uint8_t>> raw_request(const RawClient&
 
 TEST_CASE("NBD export: nbdinfo, nbdcopy 32 MiB round trip, qemu-img and qemu-io", "[nbd][daemon]") {
   require_tools();
-  Fixture f;
+  NbdExportFixture f;
   const auto info = shell(fmt::format("nbdinfo --json \"{}\"", f.uri));
   INFO(info.out);
   REQUIRE(info.status == 0);
@@ -208,7 +208,7 @@ TEST_CASE("NBD export: nbdinfo, nbdcopy 32 MiB round trip, qemu-img and qemu-io"
 
 TEST_CASE("NBD export: nbdcopy in and out while a path fails under the copy", "[nbd][daemon][multipath]") {
   require_tools();
-  Fixture f;
+  NbdExportFixture f;
   // 2 ms per command and one request at a time: the copies take about a second each, so the
   // port goes down in the middle of them.
   REQUIRE(f.sim->set_latency(1, 2).has_value());
@@ -245,7 +245,7 @@ TEST_CASE("NBD export: nbdcopy in and out while a path fails under the copy", "[
 
 TEST_CASE("NBD export: a client without block sizes gets unaligned requests done by read-modify-write",
           "[nbd][daemon]") {
-  Fixture f(8u << 20);
+  NbdExportFixture f(8u << 20);
   auto a = raw_connect(f.sock, "ns1");
   auto b = raw_connect(f.sock, "ns1");  // several clients at once
   CHECK(a->size == 8u << 20);
@@ -276,7 +276,7 @@ TEST_CASE("NBD export: a client without block sizes gets unaligned requests done
 
 TEST_CASE("NBD export: a client pipelining more requests than the connection queues is paused, not dropped",
           "[nbd][daemon]") {
-  Fixture f(8u << 20);
+  NbdExportFixture f(8u << 20);
   auto c = raw_connect(f.sock, "ns1");
   // 3000 WRITEs of 4 KiB sent at once (more than kMaxQueuedRequests): the connection stops
   // reading while its queue is full and goes on as requests finish; every one is answered.

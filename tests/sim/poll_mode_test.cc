@@ -15,13 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-tools::BenchTarget both_ports(const sim::SimTarget& sim) {
-  tools::BenchTarget t;
-  t.subnqn = sim.nqn();
-  for (auto p : sim.ports()) t.paths.push_back(Endpoint{"127.0.0.1", p, "", ""});
-  return t;
-}
-
 FabricOptions with_mode(PollMode m) {
   FabricOptions o = fast_options();
   o.poll_mode = m;
@@ -62,7 +55,7 @@ TEST_CASE("poll modes: verify over two paths in every mode", "[poll]") {
     b.iodepth = 8;
     b.seconds = 1.0;
     b.seed = 11;
-    auto r = tools::run_bench(with_mode(m), both_ports(*sim), b, {});
+    auto r = tools::run_bench(with_mode(m), both_ports_target(*sim), b, {});
     REQUIRE(r.has_value());
     CHECK(r->ios > 100);
     CHECK(r->errors == 0);
@@ -83,7 +76,7 @@ TEST_CASE("poll modes: a blackholed path is suspected and its reads move while t
     b.workload = tools::Workload::RandRead;
     b.iodepth = 8;
     b.seconds = 2.0;
-    auto r = tools::run_bench(with_mode(m), both_ports(*sim), b, {});
+    auto r = tools::run_bench(with_mode(m), both_ports_target(*sim), b, {});
     fault.join();
     REQUIRE(r.has_value());
     CHECK(r->errors == 0);
@@ -106,7 +99,7 @@ TEST_CASE("poll modes: two busy I/O threads on two cores starve neither keep-ali
   b.iodepth = 32;
   b.threads = 2;
   b.seconds = 8.0;  // three keep-alive intervals (KATO/2) and more
-  auto r = tools::run_bench(o, both_ports(*sim), b, {});
+  auto r = tools::run_bench(o, both_ports_target(*sim), b, {});
   REQUIRE(r.has_value());
   CHECK(r->errors == 0);
   CHECK(r->ios > 1000);

@@ -24,8 +24,8 @@ using auth::DhGroup;
 
 namespace {
 
-std::vector<transport::Completion> g_done;
-void on_done(void*, const transport::Completion& c) { g_done.push_back(c); }
+using test::g_done;
+using test::on_done;
 
 std::shared_ptr<const auth::DhchapKeys> keys_for(const std::string& subnqn) {
   auto host = auth::parse_dhchap_secret(test::kAuthHostKey, "test host key");

@@ -23,13 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-tools::BenchTarget both_ports(const sim::SimTarget& sim) {
-  tools::BenchTarget t;
-  t.subnqn = sim.nqn();
-  for (auto p : sim.ports()) t.paths.push_back(Endpoint{"127.0.0.1", p, "", ""});
-  return t;
-}
-
 tools::BenchOptions verify(std::uint32_t iodepth, double seconds) {
   tools::BenchOptions b;
   b.workload = tools::Workload::Verify;
@@ -51,7 +44,7 @@ TEST_CASE("regression: Keep Alive never answered resets the controller, bench, f
     // Keep Alive goes out at KATO/2 = 1 s and is never answered: the controllers reset at ~2 s
     // and reconnect; the run ends at 3 s with a Keep Alive outstanding again. Before the fix
     // the shutdown's abort of that Keep Alive re-entered reset() and the next tick crashed.
-    auto r = tools::run_bench(fast_options(), both_ports(*sim), verify(8, 3.5), {});
+    auto r = tools::run_bench(fast_options(), both_ports_target(*sim), verify(8, 3.5), {});
     REQUIRE(r.has_value());
     CHECK(r->ios > 0);
     CHECK(r->verify_failures == 0);
@@ -93,7 +86,7 @@ TEST_CASE("regression: I/O queues sized to CAP.MQES, --iodepth 1024 and 512 agai
     INFO("iodepth " << depth);
     // 3 s: more than `depth` I/Os must complete even under ASan with other tests beside it
     // (1.5 s did 912 at depth 1024 in the sanitizer pass).
-    auto r = tools::run_bench(fast_options(), both_ports(*sim), verify(depth, 3.0), {});
+    auto r = tools::run_bench(fast_options(), both_ports_target(*sim), verify(depth, 3.0), {});
     REQUIRE(r.has_value());
     INFO("first error: " << r->first_error);
     CHECK(r->errors == 0);

@@ -28,11 +28,11 @@ using Verdict = auth::DhchapStep::Verdict;
 
 namespace {
 
-struct Fixture {
+struct AuthFaultFixture {
   std::unique_ptr<sim::SimTarget> sim;
   std::string nqn;
   HostKeys keys;
-  Fixture(DhchapHash h, DhGroup g, bool bidirectional, sim::SimConfig cfg = small_config())
+  AuthFaultFixture(DhchapHash h, DhGroup g, bool bidirectional, sim::SimConfig cfg = small_config())
       : sim(start_sim(cfg)), nqn(sim->nqn()), keys(host_keys(nqn, bidirectional)) {
     REQUIRE(sim->control(auth_host_line(h, g, bidirectional)));
   }
@@ -68,7 +68,7 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("auth faults: wrong-r2 / no-r2: the host refuses the controller with Failure2, one-shot", "[sim][auth]") {
-  Fixture f(DhchapHash::Sha384, DhGroup::Ffdhe2048, true);
+  AuthFaultFixture f(DhchapHash::Sha384, DhGroup::Ffdhe2048, true);
   for (const char* fault : {"wrong-r2", "no-r2"}) {
     INFO(fault);
     const ExchangeResult r = f.refused_by_host(fault, 1);
@@ -85,7 +85,7 @@ TEST_CASE("auth faults: wrong-r2 / no-r2: the host refuses the controller with F
 }
 
 TEST_CASE("auth faults: failure1 REASON in place of the Challenge, every reason code", "[sim][auth]") {
-  Fixture f(DhchapHash::Sha256, DhGroup::Null, false);
+  AuthFaultFixture f(DhchapHash::Sha256, DhGroup::Null, false);
   for (std::uint8_t rce = 1; rce <= 7; ++rce) {
     INFO("reason " << int(rce));
     REQUIRE(f.sim->control(fmt::format("auth-fault failure1 {}", rce)));
@@ -106,7 +106,7 @@ TEST_CASE("auth faults: failure1 REASON in place of the Challenge, every reason 
 }
 
 TEST_CASE("auth faults: no-challenge: the Receive after the Negotiate never completes", "[sim][auth]") {
-  Fixture f(DhchapHash::Sha256, DhGroup::Ffdhe2048, false);
+  AuthFaultFixture f(DhchapHash::Sha256, DhGroup::Ffdhe2048, false);
   REQUIRE(f.sim->control("auth-fault no-challenge"));
   AuthQueue a = f.admin();
   auth::DhchapHostExchange x(host_config(f.keys, f.nqn), 5);
@@ -123,7 +123,7 @@ TEST_CASE("auth faults: no-challenge: the Receive after the Negotiate never comp
 
 TEST_CASE("auth faults: wrong-tid and group-not-offered: the host answers Failure2 with the matching reason",
           "[sim][auth]") {
-  Fixture f(DhchapHash::Sha512, DhGroup::Ffdhe2048, false);
+  AuthFaultFixture f(DhchapHash::Sha512, DhGroup::Ffdhe2048, false);
   SECTION("wrong-tid") {
     CHECK_THAT(f.refused_by_host("wrong-tid", 70).error, Catch::Contains("T_ID 71, the Negotiate sent 70"));
   }
@@ -145,7 +145,7 @@ TEST_CASE("auth faults: wrong-tid and group-not-offered: the host answers Failur
 
 TEST_CASE("auth faults: refuse-reauth (Failure1, the queue kept) and refuse-reauth-cse persist until auth-fault off",
           "[sim][auth]") {
-  Fixture f(DhchapHash::Sha256, DhGroup::Ffdhe2048, true);
+  AuthFaultFixture f(DhchapHash::Sha256, DhGroup::Ffdhe2048, true);
   AuthQueue a = f.admin();
   REQUIRE(f.exchange(a, 1).verdict == Verdict::Done);
   REQUIRE(f.sim->control("auth-fault refuse-reauth"));
@@ -225,7 +225,7 @@ TEST_CASE("auth: no secret in the verbose log, the status or an error", "[sim][a
   {
     sim::SimConfig cfg = small_config();
     cfg.verbose = true;
-    Fixture f(DhchapHash::Sha384, DhGroup::Ffdhe2048, true, cfg);
+    AuthFaultFixture f(DhchapHash::Sha384, DhGroup::Ffdhe2048, true, cfg);
     AuthQueue a = f.admin();
     REQUIRE(f.exchange(a, 1).verdict == Verdict::Done);
     HostKeys wrong = host_keys(f.nqn, false, kAuthOtherKey);

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "bench.h"
 #include "wire/registers.h"
 
 namespace nvmemp::test {
@@ -98,6 +99,13 @@ FabricOptions fast_options() {
   f.reconnect_delay = std::chrono::seconds(1);
   f.ctrl_loss_tmo = std::chrono::seconds(60);
   return f;
+}
+
+tools::BenchTarget both_ports_target(const sim::SimTarget& sim) {
+  tools::BenchTarget t;
+  t.subnqn = sim.nqn();
+  for (auto p : sim.ports()) t.paths.push_back(Endpoint{"127.0.0.1", p, "", ""});
+  return t;
 }
 
 }  // namespace nvmemp::test

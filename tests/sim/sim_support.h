@@ -12,6 +12,10 @@
 #include "support/sync_queue.h"
 #include "wire/sqe.h"
 
+namespace nvmemp::tools {
+struct BenchTarget;
+}
+
 namespace nvmemp::test {
 
 // Starts a target (REQUIREs success). Small namespaces keep the tests light.
@@ -45,5 +49,8 @@ std::vector<std::uint8_t> pattern(std::size_t len, std::uint32_t seed);
 // Fabric options for tests that lose paths on purpose: the test host NQN, keep-alive 2 s,
 // reconnect every 1 s, ctrl_loss_tmo 60 s.
 FabricOptions fast_options();
+
+// A bench target (tools/mpath-connect/bench.h) with a path to each of `sim`'s ports.
+tools::BenchTarget both_ports_target(const sim::SimTarget& sim);
 
 }  // namespace nvmemp::test

@@ -21,9 +21,9 @@ namespace {
 using test::find_key_leak;
 using test::make_test_dhchap_key;
 
-constexpr const char* kNqn = "nqn.2026-01.io.example:mpath-test";
+constexpr const char* kDhchapSubsysNqn = "nqn.2026-01.io.example:mpath-test";
 
-DaemonConfig parse_ok(const std::string& text) {
+DaemonConfig parse_dhchap_ok(const std::string& text) {
   auto r = parse_config(text, "t.toml");
   if (!r) FAIL(r.error().message);
   return std::move(*r);
@@ -49,7 +49,7 @@ TEST_CASE("config: [host] dhchap_secret is every subsystem's host key, a subsyst
   const auto sub = make_test_dhchap_key(2);
   const auto ctrl = make_test_dhchap_key(3);
   const auto path = make_test_dhchap_key(0);
-  const auto cfg = parse_ok(fmt::format(R"(
+  const auto cfg = parse_dhchap_ok(fmt::format(R"(
 [host]
 dhchap_secret = "{}"
 [[subsystem]]
@@ -66,7 +66,7 @@ traddr = "127.0.0.1"
 traddr = "127.0.0.2"
 dhchap_secret = "{}"
 )",
-                                        host.text, kNqn, kNqn, sub.text, ctrl.text, path.text));
+                                        host.text, kDhchapSubsysNqn, kDhchapSubsysNqn, sub.text, ctrl.text, path.text));
   CHECK(same_key(cfg.fabric.dhchap_secret, host));
   CHECK(cfg.inline_secrets);
   REQUIRE(cfg.subsystems.size() == 2);
@@ -88,7 +88,7 @@ TEST_CASE("config: dhchap_secret_file reads the key from a file, errors name the
   const std::string line = key.text + "\n";
   REQUIRE(::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
   ::close(fd);
-  const auto cfg = parse_ok(fmt::format("[host]\ndhchap_secret_file = \"{}\"\n", tmpl));
+  const auto cfg = parse_dhchap_ok(fmt::format("[host]\ndhchap_secret_file = \"{}\"\n", tmpl));
   CHECK(same_key(cfg.fabric.dhchap_secret, key));
   CHECK_FALSE(cfg.inline_secrets);
   ::unlink(tmpl);
@@ -96,7 +96,7 @@ TEST_CASE("config: dhchap_secret_file reads the key from a file, errors name the
   const auto bad = make_test_dhchap_key(1);
   std::string broken = bad.text;
   broken[12] = broken[12] == 'A' ? 'B' : 'A';  // the CRC no longer matches
-  std::string e = parse_error(fmt::format("[[subsystem]]\nnqn = \"{}\"\ndhchap_secret = \"{}\"\n", kNqn, broken));
+  std::string e = parse_error(fmt::format("[[subsystem]]\nnqn = \"{}\"\ndhchap_secret = \"{}\"\n", kDhchapSubsysNqn, broken));
   CHECK(e.find("t.toml:3:") != std::string::npos);
   CHECK(e.find("dhchap_secret in [[subsystem]]") != std::string::npos);
   CHECK(find_key_leak(e, bad).empty());
@@ -117,7 +117,7 @@ TEST_CASE("config: dhchap_secret_file reads the key from a file, errors name the
   e = parse_error(fmt::format("[host]\ndhchap_ctrl_secret = \"{}\"\n", key.text));
   CHECK(e.find("dhchap_ctrl_secret") != std::string::npos);
   CHECK(find_key_leak(e, key).empty());
-  e = parse_error(fmt::format("[[subsystem]]\nnqn = \"{}\"\ndhchap_ctrl_secret = \"{}\"\n", kNqn, key.text));
+  e = parse_error(fmt::format("[[subsystem]]\nnqn = \"{}\"\ndhchap_ctrl_secret = \"{}\"\n", kDhchapSubsysNqn, key.text));
   CHECK(e.find("needs a host key as well") != std::string::npos);
   CHECK(find_key_leak(e, key).empty());
 }

@@ -19,14 +19,14 @@ namespace nvmemp::mpathd {
 namespace {
 
 // A temporary directory removed at the end of the test.
-struct TempDir {
+struct DiscoveryConfDir {
   std::filesystem::path path;
-  TempDir() {
+  DiscoveryConfDir() {
     char tmpl[] = "/tmp/nvmemp-config-test-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     path = tmpl;
   }
-  ~TempDir() {
+  ~DiscoveryConfDir() {
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
   }
@@ -97,7 +97,7 @@ TEST_CASE("config: discovery.conf lines", "[config]") {
 }
 
 TEST_CASE("config: load_config reads the file and the discovery.conf it names", "[config]") {
-  TempDir dir;
+  DiscoveryConfDir dir;
   const std::string conf = dir.write("discovery.conf", "-t tcp -a 10.0.0.1 -s 8009\n-t tcp -a 10.0.0.2\n");
   const std::string toml = dir.write("a.toml", "[daemon]\ndiscovery_conf = \"" + conf +
                                                    "\"\n[[discovery]]\ntraddr = \"10.0.0.1\"\npersistent = false\n");
@@ -152,7 +152,7 @@ TEST_CASE("config: same_endpoint compares addresses, not spellings", "[config]")
 // texts' XX (00..03) tells the three keys apart in describe().
 TEST_CASE("config: libnvme_config (libnvme's config.json) adds tcp ports as subsystem paths with their keys",
           "[config]") {
-  TempDir dir;
+  DiscoveryConfDir dir;
   const auto host_key = test::make_test_dhchap_key(3);   // the host entry's dhchap_key
   const auto port_key = test::make_test_dhchap_key(1);   // a port's own dhchap_key (host key)
   const auto ctrl_key = test::make_test_dhchap_key(2);   // a port's dhchap_ctrl_key

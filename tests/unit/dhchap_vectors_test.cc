@@ -26,7 +26,7 @@ nlohmann::json load_vectors() {
   return nlohmann::json::parse(in);
 }
 
-std::vector<std::uint8_t> hex(const nlohmann::json& j) { return test::from_hex(j.get<std::string>()); }
+std::vector<std::uint8_t> hex_field(const nlohmann::json& j) { return test::from_hex(j.get<std::string>()); }
 
 DhchapHash hash_named(const std::string& n) {
   for (std::uint8_t id = 1; id <= 3; ++id) {
@@ -52,11 +52,11 @@ TEST_CASE("DH-HMAC-CHAP key transform matches the independent script for XX 01-0
   for (const auto& t : v.at("transform")) {
     DhchapSecret s;
     s.transform = static_cast<DhchapHash>(t.at("xx").get<int>());
-    s.key = SecretBuf(hex(t.at("key")));
+    s.key = SecretBuf(hex_field(t.at("key")));
     auto k = transform_key(s, t.at("nqn").get<std::string>());
     REQUIRE(k);
     INFO("xx " << t.at("xx").get<int>() << ", " << s.key.size() << "-byte key");
-    CHECK(k->equals(hex(t.at("transformed"))));
+    CHECK(k->equals(hex_field(t.at("transformed"))));
   }
 }
 
@@ -69,29 +69,29 @@ TEST_CASE("DH-HMAC-CHAP R1, R2 and the augmented challenge match the independent
     INFO(hash_name(h) << " " << dh_group_name(g));
     SecretBuf z;
     if (g != DhGroup::Null) {
-      auto host = DhKeyPair::from_private(g, hex(r.at("host_private")));
-      auto ctrl = DhKeyPair::from_private(g, hex(r.at("ctrl_private")));
+      auto host = DhKeyPair::from_private(g, hex_field(r.at("host_private")));
+      auto ctrl = DhKeyPair::from_private(g, hex_field(r.at("ctrl_private")));
       REQUIRE(host);
       REQUIRE(ctrl);
-      CHECK(host->public_value() == hex(r.at("host_public")));
-      CHECK(ctrl->public_value() == hex(r.at("ctrl_public")));
-      auto zh = host->shared_secret(hex(r.at("ctrl_public")));
-      auto zc = ctrl->shared_secret(hex(r.at("host_public")));
+      CHECK(host->public_value() == hex_field(r.at("host_public")));
+      CHECK(ctrl->public_value() == hex_field(r.at("ctrl_public")));
+      auto zh = host->shared_secret(hex_field(r.at("ctrl_public")));
+      auto zc = ctrl->shared_secret(hex_field(r.at("host_public")));
       REQUIRE(zh);
       REQUIRE(zc);
-      CHECK(zh->equals(hex(r.at("z"))));
-      CHECK(zc->equals(hex(r.at("z"))));
+      CHECK(zh->equals(hex_field(r.at("z"))));
+      CHECK(zc->equals(hex_field(r.at("z"))));
       z = std::move(*zh);
       ++ffdhe;
     }
-    auto ca1 = augmented_challenge(h, hex(r.at("c1")), z.bytes());
-    auto ca2 = augmented_challenge(h, hex(r.at("c2")), z.bytes());
+    auto ca1 = augmented_challenge(h, hex_field(r.at("c1")), z.bytes());
+    auto ca2 = augmented_challenge(h, hex_field(r.at("c2")), z.bytes());
     REQUIRE(ca1);
     REQUIRE(ca2);
-    CHECK(ca1->equals(hex(r.at("ca1"))));
-    CHECK(ca2->equals(hex(r.at("ca2"))));
-    const auto kh = hex(r.at("host_key"));
-    const auto kc = hex(r.at("ctrl_key"));
+    CHECK(ca1->equals(hex_field(r.at("ca1"))));
+    CHECK(ca2->equals(hex_field(r.at("ca2"))));
+    const auto kh = hex_field(r.at("host_key"));
+    const auto kc = hex_field(r.at("ctrl_key"));
     const std::string hostnqn = r.at("hostnqn");
     const std::string subnqn = r.at("subnqn");
     const auto t_id = r.at("t_id").get<std::uint16_t>();
@@ -100,8 +100,8 @@ TEST_CASE("DH-HMAC-CHAP R1, R2 and the augmented challenge match the independent
     auto r2 = controller_response({h, kc, ca2->bytes(), r.at("s2").get<std::uint32_t>(), t_id, 0, hostnqn, subnqn});
     REQUIRE(r1);
     REQUIRE(r2);
-    CHECK(*r1 == hex(r.at("r1")));
-    CHECK(*r2 == hex(r.at("r2")));
+    CHECK(*r1 == hex_field(r.at("r1")));
+    CHECK(*r2 == hex_field(r.at("r2")));
   }
   CHECK(ffdhe == 5);
 }

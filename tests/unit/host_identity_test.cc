@@ -8,19 +8,19 @@
 using namespace nvmemp::controller;
 
 namespace {
-struct TempDir {
+struct HostIdDir {
   std::filesystem::path path;
-  TempDir() {
+  HostIdDir() {
     char tmpl[] = "/tmp/nvmemp-hostid-XXXXXX";
     path = ::mkdtemp(tmpl);
   }
-  ~TempDir() { std::filesystem::remove_all(path); }
+  ~HostIdDir() { std::filesystem::remove_all(path); }
   void write(const std::string& name, const std::string& text) const { std::ofstream(path / name) << text; }
 };
 }  // namespace
 
 TEST_CASE("Host identity: files, overrides, generation, errors", "[host_identity]") {
-  TempDir dir;
+  HostIdDir dir;
   HostIdentityOptions o;
   o.config_dir = dir.path;
 

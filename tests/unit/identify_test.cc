@@ -8,31 +8,26 @@
 #include <string>
 #include <vector>
 
-#include "support/capture.h"
+#include "support/wire_buf.h"
 
 namespace nvmemp::wire {
 namespace {
 
-using Buf = std::vector<std::uint8_t>;
-
-Bytes bytes(const Buf& b) { return Bytes(b.data(), b.size()); }
-MutBytes mut(Buf& b) { return MutBytes(b.data(), b.size()); }
+using test::Buf;
+using test::bytes;
+using test::mut;
 
 void put_text(Buf& b, std::size_t off, std::string_view s) {
   std::memcpy(&b[off], s.data(), s.size());
 }
 
-std::string hex(const auto& arr) { return to_hex(Bytes(arr.data(), arr.size())); }
+std::string array_hex(const auto& arr) { return to_hex(Bytes(arr.data(), arr.size())); }
 
 // ---- capture data ----
 
-using Payload = test::CapturedData;
-
-std::vector<Payload> payloads(const std::string& file, const std::string& what) {
-  return test::c2h_payloads(file, what);
-}
-
-bool is_nvmet(const std::string& file) { return file.rfind("nvmet", 0) == 0; }
+using test::is_nvmet;
+using test::Payload;
+using test::payloads;
 
 // ---- hand-built structures ---------------------------------------------------------------------
 
@@ -188,8 +183,8 @@ TEST_CASE("Identify Namespace: fields and LBA format table", "[identify]") {
   CHECK(ns->active());
   CHECK(ns->extended_lba());
   CHECK(ns->anagrpid == 7);
-  CHECK(hex(ns->nguid) == "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
-  CHECK(hex(ns->eui64) == "1011121314151617");
+  CHECK(array_hex(ns->nguid) == "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf");
+  CHECK(array_hex(ns->eui64) == "1011121314151617");
   CHECK(ns->has_nguid());
   CHECK(ns->has_eui64());
   REQUIRE(ns->lbaf.size() == 4);
@@ -309,9 +304,9 @@ TEST_CASE("NS ID descriptors: all four types", "[identify]") {
   const auto d = parse_ns_id_descriptors(bytes(b));
   REQUIRE(d);
   REQUIRE(d->eui64);
-  CHECK(hex(*d->eui64) == "1011121314151617");
+  CHECK(array_hex(*d->eui64) == "1011121314151617");
   REQUIRE(d->nguid);
-  CHECK(hex(*d->nguid) == "202122232425262728292a2b2c2d2e2f");
+  CHECK(array_hex(*d->nguid) == "202122232425262728292a2b2c2d2e2f");
   REQUIRE(d->uuid);
   CHECK(format_uuid(*d->uuid) == "30313233-3435-3637-3839-3a3b3c3d3e3f");
   REQUIRE(d->csi);
@@ -533,7 +528,7 @@ TEST_CASE("Identify Namespace and descriptors from nvmet and SPDK captures", "[i
           CHECK(ns->lbads == 9);
           CHECK(ns->lba_size() == 512);
           CHECK(ns->anagrpid == nsid);
-          CHECK(hex(ns->nguid) == "0123456789abcdef000000000000000" + std::to_string(nsid));
+          CHECK(array_hex(ns->nguid) == "0123456789abcdef000000000000000" + std::to_string(nsid));
           CHECK(format_uuid(*d->uuid) ==
                 "9c0b5e2a-6f1d-4c3b-8a7e-00000000000" + std::to_string(nsid));
           REQUIRE(d->csi);

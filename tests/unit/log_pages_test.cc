@@ -10,25 +10,21 @@
 #include <string>
 #include <vector>
 
-#include "support/capture.h"
+#include "support/wire_buf.h"
 
 namespace nvmemp::wire {
 namespace {
 
-using Buf = std::vector<std::uint8_t>;
-
-Bytes bytes(const Buf& b) { return Bytes(b.data(), b.size()); }
-MutBytes mut(Buf& b) { return MutBytes(b.data(), b.size()); }
+using test::Buf;
+using test::bytes;
+using test::mut;
 
 // ---- capture data ----
 
-using Payload = test::CapturedData;
+using test::is_nvmet;
+using test::Payload;
+using test::payloads;
 
-std::vector<Payload> payloads(const std::string& file, const std::string& what) {
-  return test::c2h_payloads(file, what);
-}
-
-bool is_nvmet(const std::string& file) { return file.rfind("nvmet", 0) == 0; }
 bool on_port(const Payload& p, const std::string& port) {
   return p.conn.find(":" + port + " ") != std::string::npos;
 }

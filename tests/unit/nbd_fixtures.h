@@ -1,6 +1,6 @@
 // Shared by the NBD codec tests (nbd_proto_test.cc, nbd_transmission_test.cc): hex text to
 // bytes, a Wire builder for what a client sends, two exports (ns1 and a read-only one), and a
-// Harness feeding a ServerSession.
+// SessionHarness feeding a ServerSession.
 #pragma once
 
 #include "nbd_proto.h"
@@ -15,11 +15,11 @@
 
 namespace nvmemp::nbd::fixtures {
 
-using Bytes = std::vector<std::uint8_t>;
+using ByteVec = std::vector<std::uint8_t>;
 
 // "4e42 444d ..." -> bytes; spaces are ignored.
-inline Bytes hex(std::string_view s) {
-  Bytes out;
+inline ByteVec hex(std::string_view s) {
+  ByteVec out;
   int nibble = -1;
   for (char c : s) {
     int v;
@@ -42,7 +42,7 @@ inline Bytes hex(std::string_view s) {
 
 // What a client sends, built field by field (big-endian, as the spec says).
 struct Wire {
-  Bytes b;
+  ByteVec b;
   Wire& u16(std::uint16_t v) {
     b.push_back(static_cast<std::uint8_t>(v >> 8));
     b.push_back(static_cast<std::uint8_t>(v));
@@ -60,11 +60,11 @@ struct Wire {
     b.insert(b.end(), s.begin(), s.end());
     return *this;
   }
-  Wire& raw(const Bytes& x) {
+  Wire& raw(const ByteVec& x) {
     b.insert(b.end(), x.begin(), x.end());
     return *this;
   }
-  Wire& option(std::uint32_t opt, const Bytes& data) {
+  Wire& option(std::uint32_t opt, const ByteVec& data) {
     u64(nbd::kIHaveOpt).u32(opt).u32(static_cast<std::uint32_t>(data.size()));
     return raw(data);
   }
@@ -100,19 +100,19 @@ inline std::vector<nbd::ExportInfo> exports() {
 }
 
 // Feeds everything in one call; fails the test on a protocol error.
-struct Harness {
+struct SessionHarness {
   nbd::ServerSession s{exports()};
-  Bytes out;
+  ByteVec out;
   std::vector<nbd::Request> reqs;
 
-  nvmemp::Result<void> feed(const Bytes& in) { return s.feed(in, out, reqs); }
-  void ok(const Bytes& in) {
+  nvmemp::Result<void> feed(const ByteVec& in) { return s.feed(in, out, reqs); }
+  void ok(const ByteVec& in) {
     auto r = feed(in);
     INFO((r ? std::string() : r.error().message));
     REQUIRE(r);
   }
-  Bytes take() {
-    Bytes o;
+  ByteVec take() {
+    ByteVec o;
     o.swap(out);
     return o;
   }

@@ -1,6 +1,6 @@
 // NBD server codec: the handshake byte for byte per the NBD protocol document (options,
 // errors, violations) and export validation. The transmission phase is in
-// nbd_transmission_test.cc, the shared Wire builder and Harness in nbd_fixtures.h.
+// nbd_transmission_test.cc, the shared Wire builder and SessionHarness in nbd_fixtures.h.
 #include "nbd_proto.h"
 
 #include <cstddef>
@@ -19,14 +19,14 @@ using namespace nvmemp::nbd::fixtures;
 namespace {
 
 // An option reply as the server must send it.
-Bytes reply(std::uint32_t opt, std::uint32_t type, const Bytes& data = {}) {
+ByteVec reply(std::uint32_t opt, std::uint32_t type, const ByteVec& data = {}) {
   Wire w;
   w.u64(0x3e889045565a9ULL).u32(opt).u32(type).u32(static_cast<std::uint32_t>(data.size())).raw(data);
   return w.b;
 }
 
-const Bytes kInfoExportNs1 = hex("0000 0000000000100000 016d");   // size 1 MiB, flags 0x16d
-const Bytes kInfoBlockNs1 = hex("0003 00000200 00001000 00020000");  // 512 / 4096 / 128 KiB
+const ByteVec kInfoExportNs1 = hex("0000 0000000000100000 016d");   // size 1 MiB, flags 0x16d
+const ByteVec kInfoBlockNs1 = hex("0003 00000200 00001000 00020000");  // 512 / 4096 / 128 KiB
 
 }  // namespace
 
@@ -37,10 +37,10 @@ TEST_CASE("NBD greeting is NBDMAGIC, IHAVEOPT, FIXED_NEWSTYLE|NO_ZEROES", "[nbd]
 }
 
 TEST_CASE("NBD OPT_GO with NBD_INFO_BLOCK_SIZE: byte for byte, block sizes negotiated", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   // Client flags FIXED_NEWSTYLE|NO_ZEROES; NBD_OPT_GO "ns1" with one info request (BLOCK_SIZE).
   h.ok(hex("00000003 49484156454f5054 00000007 0000000b 00000003 6e7331 0001 0003"));
-  const Bytes expected = hex(
+  const ByteVec expected = hex(
       "0003e889045565a9 00000007 00000003 0000000c 0000 0000000000100000 016d"         // INFO_EXPORT
       "0003e889045565a9 00000007 00000003 0000000e 0003 00000200 00001000 00020000"  // INFO_BLOCK_SIZE
       "0003e889045565a9 00000007 00000001 00000000");                                // ACK
@@ -52,13 +52,13 @@ TEST_CASE("NBD OPT_GO with NBD_INFO_BLOCK_SIZE: byte for byte, block sizes negot
 }
 
 TEST_CASE("NBD OPT_GO without NBD_INFO_BLOCK_SIZE: constraints still sent, not negotiated", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   Wire w;
   // libnbd's full_info without request_block_size: NAME and DESCRIPTION, default export "".
   w.u32(3).go(nbd::kOptGo, "", {nbd::kInfoName, nbd::kInfoDescription, 0x7777 /* unknown: ignored */});
   h.ok(w.b);
-  Bytes expected;
-  for (const Bytes& part : {reply(7, nbd::kRepInfo, kInfoExportNs1), reply(7, nbd::kRepInfo, hex("0001 6e7331")),
+  ByteVec expected;
+  for (const ByteVec& part : {reply(7, nbd::kRepInfo, kInfoExportNs1), reply(7, nbd::kRepInfo, hex("0001 6e7331")),
                             reply(7, nbd::kRepInfo, Wire().u16(2).str("nvme-mpath ns1").b),
                             reply(7, nbd::kRepInfo, kInfoBlockNs1), reply(7, nbd::kRepAck)}) {
     expected.insert(expected.end(), part.begin(), part.end());
@@ -76,53 +76,53 @@ TEST_CASE("NBD OPT_GO without NBD_INFO_BLOCK_SIZE: constraints still sent, not n
 
 TEST_CASE("NBD OPT_EXPORT_NAME: size and flags, 124 zeroes unless NO_ZEROES", "[nbd]") {
   SECTION("client sets NO_ZEROES") {
-    Harness h;
+    SessionHarness h;
     h.ok(Wire().u32(3).option(nbd::kOptExportName, hex("6e7331")).b);
     CHECK(h.take() == hex("0000000000100000 016d"));
     CHECK(h.s.client_no_zeroes());
   }
   SECTION("client does not set NO_ZEROES") {
-    Harness h;
+    SessionHarness h;
     h.ok(Wire().u32(1).option(nbd::kOptExportName, hex("6e7331")).b);
-    Bytes expected = hex("0000000000100000 016d");
+    ByteVec expected = hex("0000000000100000 016d");
     expected.resize(10 + 124, 0);
     CHECK(h.take() == expected);
   }
   SECTION("empty name is the default export; read-only flags") {
     nbd::ServerSession s({exports()[1]});
-    Bytes out;
+    ByteVec out;
     std::vector<nbd::Request> reqs;
     REQUIRE(s.feed(Wire().u32(3).option(nbd::kOptExportName, {}).b, out, reqs));
     CHECK(out == hex("0000000000010000 0007"));  // HAS_FLAGS|READ_ONLY|SEND_FLUSH, no FUA/TRIM
   }
-  Harness h;
+  SessionHarness h;
   h.ok(Wire().u32(3).option(nbd::kOptExportName, hex("6e7331")).b);
   CHECK(h.s.phase() == nbd::Phase::Transmission);
   CHECK_FALSE(h.s.block_sizes_negotiated());
 }
 
 TEST_CASE("NBD OPT_LIST: one NBD_REP_SERVER per export, then ACK, data is invalid", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   h.ok(Wire().u32(3).option(nbd::kOptList, {}).b);
-  Bytes expected = reply(3, nbd::kRepServer, Wire().u32(3).str("ns1").str("nvme-mpath ns1").b);
-  for (const Bytes& part : {reply(3, nbd::kRepServer, Wire().u32(2).str("ro").b), reply(3, nbd::kRepAck)}) {
+  ByteVec expected = reply(3, nbd::kRepServer, Wire().u32(3).str("ns1").str("nvme-mpath ns1").b);
+  for (const ByteVec& part : {reply(3, nbd::kRepServer, Wire().u32(2).str("ro").b), reply(3, nbd::kRepAck)}) {
     expected.insert(expected.end(), part.begin(), part.end());
   }
   CHECK(h.take() == expected);
   CHECK(h.s.phase() == nbd::Phase::Handshake);
 
   h.ok(Wire().option(nbd::kOptList, hex("00")).b);
-  const Bytes out = h.take();
+  const ByteVec out = h.take();
   REQUIRE(out.size() > 28);
-  CHECK(Bytes(out.begin(), out.begin() + 16) == hex("0003e889045565a9 00000003 80000003"));
+  CHECK(ByteVec(out.begin(), out.begin() + 16) == hex("0003e889045565a9 00000003 80000003"));
   CHECK(h.s.phase() == nbd::Phase::Handshake);
 }
 
 TEST_CASE("NBD OPT_INFO answers without leaving the handshake, GO follows", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   h.ok(Wire().u32(3).go(nbd::kOptInfo, "ro", {nbd::kInfoBlockSize}).b);
-  Bytes expected = reply(6, nbd::kRepInfo, hex("0000 0000000000010000 0007"));
-  for (const Bytes& part : {reply(6, nbd::kRepInfo, hex("0003 00000001 00001000 02000000")), reply(6, nbd::kRepAck)}) {
+  ByteVec expected = reply(6, nbd::kRepInfo, hex("0000 0000000000010000 0007"));
+  for (const ByteVec& part : {reply(6, nbd::kRepInfo, hex("0003 00000001 00001000 02000000")), reply(6, nbd::kRepAck)}) {
     expected.insert(expected.end(), part.begin(), part.end());
   }
   CHECK(h.take() == expected);  // ro: defaults 1 / 4096 / 32 MiB
@@ -135,7 +135,7 @@ TEST_CASE("NBD OPT_INFO answers without leaving the handshake, GO follows", "[nb
 }
 
 TEST_CASE("NBD OPT_ABORT: ACK, then closed and deaf", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   h.ok(Wire().u32(3).option(nbd::kOptAbort, hex("01")).option(nbd::kOptList, {}).b);
   CHECK(h.take() == reply(2, nbd::kRepAck));
   CHECK(h.s.phase() == nbd::Phase::Closed);
@@ -144,11 +144,11 @@ TEST_CASE("NBD OPT_ABORT: ACK, then closed and deaf", "[nbd]") {
 }
 
 TEST_CASE("NBD unknown options and STARTTLS get NBD_REP_ERR_UNSUP and the handshake goes on", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   h.ok(Wire().u32(3).option(0x1234, hex("aabbcc")).b);
-  Bytes out = h.take();
+  ByteVec out = h.take();
   REQUIRE(out.size() >= 20);
-  CHECK(Bytes(out.begin(), out.begin() + 16) == hex("0003e889045565a9 00001234 80000001"));
+  CHECK(ByteVec(out.begin(), out.begin() + 16) == hex("0003e889045565a9 00001234 80000001"));
   const std::string msg(out.begin() + 20, out.end());
   CHECK(msg.find("4660") != std::string::npos);  // the message names the option
 
@@ -157,17 +157,17 @@ TEST_CASE("NBD unknown options and STARTTLS get NBD_REP_ERR_UNSUP and the handsh
     h.ok(Wire().option(opt, {}).b);
     out = h.take();
     REQUIRE(out.size() >= 20);
-    CHECK(Bytes(out.begin(), out.begin() + 16) == Wire().u64(0x3e889045565a9ULL).u32(opt).u32(nbd::kRepErrUnsup).b);
+    CHECK(ByteVec(out.begin(), out.begin() + 16) == Wire().u64(0x3e889045565a9ULL).u32(opt).u32(nbd::kRepErrUnsup).b);
   }
   h.go_ns1(true);
 }
 
 TEST_CASE("NBD unknown export: GO/INFO answer NBD_REP_ERR_UNKNOWN, EXPORT_NAME closes", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   h.ok(Wire().u32(3).go(nbd::kOptGo, "nope", {}).b);
-  Bytes out = h.take();
+  ByteVec out = h.take();
   REQUIRE(out.size() >= 20);
-  CHECK(Bytes(out.begin() + 8, out.begin() + 16) == hex("00000007 80000006"));
+  CHECK(ByteVec(out.begin() + 8, out.begin() + 16) == hex("00000007 80000006"));
   CHECK(std::string(out.begin() + 20, out.end()).find("'nope'") != std::string::npos);
   CHECK(h.s.phase() == nbd::Phase::Handshake);
 
@@ -186,39 +186,39 @@ TEST_CASE("NBD unknown export: GO/INFO answer NBD_REP_ERR_UNKNOWN, EXPORT_NAME c
 
 TEST_CASE("NBD oversized and malformed options", "[nbd]") {
   SECTION("option data above the cap is skipped unbuffered and answered TOO_BIG") {
-    Harness h;
+    SessionHarness h;
     h.ok(Wire().u32(3).u64(nbd::kIHaveOpt).u32(nbd::kOptGo).u32(100000).b);
-    const Bytes chunk(1000, 0xab);
+    const ByteVec chunk(1000, 0xab);
     for (int i = 0; i < 99; ++i) {
       h.ok(chunk);
       REQUIRE(h.out.empty());
     }
     h.ok(chunk);
-    Bytes out = h.take();
+    ByteVec out = h.take();
     REQUIRE(out.size() >= 20);
-    CHECK(Bytes(out.begin() + 8, out.begin() + 16) == hex("00000007 80000009"));
+    CHECK(ByteVec(out.begin() + 8, out.begin() + 16) == hex("00000007 80000009"));
     h.go_ns1(true);  // the stream is still in step
   }
   SECTION("EXPORT_NAME longer than a string may be closes at once") {
-    Harness h;
+    SessionHarness h;
     auto r = h.feed(Wire().u32(3).u64(nbd::kIHaveOpt).u32(nbd::kOptExportName).u32(5000).b);
     REQUIRE_FALSE(r);
     CHECK(r.error().message.find("5000") != std::string::npos);
   }
   SECTION("GO whose lengths disagree is NBD_REP_ERR_INVALID") {
-    Harness h;
+    SessionHarness h;
     h.ok(hex("00000003"));
-    for (const Bytes& data : {hex("0000"), hex("00000009 6e7331 0000"), hex("00000003 6e7331 0002 0003"),
+    for (const ByteVec& data : {hex("0000"), hex("00000009 6e7331 0000"), hex("00000003 6e7331 0002 0003"),
                               hex("00000003 6e7331 0000 00")}) {
       h.ok(Wire().option(nbd::kOptGo, data).b);
-      Bytes out = h.take();
+      ByteVec out = h.take();
       REQUIRE(out.size() >= 16);
-      CHECK(Bytes(out.begin() + 8, out.begin() + 16) == hex("00000007 80000003"));
+      CHECK(ByteVec(out.begin() + 8, out.begin() + 16) == hex("00000007 80000003"));
       CHECK(h.s.phase() == nbd::Phase::Handshake);
     }
   }
   SECTION("too many options close the connection") {
-    Harness h;
+    SessionHarness h;
     h.ok(hex("00000003"));
     Wire w;
     for (std::size_t i = 0; i < nbd::kMaxOptions; ++i) {
@@ -233,19 +233,19 @@ TEST_CASE("NBD oversized and malformed options", "[nbd]") {
 
 TEST_CASE("NBD handshake violations are fatal and say where", "[nbd]") {
   SECTION("client without FIXED_NEWSTYLE") {
-    Harness h;
+    SessionHarness h;
     auto r = h.feed(hex("00000002"));
     REQUIRE_FALSE(r);
     CHECK(r.error().message.find("FIXED_NEWSTYLE") != std::string::npos);
   }
   SECTION("unknown client flag") {
-    Harness h;
+    SessionHarness h;
     auto r = h.feed(hex("00000007"));
     REQUIRE_FALSE(r);
     CHECK(r.error().message.find("0x7") != std::string::npos);
   }
   SECTION("option without IHAVEOPT") {
-    Harness h;
+    SessionHarness h;
     h.ok(Wire().u32(3).option(nbd::kOptList, {}).b);
     const auto at = h.s.consumed();
     auto r = h.feed(hex("4948415645"));  // partial header: no verdict yet

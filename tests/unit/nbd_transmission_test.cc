@@ -1,6 +1,6 @@
 // NBD server codec, transmission phase: request decoding and validation (read-only, range,
 // alignment, lengths, flags), DISC, chunking of the stream, reply encoding and error mapping.
-// The Wire builder and Harness are in nbd_fixtures.h.
+// The Wire builder and SessionHarness are in nbd_fixtures.h.
 #include "nbd_proto.h"
 
 #include <cstddef>
@@ -17,11 +17,11 @@ namespace nbd = nvmemp::nbd;
 using namespace nvmemp::nbd::fixtures;
 
 TEST_CASE("NBD transmission: each command decoded", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   h.go_ns1(true);
   Wire w;
   w.request(0, nbd::kCmdRead, 0x0102030405060708ULL, 4096, 8192);
-  w.request(nbd::kCmdFlagFua, nbd::kCmdWrite, 2, 512, 1024).raw(Bytes(1024, 0x5a));
+  w.request(nbd::kCmdFlagFua, nbd::kCmdWrite, 2, 512, 1024).raw(ByteVec(1024, 0x5a));
   w.request(0, nbd::kCmdFlush, 3, 0, 0);
   w.request(nbd::kCmdFlagFua, nbd::kCmdTrim, 4, 0, 65536);
   w.request(nbd::kCmdFlagNoHole, nbd::kCmdWriteZeroes, 5, 1 << 19, 1 << 19);
@@ -34,7 +34,7 @@ TEST_CASE("NBD transmission: each command decoded", "[nbd]") {
   CHECK((rd.error == 0 && !rd.unaligned && rd.data.empty() && !rd.fua()));
   const auto& wr = h.reqs[1];
   CHECK((wr.type == nbd::kCmdWrite && wr.cookie == 2 && wr.offset == 512 && wr.length == 1024 && wr.fua()));
-  CHECK(wr.data == Bytes(1024, 0x5a));
+  CHECK(wr.data == ByteVec(1024, 0x5a));
   CHECK(wr.error == 0);
   CHECK((h.reqs[2].type == nbd::kCmdFlush && h.reqs[2].error == 0));
   CHECK((h.reqs[3].type == nbd::kCmdTrim && h.reqs[3].fua() && h.reqs[3].length == 65536 && h.reqs[3].error == 0));
@@ -43,16 +43,16 @@ TEST_CASE("NBD transmission: each command decoded", "[nbd]") {
 }
 
 TEST_CASE("NBD WRITE gathered across 1-byte feeds", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   h.go_ns1(true);
-  Bytes payload(4096);
+  ByteVec payload(4096);
   for (std::size_t i = 0; i < payload.size(); ++i) {
     payload[i] = static_cast<std::uint8_t>(i * 7);
   }
   Wire w;
   w.request(0, nbd::kCmdWrite, 77, 8192, 4096).raw(payload).request(0, nbd::kCmdRead, 78, 0, 512);
   for (std::size_t i = 0; i < w.b.size(); ++i) {
-    h.ok(Bytes{w.b[i]});
+    h.ok(ByteVec{w.b[i]});
     const std::size_t write_end = nbd::kRequestHeaderLen + payload.size();
     CHECK(h.reqs.size() == (i + 1 < write_end ? 0u : i + 1 < w.b.size() ? 1u : 2u));
   }
@@ -69,7 +69,7 @@ TEST_CASE("NBD WRITE gathered across 1-byte feeds", "[nbd]") {
 }
 
 TEST_CASE("NBD request with a bad magic is fatal", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   h.go_ns1(true);
   const auto at = h.s.consumed();
   Wire w;
@@ -85,10 +85,10 @@ TEST_CASE("NBD request with a bad magic is fatal", "[nbd]") {
 }
 
 TEST_CASE("NBD read-only export: writes get EPERM, their payload is dropped", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   h.ok(Wire().u32(3).go(nbd::kOptGo, "ro", {nbd::kInfoBlockSize}).b);
   Wire w;
-  w.request(0, nbd::kCmdWrite, 1, 0, 4096).raw(Bytes(4096, 1));
+  w.request(0, nbd::kCmdWrite, 1, 0, 4096).raw(ByteVec(4096, 1));
   w.request(0, nbd::kCmdTrim, 2, 0, 4096);
   w.request(0, nbd::kCmdWriteZeroes, 3, 0, 4096);
   w.request(0, nbd::kCmdRead, 4, 0, 4096);
@@ -104,12 +104,12 @@ TEST_CASE("NBD read-only export: writes get EPERM, their payload is dropped", "[
 }
 
 TEST_CASE("NBD out of range: EINVAL for READ/TRIM, ENOSPC for WRITE/WRITE_ZEROES", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   h.go_ns1(true);
   const std::uint64_t end = 1 << 20;
   Wire w;
   w.request(0, nbd::kCmdRead, 1, end - 512, 1024);
-  w.request(0, nbd::kCmdWrite, 2, end, 512).raw(Bytes(512, 9));
+  w.request(0, nbd::kCmdWrite, 2, end, 512).raw(ByteVec(512, 9));
   w.request(0, nbd::kCmdTrim, 3, end + 512, 512);
   w.request(0, nbd::kCmdWriteZeroes, 4, end - 512, 1024);
   w.request(0, nbd::kCmdRead, 5, ~std::uint64_t{0} - 511, 1024);  // offset + length wraps
@@ -130,7 +130,7 @@ TEST_CASE("NBD out of range: EINVAL for READ/TRIM, ENOSPC for WRITE/WRITE_ZEROES
 
 TEST_CASE("NBD alignment, length limits, flags and unknown commands", "[nbd]") {
   SECTION("negotiated block sizes: unaligned is EINVAL") {
-    Harness h;
+    SessionHarness h;
     h.go_ns1(true);
     h.ok(Wire().request(0, nbd::kCmdRead, 1, 100, 512).request(0, nbd::kCmdTrim, 2, 512, 100).b);
     REQUIRE(h.reqs.size() == 2);
@@ -138,20 +138,20 @@ TEST_CASE("NBD alignment, length limits, flags and unknown commands", "[nbd]") {
     CHECK(h.reqs[1].error == nbd::kEInval);
   }
   SECTION("not negotiated: unaligned is flagged, not refused") {
-    Harness h;
+    SessionHarness h;
     h.go_ns1(false);
     Wire w;
-    w.request(0, nbd::kCmdWrite, 1, 100, 10).raw(Bytes(10, 3));
+    w.request(0, nbd::kCmdWrite, 1, 100, 10).raw(ByteVec(10, 3));
     h.ok(w.b);
     REQUIRE(h.reqs.size() == 1);
     CHECK((h.reqs[0].error == 0 && h.reqs[0].unaligned && h.reqs[0].data.size() == 10));
   }
   SECTION("lengths above max_block") {
-    Harness h;
+    SessionHarness h;
     h.go_ns1(true);
     Wire w;
     w.request(0, nbd::kCmdRead, 1, 0, 256 * 1024);
-    w.request(0, nbd::kCmdWrite, 2, 0, 256 * 1024).raw(Bytes(256 * 1024, 4));
+    w.request(0, nbd::kCmdWrite, 2, 0, 256 * 1024).raw(ByteVec(256 * 1024, 4));
     w.request(0, nbd::kCmdWriteZeroes, 3, 0, 1 << 20);  // no payload: not bound by max_block
     w.request(0, nbd::kCmdTrim, 4, 0, 1 << 20);
     h.ok(w.b);
@@ -166,12 +166,12 @@ TEST_CASE("NBD alignment, length limits, flags and unknown commands", "[nbd]") {
     CHECK(r.error().message.find("33554433") != std::string::npos);
   }
   SECTION("flags not allowed for the command, unknown commands, FLUSH fields") {
-    Harness h;
+    SessionHarness h;
     h.go_ns1(true);
     Wire w;
     w.request(0x80, nbd::kCmdRead, 1, 0, 512);
     w.request(nbd::kCmdFlagDf, nbd::kCmdRead, 2, 0, 512);
-    w.request(nbd::kCmdFlagNoHole, nbd::kCmdWrite, 3, 0, 512).raw(Bytes(512, 0));
+    w.request(nbd::kCmdFlagNoHole, nbd::kCmdWrite, 3, 0, 512).raw(ByteVec(512, 0));
     w.request(nbd::kCmdFlagFastZero, nbd::kCmdWriteZeroes, 4, 0, 512);
     w.request(nbd::kCmdFlagReqOne, nbd::kCmdRead, 5, 0, 512);
     w.request(0, nbd::kCmdCache, 6, 0, 512);
@@ -195,7 +195,7 @@ TEST_CASE("NBD alignment, length limits, flags and unknown commands", "[nbd]") {
     bare.name = "bare";
     bare.size = 1 << 20;
     nbd::ServerSession s({bare});
-    Bytes out;
+    ByteVec out;
     std::vector<nbd::Request> reqs;
     Wire w;
     w.u32(3).option(nbd::kOptExportName, {});
@@ -211,7 +211,7 @@ TEST_CASE("NBD alignment, length limits, flags and unknown commands", "[nbd]") {
 }
 
 TEST_CASE("NBD DISC closes after the requests before it, nothing after counts", "[nbd]") {
-  Harness h;
+  SessionHarness h;
   h.go_ns1(true);
   Wire w;
   w.request(0, nbd::kCmdRead, 1, 0, 512).request(0, nbd::kCmdDisc, 2, 0, 0).request(0, nbd::kCmdRead, 3, 0, 512);
@@ -228,17 +228,17 @@ TEST_CASE("NBD the outcome does not depend on how the stream is chunked", "[nbd]
   w.u32(3).option(nbd::kOptList, {}).option(0x42, hex("0102")).go(nbd::kOptInfo, "ro", {1, 2, 3});
   w.go(nbd::kOptGo, "ns1", {nbd::kInfoBlockSize});
   for (int i = 0; i < 20; ++i) {
-    w.request(i % 2 ? nbd::kCmdFlagFua : 0, nbd::kCmdWrite, i, 512 * i, 512 * (i % 3)).raw(Bytes(512 * (i % 3), 1));
+    w.request(i % 2 ? nbd::kCmdFlagFua : 0, nbd::kCmdWrite, i, 512 * i, 512 * (i % 3)).raw(ByteVec(512 * (i % 3), 1));
     w.request(0, nbd::kCmdRead, 100 + i, 512 * i, 4096);
   }
   w.request(0, nbd::kCmdDisc, 999, 0, 0);
-  Harness whole;
+  SessionHarness whole;
   whole.ok(w.b);
   REQUIRE(whole.reqs.size() == 40);
   for (std::size_t step : {1u, 3u, 7u, 29u, 500u}) {
-    Harness chunked;
+    SessionHarness chunked;
     for (std::size_t at = 0; at < w.b.size(); at += step) {
-      chunked.ok(Bytes(w.b.begin() + static_cast<std::ptrdiff_t>(at),
+      chunked.ok(ByteVec(w.b.begin() + static_cast<std::ptrdiff_t>(at),
                        w.b.begin() + static_cast<std::ptrdiff_t>(std::min(w.b.size(), at + step))));
     }
     CHECK(chunked.out == whole.out);
@@ -248,8 +248,8 @@ TEST_CASE("NBD the outcome does not depend on how the stream is chunked", "[nbd]
 }
 
 TEST_CASE("NBD simple reply encoding", "[nbd]") {
-  Bytes out;
-  const Bytes data = hex("a1a2a3");
+  ByteVec out;
+  const ByteVec data = hex("a1a2a3");
   nbd::encode_simple_reply(0, 0x0102030405060708ULL, data, out);
   CHECK(out == hex("67446698 00000000 0102030405060708 a1a2a3"));
   out.clear();
@@ -257,7 +257,7 @@ TEST_CASE("NBD simple reply encoding", "[nbd]") {
   CHECK(out == hex("67446698 00000016 ffeeddccbbaa9988"));
   std::uint8_t hdr[nbd::kSimpleReplyHeaderLen];
   nbd::encode_simple_reply_header(nbd::kENoSpc, 42, hdr);
-  CHECK(Bytes(hdr, hdr + sizeof hdr) == hex("67446698 0000001c 000000000000002a"));
+  CHECK(ByteVec(hdr, hdr + sizeof hdr) == hex("67446698 0000001c 000000000000002a"));
 }
 
 TEST_CASE("NBD error mapping from NVMe status and library errors", "[nbd]") {

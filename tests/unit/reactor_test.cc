@@ -79,7 +79,7 @@ void fake_controller(int fd, int close_after) {
   ::close(fd);
 }
 
-QueuePairConfig cfg() {
+QueuePairConfig socketpair_cfg() {
   QueuePairConfig c;
   c.qid = 1;
   c.queue_size = 64;
@@ -99,7 +99,7 @@ TEST_CASE("Reactor drives 64 reads in flight over one socket", "[reactor]") {
     fake_controller(fd, -1);
   });
   {
-    auto d = test::QpDriver::adopt(sv[0], cfg());
+    auto d = test::QpDriver::adopt(sv[0], socketpair_cfg());
     REQUIRE(d.has_value());
     INFO("ring flags: " << (*d)->reactor().ring_flags());
     std::vector<std::vector<std::uint8_t>> bufs(64, std::vector<std::uint8_t>(4096));
@@ -128,7 +128,7 @@ TEST_CASE("Reactor: the controller closing fails the queue pair and its commands
     ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     fake_controller(fd, 3);  // answers two commands, then closes on the third
   });
-  auto d = test::QpDriver::adopt(sv[0], cfg());
+  auto d = test::QpDriver::adopt(sv[0], socketpair_cfg());
   REQUIRE(d.has_value());
   for (int i = 0; i < 5; ++i) {
     REQUIRE((*d)->qp().submit(Command{make_flush(1), {}, {}, nullptr}).has_value());
@@ -209,7 +209,7 @@ TEST_CASE("Reactor: the rest of a payload is received straight into the read buf
       split_controller(fd, 1000, go);
     });
     {
-      auto d = test::QpDriver::adopt(sv[0], cfg());
+      auto d = test::QpDriver::adopt(sv[0], socketpair_cfg());
       REQUIRE(d.has_value());
       std::vector<std::uint8_t> buf(65536, 0xAB);
       auto r = make_read(1, 7, 128, 65536);

@@ -10,7 +10,7 @@ using namespace nvmemp::wire;
 
 namespace {
 
-struct Stream {
+struct PduStream {
   std::vector<std::uint8_t> bytes;
   std::vector<std::vector<std::uint8_t>> pdus;
   void add(std::vector<std::uint8_t> p) {
@@ -20,8 +20,8 @@ struct Stream {
 };
 
 // A host-side stream: CapsuleResp, R2T, C2HData of several sizes, all with `t`'s digests.
-Stream host_stream(const TxParams& t) {
-  Stream s;
+PduStream host_stream(const TxParams& t) {
+  PduStream s;
   std::array<std::uint8_t, 16> cqe{};
   store_le16(cqe, 12, 3);
   s.add(encode_pdu(CapsuleResp{cqe}, t));
@@ -39,7 +39,7 @@ Stream host_stream(const TxParams& t) {
 }
 
 // Feeds `stream` cut into the given chunk sizes (cycled) and collects the PDUs.
-std::vector<std::vector<std::uint8_t>> feed_chunks(const Stream& s, const RxParams& p,
+std::vector<std::vector<std::uint8_t>> feed_chunks(const PduStream& s, const RxParams& p,
                                                    const std::vector<std::size_t>& sizes) {
   RxParser parser(p);
   std::vector<std::vector<std::uint8_t>> got;
@@ -65,7 +65,7 @@ TEST_CASE("Receive parser yields the same PDUs for any chunking", "[rx_parser]")
     RxParams p;
     p.role = Role::Host;
     p.hdgst = p.ddgst = digests;
-    const Stream s = host_stream(t);
+    const PduStream s = host_stream(t);
     CHECK(feed_chunks(s, p, {s.bytes.size()}) == s.pdus);  // whole
     CHECK(feed_chunks(s, p, {1}) == s.pdus);               // one byte at a time
     CHECK(feed_chunks(s, p, {7, 3, 1000, 1, 8}) == s.pdus);
@@ -79,7 +79,7 @@ TEST_CASE("Receive parser yields the same PDUs for any chunking", "[rx_parser]")
 }
 
 TEST_CASE("Receive parser: every PDU split at every byte boundary", "[rx_parser]") {
-  const Stream s = host_stream(TxParams{true, true, 0});
+  const PduStream s = host_stream(TxParams{true, true, 0});
   RxParams p;
   p.hdgst = p.ddgst = true;
   for (const auto& one : s.pdus) {
@@ -117,7 +117,7 @@ TEST_CASE("Receive parser rejects a bad common header before the data arrives", 
 }
 
 TEST_CASE("Receive parser picks up digests negotiated by ICResp mid-stream", "[rx_parser]") {
-  Stream s;
+  PduStream s;
   IcResp ic;
   ic.hdgst = ic.ddgst = true;
   ic.maxh2cdata = 4096;

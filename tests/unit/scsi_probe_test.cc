@@ -26,7 +26,8 @@ std::vector<std::uint8_t> fixed(std::uint8_t key, std::uint8_t asc, std::uint8_t
   return s;
 }
 // Descriptor-format sense (8-byte header, no descriptors).
-std::vector<std::uint8_t> desc(std::uint8_t key, std::uint8_t asc, std::uint8_t ascq, std::uint8_t code = 0x72) {
+std::vector<std::uint8_t> sense_descriptor(std::uint8_t key, std::uint8_t asc, std::uint8_t ascq,
+                                           std::uint8_t code = 0x72) {
   return {code, key, asc, ascq, 0, 0, 0, 0};
 }
 
@@ -56,8 +57,8 @@ TEST_CASE("classify_io_errno: blk_path_error()'s table over blk_errors' errnos",
 TEST_CASE("parse_sense: fixed and descriptor formats, current and deferred, short buffers", "[scsi][probe]") {
   CHECK(parse_sense(fixed(0x2, 0x04, 0x0b)) == SenseInfo{0x70, 0x2, 0x04, 0x0b});
   CHECK(parse_sense(fixed(0x6, 0x2a, 0x06, 0xf1)) == SenseInfo{0x71, 0x6, 0x2a, 0x06});  // VALID bit set, deferred
-  CHECK(parse_sense(desc(0x2, 0x04, 0x0a)) == SenseInfo{0x72, 0x2, 0x04, 0x0a});
-  CHECK(parse_sense(desc(0x6, 0x29, 0x00, 0x73)) == SenseInfo{0x73, 0x6, 0x29, 0x00});
+  CHECK(parse_sense(sense_descriptor(0x2, 0x04, 0x0a)) == SenseInfo{0x72, 0x2, 0x04, 0x0a});
+  CHECK(parse_sense(sense_descriptor(0x6, 0x29, 0x00, 0x73)) == SenseInfo{0x73, 0x6, 0x29, 0x00});
   auto short_fixed = fixed(0x2, 0x04, 0x0b);
   short_fixed.resize(13);  // ASC there, ASCQ cut: the key alone
   CHECK(parse_sense(short_fixed) == SenseInfo{0x70, 0x2, 0, 0});
@@ -72,7 +73,7 @@ TEST_CASE("decode_tur: NOT READY with the ALUA ASC/ASCQs, in both sense formats"
                       {0x04, 0x0c, ProbeState::Unavailable},   {0x04, 0x12, ProbeState::Unavailable},
                       {0x04, 0x02, ProbeState::NotReady},      {0x3a, 0x00, ProbeState::NotReady}};
   for (const Row& r : rows) {
-    for (const auto& s : {fixed(0x2, r.asc, r.ascq), desc(0x2, r.asc, r.ascq)}) {
+    for (const auto& s : {fixed(0x2, r.asc, r.ascq), sense_descriptor(0x2, r.asc, r.ascq)}) {
       const ProbeResult p = tur_sense(s);
       INFO(p.detail);
       CHECK(p.state == r.want);
@@ -86,11 +87,11 @@ TEST_CASE("decode_tur: NOT READY with the ALUA ASC/ASCQs, in both sense formats"
   const ProbeResult becoming = tur_sense(fixed(0x2, 0x04, 0x01));
   CHECK(becoming.state == ProbeState::NotReady);
   CHECK(becoming.retry);
-  CHECK(tur_sense(desc(0x2, 0x04, 0x0b)).detail.find("standby") != std::string::npos);
+  CHECK(tur_sense(sense_descriptor(0x2, 0x04, 0x0b)).detail.find("standby") != std::string::npos);
 }
 
 TEST_CASE("decode_tur: UNIT ATTENTION counts as up (and is worth asking again)", "[scsi][probe]") {
-  for (const auto& s : {fixed(0x6, 0x2a, 0x06), desc(0x6, 0x2a, 0x06), fixed(0x6, 0x29, 0x00)}) {
+  for (const auto& s : {fixed(0x6, 0x2a, 0x06), sense_descriptor(0x6, 0x2a, 0x06), fixed(0x6, 0x29, 0x00)}) {
     const ProbeResult p = tur_sense(s);
     INFO(p.detail);
     CHECK(p.state == ProbeState::Up);
@@ -133,8 +134,8 @@ TEST_CASE("decode_tur: status bytes, host bytes, driver bytes, other sense keys"
   CHECK(lun_gone.state == ProbeState::Down);
   CHECK(lun_gone.reached_target);
   CHECK(lun_gone.detail.find("not supported") != std::string::npos);
-  CHECK(tur_sense(desc(0x4, 0x44, 0x00)).state == ProbeState::Down);  // HARDWARE ERROR
-  CHECK(tur_sense(desc(0xb, 0x47, 0x00)).retry);                     // ABORTED COMMAND
+  CHECK(tur_sense(sense_descriptor(0x4, 0x44, 0x00)).state == ProbeState::Down);  // HARDWARE ERROR
+  CHECK(tur_sense(sense_descriptor(0xb, 0x47, 0x00)).retry);                     // ABORTED COMMAND
   CHECK(tur_sense(fixed(0x1, 0x17, 0x01)).state == ProbeState::Up);   // RECOVERED ERROR
 }
 

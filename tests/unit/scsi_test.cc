@@ -11,12 +11,12 @@
 #include "scsi_sysfs.h"
 #include "vpd83.h"
 
+#include "scsi_fixture.h"
+
 using namespace nvmemp;
 using namespace nvmemp::scsi;
 
 namespace {
-
-const std::filesystem::path kFixture = std::filesystem::path(NVMEMP_FIXTURES_DIR) / "sysfs/scsi-debug-3paths";
 
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
@@ -35,7 +35,8 @@ std::vector<std::uint8_t> page(std::initializer_list<std::vector<std::uint8_t>> 
   return p;
 }
 
-std::vector<std::uint8_t> desc(std::uint8_t code_set, std::uint8_t assoc, std::uint8_t type, std::vector<std::uint8_t> v) {
+std::vector<std::uint8_t> designation_descriptor(std::uint8_t code_set, std::uint8_t assoc, std::uint8_t type,
+                                                 std::vector<std::uint8_t> v) {
   std::vector<std::uint8_t> d{code_set, static_cast<std::uint8_t>((assoc << 4) | type), 0,
                               static_cast<std::uint8_t>(v.size())};
   d.insert(d.end(), v.begin(), v.end());
@@ -123,7 +124,7 @@ TEST_CASE("VPD 0x83: designators of every association, bounds checked", "[scsi]"
   auto bad = parse_vpd83(cut);
   REQUIRE_FALSE(bad.has_value());
   CHECK_THAT(bad.error().message, Catch::Contains("PAGE LENGTH"));
-  auto over = page({desc(1, 0, kDesigNaa, std::vector<std::uint8_t>(8))});
+  auto over = page({designation_descriptor(1, 0, kDesigNaa, std::vector<std::uint8_t>(8))});
   over[7] = 20;  // descriptor length past the page
   auto o = parse_vpd83(over);
   REQUIRE_FALSE(o.has_value());
@@ -134,13 +135,13 @@ TEST_CASE("VPD 0x83: designators of every association, bounds checked", "[scsi]"
 }
 
 TEST_CASE("VPD 0x83 wwid: the kernel's preference order and formats", "[scsi]") {
-  const auto t10 = desc(2, 0, kDesigT10VendorId, text("ACME    DISK\x01"));
-  const auto naa8 = desc(1, 0, kDesigNaa, {0x50, 1, 2, 3, 4, 5, 6, 7});
-  const auto naa16 = desc(1, 0, kDesigNaa, {0x60, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
-  const auto eui8 = desc(1, 0, kDesigEui64, {0xaa, 1, 2, 3, 4, 5, 6, 7});
-  const auto eui12 = desc(1, 0, kDesigEui64, {0xbb, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
-  const auto name = desc(3, 0, kDesigScsiNameString, text(std::string("iqn.2026-01.io.example:lu0\0\0", 28)));
-  const auto port_naa = desc(1, 1, kDesigNaa, {0x60, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9});
+  const auto t10 = designation_descriptor(2, 0, kDesigT10VendorId, text("ACME    DISK\x01"));
+  const auto naa8 = designation_descriptor(1, 0, kDesigNaa, {0x50, 1, 2, 3, 4, 5, 6, 7});
+  const auto naa16 = designation_descriptor(1, 0, kDesigNaa, {0x60, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
+  const auto eui8 = designation_descriptor(1, 0, kDesigEui64, {0xaa, 1, 2, 3, 4, 5, 6, 7});
+  const auto eui12 = designation_descriptor(1, 0, kDesigEui64, {0xbb, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  const auto name = designation_descriptor(3, 0, kDesigScsiNameString, text(std::string("iqn.2026-01.io.example:lu0\0\0", 28)));
+  const auto port_naa = designation_descriptor(1, 1, kDesigNaa, {0x60, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9});
 
   CHECK(*vpd83_lun_wwid(page({t10})) == "t10.ACME    DISK\\001");  // %pE: octal escapes
   // Priority decides, not length (the fixture: a 28-byte T10 ID and an 8-byte NAA give naa.).
@@ -153,7 +154,7 @@ TEST_CASE("VPD 0x83 wwid: the kernel's preference order and formats", "[scsi]") 
   CHECK(*vpd83_lun_wwid(page({naa16, name})) == std::string("iqn.2026-01.io.example:lu0\0\0", 28));
   CHECK(normalize_wwid(*vpd83_lun_wwid(page({name}))) == "iqn.2026-01.io.example:lu0");
   // NAA locally assigned ranks with T10: the later of the two wins.
-  const auto naa_local = desc(1, 0, kDesigNaa, {0x30, 1, 2, 3, 4, 5, 6, 7});
+  const auto naa_local = designation_descriptor(1, 0, kDesigNaa, {0x30, 1, 2, 3, 4, 5, 6, 7});
   CHECK(*vpd83_lun_wwid(page({naa_local, t10})) == "t10.ACME    DISK\\001");
   CHECK(*vpd83_lun_wwid(page({t10, naa_local})) == "naa.3001020304050607");
   // Other associations never name the logical unit.
@@ -162,17 +163,17 @@ TEST_CASE("VPD 0x83 wwid: the kernel's preference order and formats", "[scsi]") 
   REQUIRE_FALSE(none.has_value());
   CHECK(none.error().code == Errc::NotFound);
   // An EUI-64 of an odd size is no identifier at all.
-  CHECK(*vpd83_lun_wwid(page({naa8, desc(1, 0, kDesigEui64, std::vector<std::uint8_t>(10, 1))})) ==
+  CHECK(*vpd83_lun_wwid(page({naa8, designation_descriptor(1, 0, kDesigEui64, std::vector<std::uint8_t>(10, 1))})) ==
         "naa.5001020304050607");
 }
 
 TEST_CASE("VPD 0x83 port ids: relative target port and target port group of target-port association", "[scsi]") {
-  auto ids = vpd83_port_ids(page({desc(1, 1, kDesigRelativeTargetPort, {0, 0, 0, 2}),
-                                  desc(1, 1, kDesigTargetPortGroup, {0, 0, 0x01, 0x01})}));
+  auto ids = vpd83_port_ids(page({designation_descriptor(1, 1, kDesigRelativeTargetPort, {0, 0, 0, 2}),
+                                  designation_descriptor(1, 1, kDesigTargetPortGroup, {0, 0, 0x01, 0x01})}));
   REQUIRE(ids.has_value());
   CHECK(ids->relative_port == 2);
   CHECK(ids->target_port_group == 0x101);
-  auto lu = vpd83_port_ids(page({desc(1, 0, kDesigTargetPortGroup, {0, 0, 0, 5})}));
+  auto lu = vpd83_port_ids(page({designation_descriptor(1, 0, kDesigTargetPortGroup, {0, 0, 0, 5})}));
   REQUIRE(lu.has_value());
   CHECK_FALSE(lu->target_port_group.has_value());
 }

@@ -10,12 +10,12 @@
 #include "udev_scan.h"
 #include "uevent_monitor.h"
 
+#include "scsi_fixture.h"
+
 using namespace nvmemp;
 using namespace nvmemp::scsi;
 
 namespace {
-const std::filesystem::path kFixture = std::filesystem::path(NVMEMP_FIXTURES_DIR) / "sysfs/scsi-debug-3paths";
-
 // scsi_devices bound to sd, as the kernel lists them: the count libudev must find.
 std::size_t sd_bound_devices() {
   std::error_code ec;

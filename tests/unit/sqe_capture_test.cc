@@ -26,10 +26,10 @@ namespace {
 
 // Fixed by probe.py for every capture (captures/README.md); the DH-HMAC-CHAP sessions connect
 // with the host NQN the target's auth-host entry names (H in captures/README.md).
-const char* const kHostNqn = "nqn.2014-08.org.nvmexpress:uuid:5a7e0000-0000-4000-8000-00000000b0b0";
+const char* const kCaptureHostNqn = "nqn.2014-08.org.nvmexpress:uuid:5a7e0000-0000-4000-8000-00000000b0b0";
 const char* const kAuthHostNqn = "nqn.2014-08.org.nvmexpress:uuid:5a7e0000-0000-4000-8000-0000000ca9e0";
 std::string host_nqn_of(const std::string& file) {
-  return file.find("dhchap") != std::string::npos ? kAuthHostNqn : kHostNqn;
+  return file.find("dhchap") != std::string::npos ? kAuthHostNqn : kCaptureHostNqn;
 }
 const HostId kHostId{0x5a, 0x7e, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xb0, 0xb0};
 
