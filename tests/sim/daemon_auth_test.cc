@@ -101,6 +101,28 @@ bool stop_daemon_binary(pid_t pid) {
   return w == pid;
 }
 
+// The daemon binary of one test, stopped when the test ends however it ends: a failed REQUIRE
+// must not leave an orphan daemon running with no bound.
+class DaemonBinary {
+ public:
+  DaemonBinary(const std::string& cfg, const std::string& log) : pid_(start_daemon_binary(cfg, log)) {}
+  ~DaemonBinary() {
+    if (pid_ > 0) (void)stop_daemon_binary(pid_);
+  }
+  DaemonBinary(const DaemonBinary&) = delete;
+  DaemonBinary& operator=(const DaemonBinary&) = delete;
+  pid_t pid() const { return pid_; }
+  // SIGTERM now; true when it exited by itself.
+  bool stop() {
+    const bool ok = stop_daemon_binary(pid_);
+    pid_ = -1;
+    return ok;
+  }
+
+ private:
+  pid_t pid_;
+};
+
 // `mpath-connect ARGS --socket SOCK`: its stdout (and stderr with `with_stderr`).
 ShellResult cli_of(const std::string& sock, const std::string& args, bool with_stderr = false) {
   return shell(fmt::format("{} {} --socket {}", MPATH_CONNECT_BIN, args, sock), 60, with_stderr);
@@ -146,7 +168,7 @@ TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiate
                          kTestHostNqn, dir, sock, sim->nqn(), dir, sim->ports()[0], sim->ports()[1]),
              0600);
   const std::string log = dir + "/daemon.log";
-  const pid_t pid = start_daemon_binary(cfg, log);
+  DaemonBinary daemon(cfg, log);
   auto cli = [&](const std::string& args) { return cli_of(sock, args).out; };
   // Both paths live and authenticated (bounded wait).
   const nlohmann::json list = wait_paths(sock, 2, [](const nlohmann::json& p) {
@@ -202,6 +224,7 @@ TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiate
   std::printf("gcore part skipped: under ASan the daemon's shadow memory would make the core terabytes\n");
 #else
   // A core dump of the running daemon: the keys live in OpenSSL's secure heap (MADV_DONTDUMP).
+  const pid_t pid = daemon.pid();
   const auto g = shell(fmt::format("gcore -o {}/core {} >/dev/null 2>&1; ls {}/core.{}", dir, pid, dir, pid), 120);
   const std::string core_path = fmt::format("{}/core.{}", dir, pid);
   INFO(g.out);
@@ -218,7 +241,7 @@ TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiate
   CHECK(leak_in_core(core, ctrl, sim->nqn()).empty());
   std::filesystem::remove(core_path);
 #endif
-  CHECK(stop_daemon_binary(pid));
+  CHECK(daemon.stop());
   outputs += read_all(log);
   INFO(outputs);
   CHECK(outputs.find("ctrl.key is readable by every user") != std::string::npos);
@@ -249,7 +272,7 @@ TEST_CASE("nvme-mpathd: a path whose key is refused at a reconnect gives up, a r
                          kTestHostNqn, dir, sock, sim->nqn(), sim->ports()[0]),
              0600);
   const std::string log = dir + "/daemon.log";
-  const pid_t pid = start_daemon_binary(cfg, log);
+  DaemonBinary daemon(cfg, log);
   auto state_is = [](const char* st) {
     return [st](const nlohmann::json& p) { return p.value("state", "") == st; };
   };
@@ -298,7 +321,7 @@ TEST_CASE("nvme-mpathd: a path whose key is refused at a reconnect gives up, a r
   });
   INFO(list.dump(2) << "\n" << read_all(log));
   CHECK(list["heads"][0]["paths"][0].value("state", "") == "live");
-  CHECK(stop_daemon_binary(pid));
+  CHECK(daemon.stop());
   const std::string text = read_all(log) + list.dump();
   INFO(text);
   CHECK(text.find("had given up") != std::string::npos);
@@ -327,7 +350,7 @@ TEST_CASE("nvme-mpathd: keys from libnvme's config.json (libnvme_config) authent
                               kTestHostNqn, sock, dir),
              0600);
   const std::string log = dir + "/daemon.log";
-  const pid_t pid = start_daemon_binary(cfg, log);
+  DaemonBinary daemon(cfg, log);
   const nlohmann::json list = wait_paths(sock, 1, [](const nlohmann::json& p) {
     return p.value("auth", "") == "dhchap sha384 ffdhe3072" && p.value("state", "") == "live";
   });
@@ -335,7 +358,7 @@ TEST_CASE("nvme-mpathd: keys from libnvme's config.json (libnvme_config) authent
   REQUIRE(list.contains("heads"));
   REQUIRE_FALSE(list["heads"].empty());
   for (const auto& h : list["heads"]) CHECK(h["paths"][0].value("auth", "") == "dhchap sha384 ffdhe3072");
-  CHECK(stop_daemon_binary(pid));
+  CHECK(daemon.stop());
   const std::string text = read_all(log) + list.dump();
   INFO(text);
   CHECK(text.find("1 path(s) taken from libnvme's configuration") != std::string::npos);

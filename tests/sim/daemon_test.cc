@@ -185,6 +185,14 @@ TEST_CASE("nvme-mpathd binary: READY=1 through NOTIFY_SOCKET, clean stop on SIGT
     ::execl(NVME_MPATHD_BIN, NVME_MPATHD_BIN, "--config", cfg_path.c_str(), "--foreground", static_cast<char*>(nullptr));
     ::_exit(127);
   }
+  // A failed REQUIRE below must not leave the daemon running with no bound.
+  struct KillUnlessReaped {
+    pid_t pid;
+    bool reaped = false;
+    ~KillUnlessReaped() {
+      if (!reaped) ::kill(pid, SIGKILL), ::waitpid(pid, nullptr, 0);
+    }
+  } guard{pid};
   std::string msgs;
   const auto until = std::chrono::steady_clock::now() + 20s;
   while (msgs.find("READY=1") == std::string::npos && std::chrono::steady_clock::now() < until) {
@@ -227,6 +235,7 @@ TEST_CASE("nvme-mpathd binary: READY=1 through NOTIFY_SOCKET, clean stop on SIGT
     std::this_thread::sleep_for(20ms);
   }
   if (w == 0) ::kill(pid, SIGKILL), ::waitpid(pid, &st, 0);
+  guard.reaped = true;
   CHECK(w == pid);
   CHECK(WIFEXITED(st));
   CHECK(WEXITSTATUS(st) == 0);
