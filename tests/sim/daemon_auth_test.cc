@@ -66,6 +66,14 @@ std::vector<unsigned char> transformed(const TestDhchapKey& k, const std::string
   return {};
 }
 
+// The target asks this host for DH-HMAC-CHAP both ways with `host` and `ctrl`, hash and group
+// as nvmet's configfs spells them ("sha384", "ffdhe3072").
+void target_asks(sim::SimTarget& sim, const TestDhchapKey& host, const TestDhchapKey& ctrl, const char* hash,
+                 const char* group) {
+  REQUIRE(sim.control(fmt::format("auth-host {} {} {} hmac({}) {}", kTestHostNqn, host.text, ctrl.text, hash, group))
+              .has_value());
+}
+
 // An empty directory for one test's files: /tmp/nvme-mpath-NAME-PID.
 std::string fresh_dir(const char* name) {
   const std::string dir = fmt::format("/tmp/nvme-mpath-{}-{}", name, ::getpid());
@@ -153,8 +161,7 @@ TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiate
   auto sim = start_sim();
   const TestDhchapKey host = make_test_dhchap_key(2);
   const TestDhchapKey ctrl = make_test_dhchap_key(3);
-  REQUIRE(sim->control(fmt::format("auth-host {} {} {} hmac(sha384) ffdhe3072", kTestHostNqn, host.text, ctrl.text))
-              .has_value());
+  target_asks(*sim, host, ctrl, "sha384", "ffdhe3072");
   const std::string dir = fresh_dir("daemon-auth");
   write_file(dir + "/host.key", host.text + "\n", 0600);
   write_file(dir + "/ctrl.key", ctrl.text + "\n", 0644);  // readable by all: warned about
@@ -181,8 +188,7 @@ TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiate
   std::string outputs = list.dump() + cli("list") + cli("stats") + cli("stats -o json") + cli("stats --prometheus");
 
   // mpath-connect reauth: both paths renew, with what the target now asks for.
-  REQUIRE(sim->control(fmt::format("auth-host {} {} {} hmac(sha512) ffdhe2048", kTestHostNqn, host.text, ctrl.text))
-              .has_value());
+  target_asks(*sim, host, ctrl, "sha512", "ffdhe2048");
   auto with_err = [&](const std::string& args) { return cli_of(sock, args, true); };
   const ShellResult renewed = with_err("reauth -n " + sim->nqn());
   outputs += renewed.out;
@@ -212,8 +218,7 @@ TEST_CASE("nvme-mpathd with DH-HMAC-CHAP keys in files: list shows the negotiate
   CHECK(usage.status == 2);
   CHECK(usage.out.find("give -n NQN or -d PATH") != std::string::npos);
   // mpath-connect reset: the controller reconnects at once and authenticates anew.
-  REQUIRE(sim->control(fmt::format("auth-host {} {} {} hmac(sha256) ffdhe4096", kTestHostNqn, host.text, ctrl.text))
-              .has_value());
+  target_asks(*sim, host, ctrl, "sha256", "ffdhe4096");
   const ShellResult reset = with_err("reset -d 1");
   outputs += reset.out;
   INFO(reset.out);
@@ -334,8 +339,7 @@ TEST_CASE("nvme-mpathd: keys from libnvme's config.json (libnvme_config) authent
   auto sim = start_sim();
   const TestDhchapKey host = make_test_dhchap_key(1);
   const TestDhchapKey ctrl = make_test_dhchap_key(2);
-  REQUIRE(sim->control(fmt::format("auth-host {} {} {} hmac(sha384) ffdhe3072", kTestHostNqn, host.text, ctrl.text))
-              .has_value());
+  target_asks(*sim, host, ctrl, "sha384", "ffdhe3072");
   const std::string dir = fresh_dir("daemon-libnvme-json");
   // As `nvme connect-all --dump-config` writes it: the host key on the host, the controller key
   // on the port; libnvme reads it.

@@ -208,6 +208,9 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   T call(std::function<void(std::function<void(T)>)> fn, T on_timeout);
   void loop();
   Entry* entry(PathId id);
+  // The NVMe/TCP path `id` for an operation SCSI paths do not have (reset, reauthenticate):
+  // NotFound when there is no such path, Unsupported with `scsi_hint` when it is a SCSI one.
+  Result<Entry*> tcp_entry(PathId id, const char* scsi_hint);
   Entry* add_entry(const Endpoint& ep, const std::string& subnqn, const FabricOptions& knobs, Result<PathId>& id);
   void start_controller(Entry& e, std::function<void(Result<PathInfo>)> reply);
   void update(Entry& e);

@@ -15,14 +15,12 @@ namespace nvmemp::detail {
 Result<PathInfo> FabricImpl::reauthenticate(std::uint16_t path_id) {
   return call<Result<PathInfo>>(
       [this, path_id](std::function<void(Result<PathInfo>)> reply) {
-        Entry* e = entry(path_id);
-        if (e == nullptr) {
-          const bool scsi = block(path_id) != nullptr;
-          reply(make_error(scsi ? Errc::Unsupported : Errc::NotFound,
-                           scsi ? fmt::format("path {} is a SCSI path: it has no in-band authentication", path_id)
-                                : fmt::format("path {} does not exist", path_id)));
+        auto found = tcp_entry(path_id, "it has no in-band authentication");
+        if (!found) {
+          reply(tl::unexpected(found.error()));
           return;
         }
+        Entry* e = *found;
         auto job = std::make_shared<ReauthJob>();
         job->path = path_id;
         job->reply = std::move(reply);

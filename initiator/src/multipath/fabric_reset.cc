@@ -9,24 +9,36 @@
 
 namespace nvmemp::detail {
 
+namespace {
+
+// " (last error: ...)", or nothing when the controller has none.
+std::string last_error_note(const Controller& c) {
+  return c.last_error().empty() ? std::string() : fmt::format(" (last error: {})", c.last_error());
+}
+
+}  // namespace
+
+Result<FabricImpl::Entry*> FabricImpl::tcp_entry(PathId id, const char* scsi_hint) {
+  Entry* e = entry(id);
+  if (e != nullptr && !e->removed) return e;
+  if (block(id) != nullptr) return make_error(Errc::Unsupported, fmt::format("path {} is a SCSI path: {}", id, scsi_hint));
+  return make_error(Errc::NotFound, fmt::format("path {} does not exist", id));
+}
+
 Result<PathInfo> FabricImpl::reset(std::uint16_t path_id) {
   return call<Result<PathInfo>>(
       [this, path_id](std::function<void(Result<PathInfo>)> reply) {
-        Entry* e = entry(path_id);
-        if (e == nullptr || e->removed) {
-          const bool scsi = block(path_id) != nullptr;
-          reply(make_error(scsi ? Errc::Unsupported : Errc::NotFound,
-                           scsi ? fmt::format("path {} is a SCSI path: reset its device with sg_reset", path_id)
-                                : fmt::format("path {} does not exist", path_id)));
+        auto found = tcp_entry(path_id, "reset its device with sg_reset");
+        if (!found) {
+          reply(tl::unexpected(found.error()));
           return;
         }
+        Entry* e = *found;
         if (e->ctrl->state() != CtrlState::Live) {
           reply(make_error(Errc::InvalidArgument,
                            fmt::format("path {} ({}) is not live but {}: it reconnects on its own{}", path_id,
                                        e->ctrl->name(), controller::ctrl_state_name(e->ctrl->state()),
-                                       e->ctrl->last_error().empty() ? ""
-                                                                     : fmt::format(" (last error: {})",
-                                                                                   e->ctrl->last_error()))));
+                                       last_error_note(*e->ctrl))));
           return;
         }
         ResetJob job;
@@ -55,12 +67,11 @@ void FabricImpl::tick_reset() {
       job.reply(make_error(Errc::Io, fmt::format("path {} ({}): the controller gave up after the reset: {}",
                                                  job.path, e->ctrl->name(), e->ctrl->last_error())));
     } else if (now >= job.deadline) {
-      const std::string last =
-          e->ctrl->last_error().empty() ? std::string() : fmt::format(", last error: {}", e->ctrl->last_error());
       job.reply(make_error(Errc::Timeout, fmt::format("path {} ({}): not live again in time after the reset (state "
-                                                      "{}{}); it keeps reconnecting every reconnect_delay",
+                                                      "{}){}; it keeps reconnecting every reconnect_delay",
                                                       job.path, e->ctrl->name(),
-                                                      controller::ctrl_state_name(e->ctrl->state()), last)));
+                                                      controller::ctrl_state_name(e->ctrl->state()),
+                                                      last_error_note(*e->ctrl))));
     } else {
       continue;
     }
