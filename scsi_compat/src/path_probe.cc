@@ -280,9 +280,9 @@ milliseconds left(Clock::time_point deadline) {
 // returns only once the kernel no longer uses the buffer.
 template <class Publish>
 void directio_check(int fd, Clock::time_point deadline, Publish&& publish_any) {
-  auto publish = [&](ProbeResult r) {
+  auto publish = [&](ProbeResult r, bool io_ended = true) {
     r.method = ProbeMethod::Directio;
-    publish_any(std::move(r));
+    publish_any(std::move(r), io_ended);
   };
   int lbs = 0;
   std::size_t len = kDirectioBytes;
@@ -328,7 +328,9 @@ void directio_check(int fd, Clock::time_point deadline, Publish&& publish_any) {
         // cancelled (-ETIME) or is already at the device (-EALREADY, or -ENOENT once the block
         // layer has it) and ends when the device answers. Either way the verdict is known now.
         if (res != -ECANCELED) {
-          publish(make(ProbeState::Down, false, fmt::format("directio: no answer to a {}-byte read within {} ms", len, ms.count())));
+          // The verdict is known, the read is not over: a probe meanwhile must not start another.
+          publish(make(ProbeState::Down, false, fmt::format("directio: no answer to a {}-byte read within {} ms", len, ms.count())),
+                  false);
         }
         continue;
       }
@@ -395,7 +397,7 @@ struct Job {
   std::mutex mu;
   std::condition_variable cv;
   std::optional<ProbeResult> result;  // the verdict, as soon as it is known
-  bool finished = false;              // the thread is done with the device (its read has ended)
+  bool finished = false;              // the job's I/O has ended (no read of it is at the device)
 };
 
 class SgPathProber final : public PathProber {
@@ -417,11 +419,16 @@ class SgPathProber final : public PathProber {
     }
     auto work = [job, dev, timeout] {
       bool first = true;
-      run_probe(dev, timeout, [&](ProbeResult r) {
+      // `io_ended`: the verdict came with the I/O's end. The next probe of the device may then
+      // start at once, though this thread still has its clean-up to do; only a verdict given
+      // while the I/O hangs keeps it waiting (it came back as "the previous probe's I/O has not
+      // come back" when asked right after an answered probe: a race with that clean-up).
+      run_probe(dev, timeout, [&](ProbeResult r, bool io_ended = true) {
         if (!first) return;
         first = false;
         std::lock_guard<std::mutex> lk(job->mu);
         job->result = std::move(r);
+        job->finished = io_ended;
         job->cv.notify_all();
       });
       std::lock_guard<std::mutex> lk(job->mu);
