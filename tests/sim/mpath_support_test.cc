@@ -68,7 +68,7 @@ std::unique_ptr<IoQueue> begin_queue(Loop& loop, const ControllerOptions& o, con
   REQUIRE(fd.has_value());
   const auto t0 = std::chrono::steady_clock::now();
   auto q = IoQueue::begin(*loop.reactor, loop.clock, o, c.info().cntlid, c.info().max_icd, c.info().max_data_len, 1,
-                          *fd, &on_done, nullptr, [&ready](const Result<void>& r) { ready = r; });
+                          transport::Connection(*fd), &on_done, nullptr, [&ready](const Result<void>& r) { ready = r; });
   if (took != nullptr) *took = std::chrono::steady_clock::now() - t0;
   INFO((q ? std::string() : q.error().message));
   REQUIRE(q.has_value());
@@ -140,7 +140,7 @@ TEST_CASE("IoQueue::begin connects without blocking and carries I/O", "[sim][mpa
   std::unique_ptr<IoQueue> q3;
   std::optional<Result<void>> refused;
   auto b = IoQueue::begin(*loop.reactor, loop.clock, o, ctrl->info().cntlid, ctrl->info().max_icd,
-                          ctrl->info().max_data_len, 9, *fd, &on_done, nullptr, [&](const Result<void>& r) {
+                          ctrl->info().max_data_len, 9, transport::Connection(*fd), &on_done, nullptr, [&](const Result<void>& r) {
                             refused = r;
                             q3.reset();
                           });

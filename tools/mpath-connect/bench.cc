@@ -367,7 +367,7 @@ Result<BenchResult> run_bench(const FabricOptions& fopts_in, const BenchTarget& 
         if (p.id != hp.path_id) continue;
         res.paths.push_back(BenchPath{p.traddr, p.trsvcid, p.cntlid, hp.ana_state, p.state, p.counters.ios,
                                       p.counters.errors, p.counters.failovers, p.counters.stalls, p.reconnects,
-                                      p.auth});
+                                      p.auth, p.tls});
       }
     }
   }

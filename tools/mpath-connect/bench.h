@@ -43,6 +43,7 @@ struct BenchPath {
   std::string state;
   std::uint64_t ios = 0, errors = 0, failovers = 0, stalls = 0, reconnects = 0;
   std::string auth;  // "dhchap sha256 ffdhe2048" or "none"
+  std::string tls;   // "TLS 1.3 TLS_AES_128_GCM_SHA256" or "none"
 };
 
 struct Stall {

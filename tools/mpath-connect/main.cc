@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "daemon_cmds.h"
 #include "dhchap_args.h"
+#include "tls_args.h"
 #include "demo_cmd.h"
 #include "discover_cmd.h"
 #include "auth/dhchap_key_impl.h"
@@ -39,6 +40,7 @@ struct Common {
   int keep_alive_tmo = -1;  // seconds; -1: the command's default
   bool digest = false;
   tools::DhchapArgs dhchap;
+  tools::TlsArgs tls;
 };
 
 void add_common(CLI::App* c, Common& o, bool need_addr, bool need_port) {
@@ -55,6 +57,7 @@ void add_common(CLI::App* c, Common& o, bool need_addr, bool need_port) {
   c->add_option("-o,--output-format", o.output, "normal or json")->check(CLI::IsMember({"normal", "json"}));
   c->add_option("-k,--keep-alive-tmo", o.keep_alive_tmo, "keep-alive timeout in seconds")->check(CLI::Range(0, 3600));
   tools::add_dhchap_options(c, o.dhchap);
+  tools::add_tls_options(c, o.tls);
 }
 
 Result<controller::ControllerOptions> controller_options(Common& o, std::uint16_t default_port) {
@@ -170,6 +173,7 @@ Result<FabricOptions> fabric_options(Common& o, const MpathOpts& m) {
   if (!keys) return tl::unexpected(keys.error());
   f.dhchap_secret = std::move(keys->host);
   f.dhchap_ctrl_secret = std::move(keys->ctrl);
+  if (auto t = tools::load_tls_args(o.tls, f); !t) return tl::unexpected(t.error());
   f.hostnqn = o.hostnqn;
   f.hostid = o.hostid;
   if (o.keep_alive_tmo >= 0) f.keep_alive_tmo = std::chrono::seconds(o.keep_alive_tmo);
@@ -273,9 +277,10 @@ int run_bench(Common& o, const MpathOpts& m, const std::string& nqn, tools::Benc
     std::printf("  failovers=%llu retries=%llu max_stall=%.1f ms\n", static_cast<unsigned long long>(r->failovers),
                 static_cast<unsigned long long>(r->retries), r->max_stall_ms);
     for (const auto& p : r->paths) {
-      std::printf("  path %s:%u cntlid %u %s ana=%s auth=%s ios=%llu errors=%llu failovers=%llu stalls=%llu "
+      std::printf("  path %s:%u cntlid %u %s ana=%s auth=%s tls=%s ios=%llu errors=%llu failovers=%llu stalls=%llu "
                   "reconnects=%llu\n",
                   p.traddr.c_str(), p.trsvcid, p.cntlid, p.state.c_str(), p.ana_state.c_str(), p.auth.c_str(),
+                  p.tls.substr(p.tls.rfind(' ') + 1).c_str(),
                   static_cast<unsigned long long>(p.ios), static_cast<unsigned long long>(p.errors),
                   static_cast<unsigned long long>(p.failovers), static_cast<unsigned long long>(p.stalls),
                   static_cast<unsigned long long>(p.reconnects));

@@ -52,6 +52,11 @@ int main(int argc, char** argv) {
                  "after the last event, poll this long before sleeping (0 = never). Default: 1000 when "
                  "the process is pinned to one CPU (taskset -c N), else 0")
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--tls-key", cfg.tls_key,
+                 "NVMe/TCP over TLS 1.3: the configured PSK (NVMeTLSkey-1:HH:<base64>:) each host's TLS PSK is "
+                 "derived from; a connection that starts with a TLS record does the handshake");
+  app.add_flag("--tls-required", cfg.tls_required, "refuse plaintext connections (needs --tls-key)");
+  app.add_flag("--tls-compat", cfg.tls_compat, "derive TLS PSKs as libnvme did before its fix");
   app.add_flag("-v,--verbose", cfg.verbose, "log connections and errors to stderr");
   try {
     app.parse(argc, argv);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "tls/tls_psk.h"
+
 #include "sim_core.h"
 #include "wire/sqe.h"
 
@@ -36,6 +38,11 @@ Result<std::uint64_t> parse_size(std::string_view text) {
 
 Result<void> validate_config(const SimConfig& c) {
   const auto bad = [](std::string msg) { return make_error(Errc::InvalidArgument, std::move(msg)); };
+  if (!c.tls_key.empty()) {
+    if (auto k = tls::parse_tls_key(c.tls_key, "--tls-key"); !k) return tl::unexpected(k.error());
+  } else if (c.tls_required) {
+    return bad("--tls-required needs --tls-key");
+  }
   if (c.ports.empty() || c.ports.size() > 16) {
     return bad(fmt::format("--port: {} ports given, need 1 to 16", c.ports.size()));
   }

@@ -83,7 +83,19 @@ void Connection::on_readable() {
       close(fmt::format("recv: {}", std::strerror(errno)));
       return;
     }
-    const Bytes chunk(buf.data(), static_cast<std::size_t>(n));
+    Bytes chunk(buf.data(), static_cast<std::size_t>(n));
+    static thread_local std::vector<std::uint8_t> plain;
+    if (core_.config().tls_key.empty()) {
+      tls_decided_ = true;
+    } else if (!tls_receive(chunk, plain)) {
+      if (closed_) {
+        in_readable_ = false;
+        return;
+      }
+      continue;
+    } else if (tls_ != nullptr) {
+      chunk = Bytes(plain);
+    }
     const std::uint64_t chunk_pos = rx_pos_;
     rx_pos_ += chunk.size();
     auto fed = parser_.feed(chunk, [&](const Pdu& p) {
@@ -467,6 +479,20 @@ void Connection::send(std::vector<std::uint8_t> bytes) {
 }
 
 void Connection::enqueue(std::vector<std::uint8_t> bytes) {
+  if (tls_ != nullptr) {
+    std::vector<std::uint8_t> records;
+    if (auto r = tls_->write(bytes); !r) {
+      close(r.error().message);
+      return;
+    }
+    tls_->take_output(records);
+    bytes = std::move(records);
+  }
+  enqueue_raw(std::move(bytes));
+}
+
+void Connection::enqueue_raw(std::vector<std::uint8_t> bytes) {
+  if (bytes.empty()) return;
   tx_bytes_ += bytes.size();
   txq_.push_back(TxPiece{std::move(bytes), {}});
   if (!in_readable_) {

@@ -17,6 +17,7 @@
 
 #include "sim_auth.h"
 #include "sim_core.h"
+#include "tls/tls_session.h"
 #include "wire/pdu_codec.h"
 #include "wire/rx_parser.h"
 
@@ -71,6 +72,11 @@ class Connection : public Pollable {
   };
 
   void on_readable();
+  // TLS (sim_tls.cc): decides at the first bytes whether the connection speaks TLS, runs the
+  // handshake, and turns ciphertext into the plaintext the parser reads (into `plain`). False:
+  // nothing for the parser now (handshake in progress, or the connection was closed).
+  bool tls_receive(Bytes chunk, std::vector<std::uint8_t>& plain);
+  void enqueue_raw(std::vector<std::uint8_t> bytes);
   void on_writable();
   void handle_pdu(const wire::Pdu& pdu);
   void handle_icreq(const wire::IcReq& req);
@@ -152,6 +158,8 @@ class Connection : public Pollable {
   std::uint64_t rx_pos_ = 0;
   std::uint64_t next_pdu_pos_ = 0;
   std::vector<std::uint8_t> head_;
+  std::unique_ptr<tls::TlsSession> tls_;  // null: plain TCP
+  bool tls_decided_ = false;
 };
 
 // A control-socket client: one command per line, answer lines then OK or ERR <reason>.

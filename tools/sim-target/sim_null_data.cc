@@ -31,7 +31,7 @@ std::array<std::uint8_t, kDigestLen> zero_digest(std::uint32_t len) {
 bool Connection::zero_data_plain() const {
   const PortFaults& f = core_.faults(port_);
   return f.hostile == HostileMode::Off && !f.corrupt_next_digest && f.drop_after == 0 && f.latency_ms == 0 &&
-         delayed_.empty() && !muted_;
+         delayed_.empty() && !muted_ && tls_ == nullptr;
 }
 
 void Connection::send_zero_data(std::uint16_t cid, std::uint32_t len) {

@@ -52,6 +52,13 @@ struct SimConfig {
   // is pinned to a single CPU (it owns that core), else 0 (it shares cores with the host).
   std::optional<std::uint32_t> busy_poll_us;
   bool verbose = false;                       // log connection events to stderr
+  // NVMe/TCP over TLS 1.3: the configured PSK ("NVMeTLSkey-1:HH:<base64>:") the target derives
+  // each host's TLS PSK from (v0 and v1 identities, for any host NQN). Empty: no TLS. As nvmet
+  // does, a connection whose first byte is a plaintext ICReq's is served without TLS unless
+  // tls_required; one that starts with a TLS record does the handshake.
+  std::string tls_key;
+  bool tls_required = false;
+  bool tls_compat = false;  // derive as libnvme did before its fix (tls_psk.h)
 };
 
 // Checks ranges (lba size, ns size a multiple of it, maxh2cdata, cpda, ioccsz >= 4, ...).

@@ -116,6 +116,35 @@ class DhchapKey {
 // other than the owner may read the file. The file's bytes are wiped after parsing.
 [[nodiscard]] Result<DhchapKey> read_dhchap_key_file(const std::string& path, std::string_view what);
 
+// ---- NVMe/TCP over TLS 1.3 with a pre-shared key -----------------------------------------------
+
+// A configured TLS PSK in the NVMe interchange form "NVMeTLSkey-1:HH:<base64>:" (`nvme gen-tls-key`
+// makes one; HH 01: SHA-256, 02: SHA-384, 00: used as it is). Kept like a DhchapKey: parsed once
+// (CRC-32 checked), in locked memory, wiped when the last copy goes, never printed.
+class TlsKey {
+ public:
+  struct Impl;
+  TlsKey() = default;  // empty: no key
+  explicit TlsKey(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+  bool empty() const noexcept { return impl_ == nullptr; }
+  const Impl* impl() const noexcept { return impl_.get(); }
+  // "NVMeTLSkey-1:01 (32 bytes)": what may be shown.
+  std::string describe() const;
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+// Parses `text`; `what` names its source for errors ("the TLS key in [host] tls_key").
+[[nodiscard]] Result<TlsKey> parse_tls_key(std::string_view text, std::string_view what);
+// Reads the key from a file (one line); as read_dhchap_key_file().
+[[nodiscard]] Result<TlsKey> read_tls_key_file(const std::string& path, std::string_view what);
+
+// Which PSK identity the host offers: v1 "NVMe1Rhh <hostnqn> <subnqn> <digest>" (NVMe/TCP 1.1,
+// what Linux and nvme-cli use), or v0 "NVMe0Rhh <hostnqn> <subnqn>" (SPDK, older peers).
+enum class TlsIdentity : std::uint8_t { V1, V0 };
+const char* tls_identity_name(TlsIdentity v) noexcept;  // "v1", "v0"
+[[nodiscard]] Result<TlsIdentity> parse_tls_identity(std::string_view text);
+
 // ---- block-device (SCSI) paths ----------------------------------------------------------------
 
 // One path of a SCSI logical unit, as scsi_compat/ reads it from sysfs: a block device that
@@ -181,6 +210,16 @@ struct FabricOptions {
   // requires authentication is then refused with a message saying so.
   DhchapKey dhchap_secret;
   DhchapKey dhchap_ctrl_secret;
+  // NVMe/TCP over TLS 1.3 with a pre-shared key (nvme-cli --tls --tls-key): every queue of the
+  // path does the TLS handshake before its ICReq, offering tls_identity with the TLS PSK
+  // derived from tls_key for this host and subsystem. A path set up with tls never falls back
+  // to plain TCP; a failed handshake is a connect error that names the TLS alert.
+  bool tls = false;
+  TlsKey tls_key;
+  TlsIdentity tls_identity = TlsIdentity::V1;
+  // Derive as libnvme did before its fix (a non-standard HKDF label): for targets whose keys
+  // were derived by such an nvme-cli. Off: RFC 8446, as the kernel, SPDK and current libnvme.
+  bool tls_compat = false;
   std::uint32_t max_transfer = 1u << 20;  // bytes; the controller's MDTS may lower it
   unsigned max_retries = 5;               // same-path retries of one command (nvme_max_retries)
   // Block paths: the probe run after a path error, and again every reconnect_delay while the
@@ -228,6 +267,10 @@ struct PathInfo {
   // NVMe/TCP: what the admin queue's in-band authentication negotiated, "dhchap sha384
   // ffdhe3072", or "none" (the controller did not ask for it).
   std::string auth = "none";
+  // NVMe/TCP: "TLS 1.3 TLS_AES_128_GCM_SHA256" on a TLS path (its identity in tls_identity),
+  // else "none".
+  std::string tls = "none";
+  std::string tls_identity;
   // scsi only: the block device, H:C:T:L, target port group and sysfs access_state.
   std::string dev;
   std::string hctl;

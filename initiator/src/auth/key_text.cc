@@ -1,6 +1,12 @@
 #include "auth/key_text.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
@@ -8,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "common/bytes.h"
+#include "common/log.h"
 
 namespace nvmemp::auth {
 
@@ -86,6 +93,45 @@ std::string encode_key_with_crc(std::span<const std::uint8_t> key) {
   wipe(raw);
   text.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
   return text;
+}
+
+Result<SecretBuf> read_key_file(const std::string& path, std::string_view what, std::string_view kind) {
+  constexpr std::size_t kMaxKeyFile = 1024;  // one key line is about 100 bytes
+  // O_NONBLOCK: a FIFO named by mistake must not hang the caller (it is refused below).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    return make_error(errno == ENOENT ? Errc::NotFound : Errc::Io,
+                      fmt::format("{}: cannot open the key file {}: {}", what, path, std::strerror(errno)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return make_error(Errc::InvalidArgument, fmt::format("{}: {} is not a regular file", what, path));
+  }
+  if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    log(LogLevel::Warn, "{}: the key file {} is readable by {} (mode {:04o}): chmod 600 it", what, path,
+        (st.st_mode & S_IROTH) != 0 ? "every user" : "its group", st.st_mode & 07777);
+  }
+  SecretBuf buf(kMaxKeyFile + 1);
+  std::size_t got = 0;
+  while (got < buf.size()) {
+    const ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return make_error(Errc::Io, fmt::format("{}: reading the key file {}: {}", what, path, std::strerror(e)));
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (got > kMaxKeyFile) {
+    return make_error(Errc::InvalidArgument, fmt::format("{}: the key file {} is larger than {} bytes: not a {} key file",
+                                                         what, path, kMaxKeyFile, kind));
+  }
+  SecretBuf out(Bytes(buf.data(), got));
+  return out;
 }
 
 }  // namespace nvmemp::auth

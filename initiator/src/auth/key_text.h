@@ -28,4 +28,9 @@ int key_hex_digit(char c) noexcept;
 // The inverse, for tests and key generation: base64(key || CRC-32).
 std::string encode_key_with_crc(std::span<const std::uint8_t> key);
 
+// Reads a key file (one line of at most 1 KiB) into secure memory. Warns (logs) when users
+// other than the owner may read it; refuses what is not a regular file (a FIFO does not hang
+// the caller). `kind` names the format in the too-large error ("DHHC-1").
+[[nodiscard]] Result<SecretBuf> read_key_file(const std::string& path, std::string_view what, std::string_view kind);
+
 }  // namespace nvmemp::auth

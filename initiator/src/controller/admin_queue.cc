@@ -16,12 +16,9 @@ AdminQueue::~AdminQueue() {
   }
 }
 
-Result<void> AdminQueue::open(int fd, ClosedFn on_closed) {
+Result<void> AdminQueue::open(transport::Connection conn, ClosedFn on_closed) {
   on_closed_ = std::move(on_closed);
-  if (auto a = reactor_.attach(fd, qp_, &AdminQueue::on_close, this); !a) {
-    ::close(fd);
-    return a;
-  }
+  if (auto a = reactor_.attach(std::move(conn), qp_, &AdminQueue::on_close, this); !a) return a;
   attached_ = true;
   return qp_.start();
 }

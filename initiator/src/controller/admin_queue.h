@@ -28,7 +28,7 @@ class AdminQueue {
   AdminQueue& operator=(const AdminQueue&) = delete;
 
   // Takes a connected socket and sends the ICReq; `on_closed` runs once the connection ends.
-  Result<void> open(int fd, ClosedFn on_closed);
+  Result<void> open(transport::Connection conn, ClosedFn on_closed);
   bool live() const noexcept { return qp_.state() == transport::QpState::Live; }
   bool open_or_opening() const noexcept { return attached_; }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "controller/queue_connect.h"
 #include "wire/registers.h"
 
 namespace nvmemp::controller {
@@ -74,7 +75,7 @@ void Controller::connect(DoneFn done) {
   done_ = std::move(done);
   info_ = ControllerInfo{};
   aer_outstanding_ = false;
-  auto fd = transport::tcp_connect(opts_.endpoint, opts_.connect_timeout);
+  auto fd = connect_queue(opts_, "admin queue");
   if (!fd) {
     fail_bring_up(fmt::format("{}: {}", opts_.subnqn, fd.error().message));
     return;
@@ -94,7 +95,7 @@ void Controller::connect(DoneFn done) {
   auto on_closed = [this, self = admin_.get()](const std::string& reason) {
     if (admin_.get() == self) on_admin_closed(reason);
   };
-  if (auto o = admin_->open(*fd, on_closed); !o) {
+  if (auto o = admin_->open(std::move(*fd), on_closed); !o) {
     fail_bring_up(o.error().message);
     return;
   }

@@ -22,6 +22,7 @@
 #include "controller/ctrl_state.h"
 #include "controller/host_identity.h"
 #include "controller/keep_alive.h"
+#include "tls/tls_psk.h"
 #include "transport/tcp_connect.h"
 #include "wire/identify.h"
 #include "wire/log_pages.h"
@@ -55,6 +56,9 @@ struct ControllerOptions {
   // response), on the admin queue and on every I/O queue, at every connect. Null: none
   // configured; a controller that requires it is then refused with a message saying so.
   std::shared_ptr<const auth::DhchapKeys> dhchap;
+  // NVMe/TCP over TLS 1.3 (nvme-cli --tls): every queue's socket does the TLS handshake with
+  // this identity and PSK before its ICReq (controller/queue_connect.h). Null: plain TCP.
+  std::shared_ptr<const tls::TlsPsk> tls;
 };
 
 struct NamespaceInfo {

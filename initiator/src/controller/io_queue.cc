@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "controller/queue_connect.h"
+
 namespace nvmemp::controller {
 
 using namespace std::chrono_literals;
@@ -204,18 +206,16 @@ void IoQueue::on_closed(void* ctx, transport::QueuePair& /*qp*/, const std::stri
 Result<std::unique_ptr<IoQueue>> IoQueue::begin(transport::Reactor& reactor, const Clock& clock,
                                                 const ControllerOptions& opts, std::uint16_t cntlid,
                                                 std::uint32_t max_icd, std::uint32_t max_data_len, std::uint16_t qid,
-                                                int connected_fd, transport::CompletionFn on_complete, void* ctx,
+                                                transport::Connection conn, transport::CompletionFn on_complete, void* ctx,
                                                 ReadyFn on_ready) {
   const std::string name =
       fmt::format("{} @ {} cntlid {} qid {}", opts.subnqn, transport::endpoint_name(opts.endpoint), cntlid, qid);
-  if (connected_fd < 0 || qid == 0 || on_complete == nullptr || !on_ready) {
-    if (connected_fd >= 0) ::close(connected_fd);
+  if (conn.fd() < 0 || qid == 0 || on_complete == nullptr || !on_ready) {
     return make_error(Errc::InvalidArgument,
                       fmt::format("{}: begin() needs a socket, an I/O qid (not 0) and both callbacks", name));
   }
   auto data = wire::encode_connect_data(opts.host.hostid, cntlid, opts.subnqn, opts.host.hostnqn);
   if (!data) {
-    ::close(connected_fd);
     return make_error(data.error().code, fmt::format("{}: {}", name, data.error().message));
   }
   auto q = std::unique_ptr<IoQueue>(new IoQueue(reactor, clock));
@@ -244,8 +244,7 @@ Result<std::unique_ptr<IoQueue>> IoQueue::begin(transport::Reactor& reactor, con
   qc.name = name;
   q->qp_ = std::make_unique<transport::QueuePair>(qc, clock, &IoQueue::trampoline, q.get());
   q->qp_->on_live(&IoQueue::on_live);
-  if (auto a = reactor.attach(connected_fd, *q->qp_, &IoQueue::on_closed, q.get()); !a) {
-    ::close(connected_fd);
+  if (auto a = reactor.attach(std::move(conn), *q->qp_, &IoQueue::on_closed, q.get()); !a) {
     q->closed_ = true;  // nothing attached: nothing to drain
     return make_error(a.error().code, fmt::format("{}: {}", name, a.error().message));
   }
@@ -258,7 +257,7 @@ Result<std::unique_ptr<IoQueue>> IoQueue::begin(transport::Reactor& reactor, con
 Result<std::unique_ptr<IoQueue>> IoQueue::open(transport::Reactor& reactor, const Clock& clock,
                                                const ControllerOptions& opts, const ControllerInfo& info,
                                                std::uint16_t qid, transport::CompletionFn on_complete, void* ctx) {
-  auto fd = transport::tcp_connect(opts.endpoint, opts.connect_timeout);
+  auto fd = connect_queue(opts, fmt::format("qid {}", qid));
   if (!fd) {
     return make_error(fd.error().code, fmt::format("{} @ {} cntlid {} qid {}: {}", opts.subnqn,
                                                    transport::endpoint_name(opts.endpoint), info.cntlid, qid,
@@ -267,7 +266,7 @@ Result<std::unique_ptr<IoQueue>> IoQueue::open(transport::Reactor& reactor, cons
   std::optional<Result<void>> ready;
   ControllerOptions sized = opts;  // the queue as large as the controller allows (CAP.MQES, MAXCMD)
   if (info.io_queue_size != 0) sized.queue_size = info.io_queue_size;
-  auto q = begin(reactor, clock, sized, info.cntlid, info.max_icd, info.max_data_len, qid, *fd, on_complete, ctx,
+  auto q = begin(reactor, clock, sized, info.cntlid, info.max_icd, info.max_data_len, qid, std::move(*fd), on_complete, ctx,
                  [&ready](const Result<void>& r) { ready = r; });
   if (!q) {
     return tl::unexpected(q.error());

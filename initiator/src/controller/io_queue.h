@@ -37,7 +37,7 @@ class IoQueue {
   // (inside a poll); an error once the connection is closed (the socket is gone by then).
   using ReadyFn = std::function<void(const Result<void>& ready)>;
 
-  // Starts the set-up on `connected_fd` (connected, non-blocking; the IoQueue owns it, also
+  // Starts the set-up on `conn` (connected, non-blocking, TLS done if set up; the IoQueue owns it, also
   // when an error is returned) and returns at once. `on_ready` follows from a later poll of
   // `reactor`. The whole set-up (ICResp and Connect) is bounded by opts.connect_timeout: the
   // reactor's timeout scan fails a queue that does not answer, no tick is needed.
@@ -46,7 +46,7 @@ class IoQueue {
   static Result<std::unique_ptr<IoQueue>> begin(transport::Reactor& reactor, const Clock& clock,
                                                 const ControllerOptions& opts, std::uint16_t cntlid,
                                                 std::uint32_t max_icd, std::uint32_t max_data_len, std::uint16_t qid,
-                                                int connected_fd, transport::CompletionFn on_complete, void* ctx,
+                                                transport::Connection conn, transport::CompletionFn on_complete, void* ctx,
                                                 ReadyFn on_ready);
 
   // Blocks this thread (turning `reactor`) until the queue is connected or failed, at most

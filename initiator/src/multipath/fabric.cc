@@ -10,6 +10,7 @@
 #include "auth/dhchap_key_impl.h"
 #include "common/log.h"
 #include "multipath/fabric_impl.h"
+#include "tls/tls_key_impl.h"
 #include "wire/libnvme_types.h"
 
 namespace nvmemp::detail {
@@ -281,6 +282,24 @@ FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& 
     }
     keys = std::move(*k);
   }
+  std::shared_ptr<const tls::TlsPsk> tls_psk;
+  if (knobs.tls) {
+    if (knobs.tls_key.empty()) {
+      id = make_error(Errc::InvalidArgument,
+                      fmt::format("{} @ {}:{}: TLS is on but no TLS key is configured: set tls_key or tls_key_file "
+                                  "(mpath-connect --tls-key), the NVMeTLSkey-1 key the target has for this host",
+                                  subnqn, ep.traddr, ep.trsvcid));
+      return nullptr;
+    }
+    auto t = tls::make_tls_psk(knobs.tls_key.impl()->psk, host_.hostnqn, subnqn,
+                               knobs.tls_identity == TlsIdentity::V0 ? tls::IdentityVersion::V0 : tls::IdentityVersion::V1,
+                               knobs.tls_compat ? tls::HkdfEncoding::LibnvmeCompat : tls::HkdfEncoding::Rfc8446);
+    if (!t) {
+      id = make_error(t.error().code, fmt::format("{}: TLS key: {}", subnqn, t.error().message));
+      return nullptr;
+    }
+    tls_psk = std::make_shared<const tls::TlsPsk>(std::move(*t));
+  }
   topology::ConnectionKey key{ep.traddr, ep.trsvcid, subnqn, host_.hostnqn};
   id = topo_.add_path(key);
   if (!id) return nullptr;
@@ -299,6 +318,7 @@ FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& 
   co.max_data_len = knobs.max_transfer;
   co.admin_timeout = knobs.admin_timeout;
   co.dhchap = std::move(keys);
+  co.tls = std::move(tls_psk);
   auto e = std::make_unique<Entry>();
   e->id = *id;
   e->key = key;
@@ -388,6 +408,10 @@ PathInfo FabricImpl::path_info(const Entry& e) const {
   p.queues_refused = static_cast<std::uint16_t>(e.queues_refused.size());
   p.queue_error = e.queue_error;
   p.auth = e.ctrl->info().auth;
+  if (const auto& t = e.ctrl->options().tls) {
+    p.tls = t->hash == tls::PskHash::Sha384 ? "TLS 1.3 TLS_AES_256_GCM_SHA384" : "TLS 1.3 TLS_AES_128_GCM_SHA256";
+    p.tls_identity = t->identity;
+  }
   return p;
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "controller/queue_connect.h"
 #include "multipath/fabric_impl.h"
 
 namespace nvmemp::detail {
@@ -16,29 +17,23 @@ void FabricImpl::request_queue(unsigned context, PathId path, std::uint64_t gene
     IoEngine* eng = context < contexts_.size() ? contexts_[context] : nullptr;
     if (eng == nullptr) return;
     Entry* e = entry(path);
-    Result<int> fd = make_error(Errc::NotFound, fmt::format("path {} is gone", path));
+    Result<transport::Connection> fd = make_error(Errc::NotFound, fmt::format("path {} is gone", path));
     if (block(path) != nullptr) {
-      fd = open_block(path, generation);
+      auto b = open_block(path, generation);
+      fd = b ? Result<transport::Connection>(transport::Connection(*b)) : tl::unexpected(b.error());
     } else if (e != nullptr && (e->ctrl->state() != CtrlState::Live || e->generation != generation)) {
       fd = make_error(Errc::Protocol, fmt::format("{}: not live (association {}) any more", e->ctrl->name(),
                                                   generation));
     } else if (e != nullptr) {
-      fd = transport::tcp_connect(e->ctrl->options().endpoint, e->ctrl->options().connect_timeout);
+      fd = controller::connect_queue(e->ctrl->options(), "I/O queue");
       if (!fd) fd = make_error(fd.error().code, fmt::format("{}: I/O queue: {}", e->ctrl->name(), fd.error().message));
     }
-    // The socket travels in a shared holder: if the engine goes away before the post runs, the
-    // holder's destructor closes it.
-    struct Holder {
-      Result<int> fd;
-      ~Holder() {
-        if (fd && *fd >= 0) ::close(*fd);
-      }
-    };
-    auto h = std::make_shared<Holder>(Holder{make_error(Errc::NotFound, "empty")});
-    h->fd = fd;  // after construction: a temporary Holder would close it on the way
+    // The connection travels in a shared holder (a posted function must be copyable): if the
+    // engine goes away before the post runs, the Connection in it closes the socket.
+    auto h = std::make_shared<Result<transport::Connection>>(std::move(fd));
     eng->reactor().post([eng, path, generation, h] {
-      Result<int> f = h->fd;
-      h->fd = make_error(Errc::NotFound, "taken");
+      Result<transport::Connection> f = std::move(*h);
+      *h = make_error(Errc::NotFound, "taken");
       eng->deliver_fd(path, generation, std::move(f));
     });
   });

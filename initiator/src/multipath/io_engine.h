@@ -102,7 +102,7 @@ class IoEngine final : public IoContext {
   transport::Reactor& reactor() noexcept { return *reactor_; }
   unsigned index() const noexcept { return index_; }
   // On this thread: the socket asked for with request_queue(), or why there is none.
-  void deliver_fd(PathId path, std::uint64_t generation, Result<int> fd);
+  void deliver_fd(PathId path, std::uint64_t generation, Result<transport::Connection> fd);
   // On this thread: renews the authentication of this context's live queue to `path`
   // (PathQueue::reauthenticate). `done` once, from this thread: the negotiated pair, "" when this
   // context has no live queue there (nothing to renew), or the queue's error.

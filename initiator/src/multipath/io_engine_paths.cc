@@ -89,7 +89,7 @@ void IoEngine::request_queue(TPath& tp, const topology::PathView& pv) {
   link_.request_queue(index_, pv.id, pv.generation);
 }
 
-void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<int> fd) {
+void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<transport::Connection> fd) {
   TPath* tp = tpath(path);
   const topology::PathView* pv = snap_ ? snap_->path(path) : nullptr;
   const bool wanted = tp != nullptr && pv != nullptr && tp->st == TPath::St::WaitFd &&
@@ -104,7 +104,7 @@ void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<int> fd)
     return;
   }
   if (!wanted) {
-    ::close(*fd);
+    *fd = transport::Connection();  // closes it
     if (tp != nullptr && tp->st == TPath::St::WaitFd && tp->generation == generation) tp->st = TPath::St::Down;
     return;
   }
@@ -140,7 +140,7 @@ void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<int> fd)
     bc.name = pv->name;
     bc.block_size = pv->block_size;
     bc.queue_size = pv->queue_size;
-    ctx->q = open_block_path(*reactor_, clock_, bc, *fd, &IoEngine::completion_trampoline, raw);
+    ctx->q = open_block_path(*reactor_, clock_, bc, fd->release_fd(), &IoEngine::completion_trampoline, raw);
     reactor_->post([on_ready] { on_ready(Result<void>{}); });  // an open device is ready at once
   } else {
     NvmeTcpPathConfig cfg;
@@ -157,7 +157,7 @@ void IoEngine::deliver_fd(PathId path, std::uint64_t generation, Result<int> fd)
     cfg.max_data_len = pv->max_data_len;
     cfg.io_timeout = pv->io_timeout.count() > 0 ? pv->io_timeout : opts_.io_timeout;
     cfg.connect_timeout = opts_.connect_timeout;
-    ctx->q = open_nvme_tcp_path(*reactor_, clock_, cfg, *fd, &IoEngine::completion_trampoline, raw, on_ready);
+    ctx->q = open_nvme_tcp_path(*reactor_, clock_, cfg, std::move(*fd), &IoEngine::completion_trampoline, raw, on_ready);
   }
   tp->st = TPath::St::Connecting;
   tp->q = raw;

@@ -69,7 +69,7 @@ const char* io_op_name(IoOp op) noexcept {
 }
 
 std::unique_ptr<PathQueue> open_nvme_tcp_path(transport::Reactor& reactor, const Clock& clock,
-                                              const NvmeTcpPathConfig& cfg, int fd,
+                                              const NvmeTcpPathConfig& cfg, transport::Connection fd,
                                               transport::CompletionFn on_complete, void* ctx,
                                               std::function<void(const Result<void>&)> on_ready) {
   controller::ControllerOptions co;
@@ -85,7 +85,7 @@ std::unique_ptr<PathQueue> open_nvme_tcp_path(transport::Reactor& reactor, const
   auto path = std::make_unique<NvmeTcpPath>(
       fmt::format("{} @ {} cntlid {} qid {}", cfg.subnqn, transport::endpoint_name(cfg.endpoint), cfg.cntlid, cfg.qid),
       cfg.max_icd);
-  auto q = controller::IoQueue::begin(reactor, clock, co, cfg.cntlid, cfg.max_icd, cfg.max_data_len, cfg.qid, fd,
+  auto q = controller::IoQueue::begin(reactor, clock, co, cfg.cntlid, cfg.max_icd, cfg.max_data_len, cfg.qid, std::move(fd),
                                       on_complete, ctx, on_ready);
   if (!q) {
     // Reported like any other set-up failure: from a later poll.

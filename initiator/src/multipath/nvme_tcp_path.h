@@ -31,7 +31,7 @@ struct NvmeTcpPathConfig {
 
 // Takes `fd` (also on failure). `on_ready` runs once from a later poll: Live, or why not.
 std::unique_ptr<PathQueue> open_nvme_tcp_path(transport::Reactor& reactor, const Clock& clock,
-                                              const NvmeTcpPathConfig& cfg, int fd,
+                                              const NvmeTcpPathConfig& cfg, transport::Connection fd,
                                               transport::CompletionFn on_complete, void* ctx,
                                               std::function<void(const Result<void>&)> on_ready);
 

@@ -24,6 +24,11 @@ constexpr std::uint64_t kEventTag = 8;  // the eventfd read (no Conn at 8)
 constexpr std::size_t kRecvBuf = 256 * 1024;
 constexpr std::size_t kMaxIov = 64;
 constexpr auto kTimeoutScan = std::chrono::milliseconds(50);
+// Over TLS: ciphertext received per recv, plaintext encrypted per record (TLS's maximum),
+// and how much ciphertext may wait for the socket before the queue pair's bytes wait instead.
+constexpr std::size_t kTlsRecvBuf = 64 * 1024;
+constexpr std::size_t kTlsRecord = 16 * 1024;
+constexpr std::size_t kTlsOutMax = 256 * 1024;
 }  // namespace
 
 struct Reactor::Conn {
@@ -37,6 +42,13 @@ struct Reactor::Conn {
   msghdr msg{};
   std::array<iovec, 4> rx_iov{};  // a queue pair's receive: where it wants the bytes
   msghdr rx_msg{};
+  // Over TLS: the record layer, the ciphertext received, the ciphertext waiting for the socket
+  // (sent from tls_out_off on) and the plaintext gathered into one record.
+  std::unique_ptr<RecordLayer> tls;
+  std::vector<std::uint8_t> tls_in;
+  std::vector<std::uint8_t> tls_out;
+  std::size_t tls_out_off = 0;
+  std::vector<std::uint8_t> tls_plain;
   bool recv_inflight = false;
   bool send_inflight = false;
   bool closing = false;
@@ -84,6 +96,18 @@ Result<void> Reactor::attach(int fd, QueuePair& qp, CloseFn on_close, void* ctx)
   c->on_close = on_close;
   c->ctx = ctx;
   conns_.push_back(std::move(c));
+  return {};
+}
+
+Result<void> Reactor::attach(Connection conn, QueuePair& qp, CloseFn on_close, void* ctx) {
+  std::unique_ptr<RecordLayer> tls = conn.release_tls();
+  if (auto r = attach(conn.release_fd(), qp, on_close, ctx); !r) return r;
+  Conn& c = *conns_.back();
+  if (tls != nullptr) {
+    c.tls = std::move(tls);
+    c.tls_in.resize(kTlsRecvBuf);
+    c.tls_plain.reserve(kTlsRecord);
+  }
   return {};
 }
 
@@ -137,13 +161,73 @@ void Reactor::begin_close(Conn& c, const std::string& reason, bool orderly) {
   // Info, not a warning: the queue's owner reports what the loss means (a controller reset, a
   // lost I/O queue) and carries the reason on.
   log(orderly ? LogLevel::Debug : LogLevel::Info, "connection closed: {}", reason);
+  if (orderly && c.tls != nullptr && !c.send_inflight) {
+    // Best effort, never waited for: the close_notify alert, so the peer sees an orderly end.
+    std::vector<std::uint8_t> alert;
+    c.tls->close_notify();
+    c.tls->take_output(alert);
+    if (!alert.empty()) [[maybe_unused]] const ssize_t n = ::send(c.fd, alert.data(), alert.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
   // Makes the recv and send in flight finish at once; the fd is closed when both reported.
   ::shutdown(c.fd, SHUT_RDWR);
   if (c.qp != nullptr) c.qp->fail(reason);
 }
 
+void Reactor::arm_tls(Conn& c) {
+  if (!c.send_inflight) {
+    if (c.tls_out_off == c.tls_out.size()) {
+      c.tls_out.clear();
+      c.tls_out_off = 0;
+    }
+    // What the queue pair has to send, encrypted a record at a time; the queue pair's buffers
+    // are free as soon as their bytes are encrypted.
+    while (c.qp->has_tx() && c.tls_out.size() - c.tls_out_off < kTlsOutMax) {
+      const std::size_t n = c.qp->gather_tx(c.iov);
+      if (n == 0) break;
+      c.tls_plain.clear();
+      for (std::size_t i = 0; i < n && c.tls_plain.size() < kTlsRecord; ++i) {
+        const auto* p = static_cast<const std::uint8_t*>(c.iov[i].iov_base);
+        const std::size_t k = std::min(c.iov[i].iov_len, kTlsRecord - c.tls_plain.size());
+        c.tls_plain.insert(c.tls_plain.end(), p, p + k);
+      }
+      if (auto r = c.tls->write(c.tls_plain); !r) {
+        begin_close(c, r.error().message);
+        return;
+      }
+      c.qp->sent(c.tls_plain.size());
+      c.tls->take_output(c.tls_out);
+    }
+    c.tls->take_output(c.tls_out);  // also what the record layer answers on its own
+    if (c.tls_out_off < c.tls_out.size()) {
+      io_uring_sqe* s = sqe();
+      io_uring_prep_send(s, c.fd, c.tls_out.data() + c.tls_out_off, c.tls_out.size() - c.tls_out_off, MSG_NOSIGNAL);
+      io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpSend);
+      c.send_inflight = true;
+    }
+  }
+  if (!c.recv_inflight) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_recv(s, c.fd, c.tls_in.data(), c.tls_in.size(), 0);
+    io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpRecv);
+    c.recv_inflight = true;
+  }
+}
+
+void Reactor::on_tls_received(Conn& c, int res) {
+  if (res > 0) {
+    c.tls->feed(Bytes(c.tls_in.data(), static_cast<std::size_t>(res)));
+    if (auto r = c.tls->drain_into(*c.qp); !r) begin_close(c, r.error().message);
+  } else {
+    on_qp_received(c, res);  // 0 or an error: the same words as without TLS
+  }
+}
+
 void Reactor::arm(Conn& c) {
   if (c.closing) return;
+  if (c.tls != nullptr) {
+    arm_tls(c);
+    return;
+  }
   if (!c.send_inflight && (c.st != nullptr || c.qp->has_tx())) {
     const std::size_t n = c.st != nullptr ? c.st->gather(c.iov) : c.qp->gather_tx(c.iov);
     if (n > 0) {
@@ -252,7 +336,17 @@ void Reactor::handle(std::uint64_t user_data, int res) {
   }
   auto* c = reinterpret_cast<Conn*>(user_data & ~kOpMask);
   const std::uint64_t op = user_data & kOpMask;
-  if (op == kOpRecv && c->st == nullptr) {
+  if (op == kOpRecv && c->tls != nullptr) {
+    c->recv_inflight = false;
+    if (!c->closing) on_tls_received(*c, res);
+  } else if (op == kOpSend && c->tls != nullptr) {
+    c->send_inflight = false;
+    if (res >= 0) {
+      c->tls_out_off += static_cast<std::size_t>(res);
+    } else if (res != -EINTR && res != -EAGAIN && !c->closing) {
+      begin_close(*c, fmt::format("{}: send: {}", c->qp->config().name, std::strerror(-res)));
+    }
+  } else if (op == kOpRecv && c->st == nullptr) {
     c->recv_inflight = false;
     if (c->closing) return;
     on_qp_received(*c, res);

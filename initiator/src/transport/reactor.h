@@ -25,6 +25,7 @@
 #include "nvmemp/result.h"
 #include "nvmemp/stream.h"
 #include "transport/queue_pair.h"
+#include "transport/record_layer.h"
 #include "transport/ring.h"
 
 namespace nvmemp::transport {
@@ -50,6 +51,9 @@ class Reactor {
 
   // Takes over a connected stream socket (non-blocking) for `qp`, which must outlive it.
   Result<void> attach(int fd, QueuePair& qp, CloseFn on_close, void* ctx);
+  // The same for a connection that may carry a record layer (TLS): the reactor then receives
+  // ciphertext into its own buffer and the record layer decrypts it into the queue pair.
+  Result<void> attach(Connection conn, QueuePair& qp, CloseFn on_close, void* ctx);
   // The same for a front end's byte stream (nvmemp/stream.h): a client connection served on
   // this ring beside the queue pairs. `s` learns of the close through Stream::on_closed().
   Result<void> attach_stream(int fd, Stream& s);
@@ -78,6 +82,8 @@ class Reactor {
   struct Conn;
   Reactor(const Clock& clock, std::unique_ptr<Ring> ring, int event_fd);
   void arm(Conn& c);
+  void arm_tls(Conn& c);
+  void on_tls_received(Conn& c, int res);
   void receive_direct(Conn& c);
   void on_qp_received(Conn& c, int res);
   void arm_event();
