@@ -33,6 +33,7 @@ DEBIAN_PACKAGES=(cmake make g++ pkg-config git ca-certificates
   libnbd-bin qemu-utils  # real NBD clients in the tests: nbdinfo, nbdcopy, qemu-img, qemu-io
   libfuse3-dev fuse3 util-linux  # the SCSI tests: a FUSE file system under two loop devices (losetup)
   libjson-c-dev  # libnvme.pc names json-c; without it pkg-config warns
+  gnutls-bin  # gnutls-serv: the TLS 1.3 PSK interop test's server (GnuTLS, not our OpenSSL)
   # the real-target VM (../shared/real-target/setup.sh installs qemu-system-x86 itself)
   gdb  # gcore: a core dump of the daemon is searched for authentication keys
   cpio python3)  # python3: probe.py, the independent host the sim tests also run
