@@ -185,6 +185,10 @@ Error TlsSession::failure(std::string_view during, int ssl_error) {
     if (!reason.empty()) what += ": " + reason;
   } else if (ssl_error == SSL_ERROR_ZERO_RETURN) {
     what = fmt::format("{} closed the TLS session (close_notify)", peer);
+  } else if (!done_ && !is_server_ && (reason == "wrong version number" || reason == "packet length too long")) {
+    // Bytes that are no TLS record: a port without TLS, which took our ClientHello for a PDU.
+    what = fmt::format("{} (the controller answered in plaintext: this port does not speak TLS; connect without "
+                       "tls, or enable TLS on the target's port)", reason);
   } else {
     what = reason.empty() ? fmt::format("OpenSSL error {}", ssl_error) : reason;
   }
