@@ -24,11 +24,6 @@ constexpr std::uint64_t kEventTag = 8;  // the eventfd read (no Conn at 8)
 constexpr std::size_t kRecvBuf = 256 * 1024;
 constexpr std::size_t kMaxIov = 64;
 constexpr auto kTimeoutScan = std::chrono::milliseconds(50);
-// Over TLS: ciphertext received per recv, plaintext encrypted per record (TLS's maximum),
-// and how much ciphertext may wait for the socket before the queue pair's bytes wait instead.
-constexpr std::size_t kTlsRecvBuf = 64 * 1024;
-constexpr std::size_t kTlsRecord = 16 * 1024;
-constexpr std::size_t kTlsOutMax = 256 * 1024;
 }  // namespace
 
 struct Reactor::Conn {
@@ -42,13 +37,7 @@ struct Reactor::Conn {
   msghdr msg{};
   std::array<iovec, 4> rx_iov{};  // a queue pair's receive: where it wants the bytes
   msghdr rx_msg{};
-  // Over TLS: the record layer, the ciphertext received, the ciphertext waiting for the socket
-  // (sent from tls_out_off on) and the plaintext gathered into one record.
-  std::unique_ptr<RecordLayer> tls;
-  std::vector<std::uint8_t> tls_in;
-  std::vector<std::uint8_t> tls_out;
-  std::size_t tls_out_off = 0;
-  std::vector<std::uint8_t> tls_plain;
+  std::unique_ptr<TlsPump> tls;  // over TLS: the record layer between socket and queue pair
   bool recv_inflight = false;
   bool send_inflight = false;
   bool closing = false;
@@ -103,11 +92,7 @@ Result<void> Reactor::attach(Connection conn, QueuePair& qp, CloseFn on_close, v
   std::unique_ptr<RecordLayer> tls = conn.release_tls();
   if (auto r = attach(conn.release_fd(), qp, on_close, ctx); !r) return r;
   Conn& c = *conns_.back();
-  if (tls != nullptr) {
-    c.tls = std::move(tls);
-    c.tls_in.resize(kTlsRecvBuf);
-    c.tls_plain.reserve(kTlsRecord);
-  }
+  if (tls != nullptr) c.tls = std::make_unique<TlsPump>(std::move(tls), qp);
   return {};
 }
 
@@ -163,9 +148,7 @@ void Reactor::begin_close(Conn& c, const std::string& reason, bool orderly) {
   log(orderly ? LogLevel::Debug : LogLevel::Info, "connection closed: {}", reason);
   if (orderly && c.tls != nullptr && !c.send_inflight) {
     // Best effort, never waited for: the close_notify alert, so the peer sees an orderly end.
-    std::vector<std::uint8_t> alert;
-    c.tls->close_notify();
-    c.tls->take_output(alert);
+    const Bytes alert = c.tls->close_notify();
     if (!alert.empty()) [[maybe_unused]] const ssize_t n = ::send(c.fd, alert.data(), alert.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   }
   // Makes the recv and send in flight finish at once; the fd is closed when both reported.
@@ -175,39 +158,22 @@ void Reactor::begin_close(Conn& c, const std::string& reason, bool orderly) {
 
 void Reactor::arm_tls(Conn& c) {
   if (!c.send_inflight) {
-    if (c.tls_out_off == c.tls_out.size()) {
-      c.tls_out.clear();
-      c.tls_out_off = 0;
+    if (auto r = c.tls->fill(); !r) {
+      begin_close(c, r.error().message);
+      return;
     }
-    // What the queue pair has to send, encrypted a record at a time; the queue pair's buffers
-    // are free as soon as their bytes are encrypted.
-    while (c.qp->has_tx() && c.tls_out.size() - c.tls_out_off < kTlsOutMax) {
-      const std::size_t n = c.qp->gather_tx(c.iov);
-      if (n == 0) break;
-      c.tls_plain.clear();
-      for (std::size_t i = 0; i < n && c.tls_plain.size() < kTlsRecord; ++i) {
-        const auto* p = static_cast<const std::uint8_t*>(c.iov[i].iov_base);
-        const std::size_t k = std::min(c.iov[i].iov_len, kTlsRecord - c.tls_plain.size());
-        c.tls_plain.insert(c.tls_plain.end(), p, p + k);
-      }
-      if (auto r = c.tls->write(c.tls_plain); !r) {
-        begin_close(c, r.error().message);
-        return;
-      }
-      c.qp->sent(c.tls_plain.size());
-      c.tls->take_output(c.tls_out);
-    }
-    c.tls->take_output(c.tls_out);  // also what the record layer answers on its own
-    if (c.tls_out_off < c.tls_out.size()) {
+    const Bytes out = c.tls->pending();
+    if (!out.empty()) {
       io_uring_sqe* s = sqe();
-      io_uring_prep_send(s, c.fd, c.tls_out.data() + c.tls_out_off, c.tls_out.size() - c.tls_out_off, MSG_NOSIGNAL);
+      io_uring_prep_send(s, c.fd, out.data(), out.size(), MSG_NOSIGNAL);
       io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpSend);
       c.send_inflight = true;
     }
   }
   if (!c.recv_inflight) {
+    const MutBytes in = c.tls->recv_buffer();
     io_uring_sqe* s = sqe();
-    io_uring_prep_recv(s, c.fd, c.tls_in.data(), c.tls_in.size(), 0);
+    io_uring_prep_recv(s, c.fd, in.data(), in.size(), 0);
     io_uring_sqe_set_data64(s, reinterpret_cast<std::uint64_t>(&c) | kOpRecv);
     c.recv_inflight = true;
   }
@@ -215,8 +181,7 @@ void Reactor::arm_tls(Conn& c) {
 
 void Reactor::on_tls_received(Conn& c, int res) {
   if (res > 0) {
-    c.tls->feed(Bytes(c.tls_in.data(), static_cast<std::size_t>(res)));
-    if (auto r = c.tls->drain_into(*c.qp); !r) begin_close(c, r.error().message);
+    if (auto r = c.tls->received(static_cast<std::size_t>(res)); !r) begin_close(c, r.error().message);
   } else {
     on_qp_received(c, res);  // 0 or an error: the same words as without TLS
   }
@@ -342,7 +307,7 @@ void Reactor::handle(std::uint64_t user_data, int res) {
   } else if (op == kOpSend && c->tls != nullptr) {
     c->send_inflight = false;
     if (res >= 0) {
-      c->tls_out_off += static_cast<std::size_t>(res);
+      c->tls->sent(static_cast<std::size_t>(res));
     } else if (res != -EINTR && res != -EAGAIN && !c->closing) {
       begin_close(*c, fmt::format("{}: send: {}", c->qp->config().name, std::strerror(-res)));
     }

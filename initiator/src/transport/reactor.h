@@ -26,6 +26,7 @@
 #include "nvmemp/stream.h"
 #include "transport/queue_pair.h"
 #include "transport/record_layer.h"
+#include "transport/tls_pump.h"
 #include "transport/ring.h"
 
 namespace nvmemp::transport {
