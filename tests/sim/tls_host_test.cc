@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "bench.h"
+#include "support/log_capture.h"
 #include "support/polled_reader.h"
 #include "sim_support.h"
 
@@ -146,6 +147,43 @@ TEST_CASE("TLS host: failover between a TLS path and a plain path under verify I
     INFO(p.name << " " << p.state);
     CHECK(p.state == "live");
     CHECK(p.tls == (p.id == tls_path->id ? "TLS 1.3 TLS_AES_128_GCM_SHA256" : "none"));
+  }
+}
+
+}  // namespace nvmemp::test
+
+namespace nvmemp::test {
+
+TEST_CASE("TLS host: a record that fails its authentication resets the queue, I/O goes on with 0 errors",
+          "[sim][tls]") {
+  auto sim = start_tls_sim(kTlsKey, true);
+  auto f = Fabric::start(tls_options(kTlsKey));
+  REQUIRE(f.has_value());
+  std::vector<std::uint16_t> ids;
+  for (auto port : sim->ports()) {
+    auto p = (*f)->connect(Endpoint{"127.0.0.1", port, "", ""}, sim->nqn());
+    INFO((p ? std::string() : p.error().message));
+    REQUIRE(p.has_value());
+    ids.push_back(p->id);
+  }
+  auto h = (*f)->find_head(sim->nqn(), 1);
+  REQUIRE(h.has_value());
+  PolledReader reader(**f, h->id, h->block_size, true);
+  wait_reads(reader, 50);
+  REQUIRE(reader.done() >= 50);
+  LogCapture logs(false);
+  REQUIRE(sim->control("corrupt-tls 1").has_value());
+  wait_reads(reader, 300);
+  std::this_thread::sleep_for(1500ms);  // the reconnect (reconnect_delay 1 s in fast_options)
+  wait_reads(reader, 300);
+  CHECK(reader.failed() == 0);
+  CHECK(reader.mismatches() == 0);
+  INFO(logs.text());
+  CHECK(logs.text().find("TLS receive") != std::string::npos);
+  const auto topo = (*f)->topology();
+  for (const auto& p : topo.paths) {
+    CHECK(p.state == "live");
+    CHECK(p.tls == "TLS 1.3 TLS_AES_128_GCM_SHA256");
   }
 }
 

@@ -487,6 +487,10 @@ void Connection::enqueue(std::vector<std::uint8_t> bytes) {
     }
     tls_->take_output(records);
     bytes = std::move(records);
+    if (PortFaults& f = core_.faults(port_); f.corrupt_next_tls && !bytes.empty()) {
+      bytes.back() ^= 0x01;  // the last byte of the record's AEAD tag
+      f.corrupt_next_tls = false;
+    }
   }
   enqueue_raw(std::move(bytes));
 }
