@@ -480,17 +480,12 @@ void Connection::send(std::vector<std::uint8_t> bytes) {
 
 void Connection::enqueue(std::vector<std::uint8_t> bytes) {
   if (tls_ != nullptr) {
-    std::vector<std::uint8_t> records;
-    if (auto r = tls_->write(bytes); !r) {
-      close(r.error().message);
-      return;
-    }
-    tls_->take_output(records);
-    bytes = std::move(records);
-    if (PortFaults& f = core_.faults(port_); f.corrupt_next_tls && !bytes.empty()) {
-      bytes.back() ^= 0x01;  // the last byte of the record's AEAD tag
-      f.corrupt_next_tls = false;
-    }
+    // Encrypted when the socket can take it, the PDUs queued till then in records of up to
+    // 16 KiB (flush_tls()): a record per PDU would cost a record's overhead each.
+    tls_plain_.insert(tls_plain_.end(), bytes.begin(), bytes.end());
+    tx_bytes_ += bytes.size();
+    if (!in_readable_) update_events();
+    return;
   }
   enqueue_raw(std::move(bytes));
 }
@@ -522,6 +517,7 @@ void Connection::on_writable() {
     update_events();
     return;
   }
+  if (tls_ != nullptr) flush_tls();
   for (int round = 0; round < 64 && tx_bytes_ > 0; ++round) {
     iovec iov[32];
     int cnt = 0;

@@ -77,6 +77,7 @@ class Connection : public Pollable {
   // nothing for the parser now (handshake in progress, or the connection was closed).
   bool tls_receive(Bytes chunk, std::vector<std::uint8_t>& plain);
   void enqueue_raw(std::vector<std::uint8_t> bytes);
+  void flush_tls();  // encrypts tls_plain_ into records and queues them
   void on_writable();
   void handle_pdu(const wire::Pdu& pdu);
   void handle_icreq(const wire::IcReq& req);
@@ -160,6 +161,7 @@ class Connection : public Pollable {
   std::vector<std::uint8_t> head_;
   std::unique_ptr<tls::TlsSession> tls_;  // null: plain TCP
   bool tls_decided_ = false;
+  std::vector<std::uint8_t> tls_plain_;  // PDUs queued, not yet encrypted (counted in tx_bytes_)
 };
 
 // A control-socket client: one command per line, answer lines then OK or ERR <reason>.

@@ -89,4 +89,26 @@ bool Connection::tls_receive(Bytes chunk, std::vector<std::uint8_t>& plain) {
   return true;
 }
 
+void Connection::flush_tls() {
+  if (tls_plain_.empty()) return;
+  tx_bytes_ -= tls_plain_.size();
+  std::vector<std::uint8_t> records;
+  constexpr std::size_t kRecord = 16384;
+  for (std::size_t off = 0; off < tls_plain_.size(); off += kRecord) {
+    const std::size_t n = std::min(kRecord, tls_plain_.size() - off);
+    if (auto r = tls_->write(Bytes(tls_plain_.data() + off, n)); !r) {
+      tls_plain_.clear();
+      close(r.error().message);
+      return;
+    }
+  }
+  tls_plain_.clear();
+  tls_->take_output(records);
+  if (PortFaults& f = core_.faults(port_); f.corrupt_next_tls && !records.empty()) {
+    records.back() ^= 0x01;  // the last byte of the last record's AEAD tag
+    f.corrupt_next_tls = false;
+  }
+  enqueue_raw(std::move(records));
+}
+
 }  // namespace nvmemp::sim
