@@ -32,6 +32,24 @@ namespace {
 const unsigned char kAes128Sha256[2] = {0x13, 0x01};
 const unsigned char kAes256Sha384[2] = {0x13, 0x02};
 
+// The read BIO: OpenSSL takes ciphertext straight from where the reactor received it.
+int bio_read_cb(BIO* b, char* out, int len);
+long bio_ctrl_cb(BIO* b, int cmd, long num, void* ptr);
+
+const BIO_METHOD* read_method() {
+  static BIO_METHOD* m = [] {
+    BIO_METHOD* bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "nvme-mpath ciphertext in");
+    BIO_meth_set_read(bm, &bio_read_cb);
+    BIO_meth_set_ctrl(bm, &bio_ctrl_cb);
+    BIO_meth_set_create(bm, [](BIO* b) {
+      BIO_set_init(b, 1);
+      return 1;
+    });
+    return bm;
+  }();
+  return m;
+}
+
 int session_index() {
   static const int idx = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return idx;
@@ -66,6 +84,8 @@ SSL_SESSION* psk_session(SSL* ssl, std::span<const std::uint8_t> key, PskHash h)
 
 // OpenSSL's callbacks, with access to the session they belong to.
 struct TlsCallbacks {
+  static int bio_read(BIO* b, char* out, int len) { return static_cast<TlsSession*>(BIO_get_data(b))->bio_read(out, len); }
+
   static TlsSession* of(const SSL* ssl) { return static_cast<TlsSession*>(SSL_get_ex_data(ssl, session_index())); }
 
   static int use_session(SSL* ssl, const EVP_MD* md, const unsigned char** id, std::size_t* idlen, SSL_SESSION** sess) {
@@ -106,6 +126,17 @@ struct TlsCallbacks {
     ((where & SSL_CB_READ) != 0 ? t->alert_received_ : t->alert_sent_) = desc;
   }
 };
+
+namespace {
+
+int bio_read_cb(BIO* b, char* out, int len) { return TlsCallbacks::bio_read(b, out, len); }
+
+long bio_ctrl_cb(BIO*, int cmd, long, void*) {
+  // OpenSSL asks to flush (nothing to flush) and whether data is pending (it reads to know).
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<TlsSession>> TlsSession::client(TlsPsk psk, std::string who) {
   std::unique_ptr<TlsSession> t(new TlsSession());
@@ -148,14 +179,14 @@ Result<void> TlsSession::init(bool is_server) {
   }
   o_->ssl = SSL_new(o_->ctx);
   if (o_->ssl == nullptr) return fail("SSL_new");
-  o_->rbio = BIO_new(BIO_s_mem());
+  o_->rbio = BIO_new(read_method());
   o_->wbio = BIO_new(BIO_s_mem());
   if (o_->rbio == nullptr || o_->wbio == nullptr) {
     BIO_free(o_->rbio);
     BIO_free(o_->wbio);
     return fail("BIO_new");
   }
-  BIO_set_mem_eof_return(o_->rbio, -1);  // empty: "retry", not end of file
+  if (o_->rbio != nullptr) BIO_set_data(o_->rbio, this);
   SSL_set_bio(o_->ssl, o_->rbio, o_->wbio);
   SSL_set_ex_data(o_->ssl, session_index(), this);
   SSL_set_info_callback(o_->ssl, &TlsCallbacks::info);
@@ -195,8 +226,49 @@ Error TlsSession::failure(std::string_view during, int ssl_error) {
   return Error{Errc::Io, fmt::format("{}: TLS {}: {}", who_, during, what)};
 }
 
+int TlsSession::bio_read(char* out, int len) {
+  std::size_t want = len > 0 ? static_cast<std::size_t>(len) : 0;
+  std::size_t got = 0;
+  if (carry_off_ < carry_.size()) {
+    const std::size_t k = std::min(want, carry_.size() - carry_off_);
+    std::memcpy(out, carry_.data() + carry_off_, k);
+    carry_off_ += k;
+    got += k;
+    if (carry_off_ == carry_.size()) {
+      carry_.clear();
+      carry_off_ = 0;
+    }
+  }
+  if (got < want && !view_.empty()) {
+    const std::size_t k = std::min(want - got, view_.size());
+    std::memcpy(out + got, view_.data(), k);
+    view_ = view_.subspan(k);
+    got += k;
+  }
+  BIO_clear_retry_flags(o_->rbio);
+  if (got == 0) {
+    BIO_set_retry_read(o_->rbio);
+    return -1;
+  }
+  return static_cast<int>(got);
+}
+
+void TlsSession::stash() {
+  if (view_.empty()) return;
+  if (carry_off_ > 0) {
+    carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(carry_off_));
+    carry_off_ = 0;
+  }
+  carry_.insert(carry_.end(), view_.begin(), view_.end());
+  view_ = {};
+}
+
 Result<bool> TlsSession::handshake() {
   if (done_) return true;
+  struct Stash {
+    TlsSession& t;
+    ~Stash() { t.stash(); }
+  } stash_at_end{*this};
   const int rc = SSL_do_handshake(o_->ssl);
   if (rc == 1) {
     done_ = true;
@@ -209,10 +281,15 @@ Result<bool> TlsSession::handshake() {
 }
 
 void TlsSession::feed(Bytes ciphertext) {
-  if (!ciphertext.empty()) BIO_write(o_->rbio, ciphertext.data(), static_cast<int>(ciphertext.size()));
+  stash();
+  view_ = ciphertext;
 }
 
 Result<void> TlsSession::drain_into(transport::RxSink& sink) {
+  struct Stash {
+    TlsSession& t;
+    ~Stash() { t.stash(); }
+  } stash_at_end{*this};
   iovec iov[4];
   for (;;) {
     if (sink.rx_iov(iov) == 0) return {};  // the receiver has failed; its owner closes

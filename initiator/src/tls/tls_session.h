@@ -44,6 +44,7 @@ class TlsSession final : public transport::RecordLayer {
   // Runs the handshake as far as the ciphertext fed so far allows: true once it is complete,
   // false while it needs more input (send take_output() first). An error ends the connection:
   // it names the alert sent or received and what it usually means.
+  // The ciphertext fed must stay put until then (see RecordLayer::feed).
   Result<bool> handshake();
   bool handshake_done() const noexcept { return done_; }
   // The identity the client offered (server side, after the handshake).
@@ -60,6 +61,14 @@ class TlsSession final : public transport::RecordLayer {
   TlsSession() = default;
   Result<void> init(bool is_server);
   Error failure(std::string_view during, int ssl_error);
+
+  // Ciphertext OpenSSL reads through our BIO (no copy into a memory BIO): first what an earlier
+  // call left (carry_ from carry_off_), then the bytes fed last (view_).
+  int bio_read(char* out, int len);
+  void stash();  // keeps what is left of view_ in carry_: the caller's buffer may change now
+  std::vector<std::uint8_t> carry_;
+  std::size_t carry_off_ = 0;
+  Bytes view_;
 
   struct Ossl;
   std::unique_ptr<Ossl> o_;

@@ -22,7 +22,9 @@ namespace nvmemp::transport {
 class RecordLayer {
  public:
   virtual ~RecordLayer() = default;
-  // Ciphertext as it came from the socket, in any chunking.
+  // Ciphertext as it came from the socket, in any chunking. The bytes are read where they lie:
+  // they must stay put until the next drain_into() (or another feed()), which keeps a copy of
+  // what it did not consume (a record's start).
   virtual void feed(Bytes ciphertext) = 0;
   // Decrypts every complete record fed so far into `sink`. An error (a bad record, an alert,
   // the peer's close_notify) ends the connection; its message says which and names `who`.
