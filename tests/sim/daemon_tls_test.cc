@@ -111,12 +111,21 @@ TEST_CASE("nvme-mpathd TLS: a subsystem with tls = true connects every path over
   CHECK(find_key_leak(logs.text(), key).empty());
 }
 
-TEST_CASE("nvme-mpathd TLS: where the subsystem allows both, one path over TLS and one plain", "[daemon][tls]") {
+TEST_CASE("nvme-mpathd TLS: where the subsystem allows both, one path over TLS and one plain, and a reload that "
+          "sets tls = true connects the plain one again over TLS",
+          "[daemon][tls]") {
   const auto key = make_test_tls_key(1);
   auto sim = start_tls_sim(key, false);
   const std::string dir = test_dir("tls-mixed");
-  auto d = start_daemon_with(dir, tls_daemon_head(dir) + two_path_subsystem(*sim, write_key_file(dir, key), "", "tls = true\n"));
-  CHECK(wait_tls_paths(*d, {{sim->ports()[0], kTls13}, {sim->ports()[1], "none"}}));
+  const std::string keyfile = write_key_file(dir, key);
+  auto d = start_daemon_with(dir, tls_daemon_head(dir) + two_path_subsystem(*sim, keyfile, "", "tls = true\n"));
+  REQUIRE(wait_tls_paths(*d, {{sim->ports()[0], kTls13}, {sim->ports()[1], "none"}}));
+  std::ofstream(dir + "/mpath.toml", std::ios::trunc) << tls_daemon_head(dir)
+                                                      << two_path_subsystem(*sim, keyfile, "tls = true\n", "");
+  auto r = d->reload();
+  INFO((r ? std::string() : r.error().message));
+  REQUIRE(r.has_value());
+  CHECK(wait_tls_paths(*d, {{sim->ports()[0], kTls13}, {sim->ports()[1], kTls13}}));
 }
 
 TEST_CASE("nvme-mpathd TLS: a discovery controller over TLS brings in the ports its log says require TLS",

@@ -181,15 +181,22 @@ Result<void> Daemon::reload() {
   }
   auto wanted = wanted_of(*next);
   // Paths that are no longer configured: disconnected (their in-flight I/O fails over to the
-  // paths that stay). Paths that are new: connected. The rest: untouched.
+  // paths that stay). Paths that are new: connected. A path whose tls changed: both. The rest:
+  // untouched.
   const TopologyInfo topo = fabric_->topology();
   for (const auto& old : wanted_) {
     bool keep = false;
-    for (const auto& w : wanted) keep = keep || same_path(old, w);
+    bool tls_flip = false;
+    for (const auto& w : wanted) {
+      keep = keep || same_path(old, w);
+      tls_flip = tls_flip || same_wanted(old.nqn, old.endpoint, w.nqn, w.endpoint);
+    }
     if (keep) continue;
     for (const auto& p : topo.paths) {
       if (p.subnqn == old.nqn && p.traddr == old.endpoint.traddr && p.trsvcid == old.endpoint.trsvcid) {
-        log(LogLevel::Info, "reload: disconnecting {} (no longer configured)", p.name);
+        log(LogLevel::Info, "reload: disconnecting {} ({})", p.name,
+            tls_flip ? (old.tls.tls ? "tls is off now: connected again plain" : "tls is on now: connected again over TLS")
+                     : "no longer configured");
         if (auto r = fabric_->disconnect(p.id); !r) log(LogLevel::Warn, "reload: {}", r.error().message);
       }
     }
