@@ -1,4 +1,4 @@
-// DH-HMAC-CHAP test keys made fresh for a test: the "DHHC-1:XX:<base64>:" text nvme
+// DH-HMAC-CHAP (and TLS) test keys made fresh for a test: the "DHHC-1:XX:<base64>:" text nvme
 // gen-dhchap-key prints (random key, CRC-32 appended little-endian), and the forms of it a leak
 // check searches outputs for.
 #pragma once
@@ -17,6 +17,10 @@ struct TestDhchapKey {
 
 // XX 0..3; `len` 32, 48 or 64 (0: XX's digest length, 32 for XX 0).
 TestDhchapKey make_test_dhchap_key(int xx, std::size_t len = 0);
+
+// A TLS PSK as `nvme gen-tls-key` prints it, "NVMeTLSkey-1:HH:<base64>:" (HH 01: 32 bytes,
+// 02: 48), random; find_key_leak() takes it too.
+TestDhchapKey make_test_tls_key(int hh = 1);
 
 // Lower-case hex of `bytes`.
 std::string hex_of(const std::vector<unsigned char>& bytes);

@@ -13,6 +13,7 @@
 
 #include "auth/dhchap_key_impl.h"
 #include "config.h"
+#include "config_fixtures.h"
 #include "support/dhchap_keygen.h"
 
 namespace nvmemp::mpathd {
@@ -23,17 +24,8 @@ using test::make_test_dhchap_key;
 
 constexpr const char* kDhchapSubsysNqn = "nqn.2026-01.io.example:mpath-test";
 
-DaemonConfig parse_dhchap_ok(const std::string& text) {
-  auto r = parse_config(text, "t.toml");
-  if (!r) FAIL(r.error().message);
-  return std::move(*r);
-}
-
-std::string parse_error(const std::string& text) {
-  auto r = parse_config(text, "t.toml");
-  REQUIRE_FALSE(r.has_value());
-  return r.error().message;
-}
+DaemonConfig parse_dhchap_ok(const std::string& text) { return test_config::config_ok(text); }
+std::string parse_error(const std::string& text) { return test_config::config_error(text); }
 
 bool same_key(const DhchapKey& k, const test::TestDhchapKey& want) {
   if (k.empty()) return false;

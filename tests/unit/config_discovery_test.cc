@@ -13,28 +13,13 @@
 
 #include <fmt/format.h>
 
+#include "config_fixtures.h"
 #include "support/dhchap_keygen.h"
 
 namespace nvmemp::mpathd {
 namespace {
 
-// A temporary directory removed at the end of the test.
-struct DiscoveryConfDir {
-  std::filesystem::path path;
-  DiscoveryConfDir() {
-    char tmpl[] = "/tmp/nvmemp-config-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~DiscoveryConfDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return (path / name).string();
-  }
-};
+using DiscoveryConfDir = test_config::ConfigDir;
 
 TEST_CASE("config: discovery.conf lines", "[config]") {
   auto r = parse_discovery_conf(R"(# nvme-cli discovery.conf
@@ -193,14 +178,10 @@ TEST_CASE("config: libnvme_config (libnvme's config.json) adds tcp ports as subs
       "a.toml", fmt::format("subsystem = [{{nqn = \"nqn.2026-01.io.example:b\", path = [{{traddr = \"127.0.0.1\", "
                             "trsvcid = 4430}}]}}]\nhost = {{hostnqn = \"{}\"}}\ndaemon = {{libnvme_config = \"{}\"}}\n",
                             me, cfg_json));
-  auto r = load_config(toml);
-  INFO((r ? std::string() : r.error().message));
-  REQUIRE(r.has_value());
-  const SubsystemConfig* a = find_subsystem(*r, "nqn.2026-01.io.example:a");
-  const SubsystemConfig* b = find_subsystem(*r, "nqn.2026-01.io.example:b");
-  REQUIRE(a != nullptr);
-  REQUIRE(b != nullptr);
-  CHECK(find_subsystem(*r, "nqn.2026-01.io.example:other") == nullptr);  // another host's
+  const DaemonConfig cfg = test_config::load_ok(toml);
+  const SubsystemConfig* a = &test_config::subsystem_named(cfg, "nqn.2026-01.io.example:a");
+  const SubsystemConfig* b = &test_config::subsystem_named(cfg, "nqn.2026-01.io.example:b");
+  CHECK(find_subsystem(cfg, "nqn.2026-01.io.example:other") == nullptr);  // another host's
   auto port = [](const SubsystemConfig& s, std::uint16_t trsvcid) -> const PathConfig& {
     for (const auto& p : s.paths) {
       if (p.endpoint.trsvcid == trsvcid) return p;
@@ -214,7 +195,7 @@ TEST_CASE("config: libnvme_config (libnvme's config.json) adds tcp ports as subs
   CHECK(port(*a, 4421).endpoint.host_iface == "lo");
   CHECK(port(*a, 4421).dhchap_secret.describe() == "DHHC-1:03");  // the host entry's key
   CHECK(port(*a, 4421).dhchap_ctrl_secret.empty());
-  CHECK(a->options.queue_size == r->fabric.queue_size);  // [defaults]' knobs
+  CHECK(a->options.queue_size == cfg.fabric.queue_size);  // [defaults]' knobs
   REQUIRE(b->paths.size() == 2);
   CHECK(b->paths[0].endpoint.trsvcid == 4430);  // the TOML's path first, as the TOML wrote it
   CHECK(b->paths[0].dhchap_secret.empty());

@@ -55,10 +55,11 @@ std::string list_text(const nlohmann::json& list) {
                              p.at("preferred").get<bool>() ? " preferred" : "")
                : fmt::format("{}:{} cntlid {}", p.at("traddr").get<std::string>(), p.at("trsvcid").get<int>(),
                              p.at("cntlid").get<int>());
-      out += fmt::format("  {}- {} {} {}{} ios {} errors {}\n", i + 1 == paths.size() ? '`' : '|', where,
+      const bool tls = p.value("tls", "none") != "none";
+      out += fmt::format("  {}- {} {} {}{}{} ios {} errors {}\n", i + 1 == paths.size() ? '`' : '|', where,
                          p.at("state").get<std::string>(), p.at("ana_state").get<std::string>(),
-                         p.at("current").get<bool>() ? " current" : "", p.at("ios").get<std::uint64_t>(),
-                         p.at("errors").get<std::uint64_t>());
+                         p.at("current").get<bool>() ? " current" : "", tls ? " tls" : "",
+                         p.at("ios").get<std::uint64_t>(), p.at("errors").get<std::uint64_t>());
       if (p.contains("queue_error")) {
         out += fmt::format("  {}    {} I/O queue(s) refused: {}\n", i + 1 == paths.size() ? ' ' : '|',
                            p.at("queues_refused").get<int>(), p.at("queue_error").get<std::string>());

@@ -52,6 +52,15 @@ std::string trtype_text(std::uint8_t trtype) {
   }
 }
 
+std::string sectype_text(std::uint8_t sectype) {
+  switch (sectype) {
+    case 0: return "none";
+    case 1: return "tls1.2";
+    case 2: return "tls1.3";
+    default: return fmt::format("reserved ({})", sectype);
+  }
+}
+
 Result<discovery::DiscoveryResult> discover(const discovery::DiscoveryOptions& opts) {
   SteadyClock clock;
   auto reactor = transport::Reactor::create(clock);
@@ -86,6 +95,8 @@ std::string discovery_json(const discovery::DiscoveryResult& r) {
                             {"adrfam", adrfam_text(e.adrfam)},
                             {"subtype", subtype_text(e.subtype)},
                             {"treq", treq_text(e.treq)},
+                            {"sectype", e.is_tcp() ? sectype_text(e.sectype) : "none"},
+                            {"tls", discovery::tls_need_name(discovery::tls_need(e))},
                             {"portid", e.portid},
                             {"trsvcid", e.trsvcid},
                             {"traddr", e.traddr},
@@ -103,9 +114,10 @@ std::string discovery_text(const discovery::DiscoveryResult& r) {
     s += fmt::format(
         "=====Discovery Log Entry {}======\n"
         "trtype:  {}\nadrfam:  {}\nsubtype: {}\ntreq:    {}\nportid:  {}\ntrsvcid: {}\n"
-        "subnqn:  {}\ntraddr:  {}\nsource:  {}\n",
+        "subnqn:  {}\ntraddr:  {}\nsectype: {}\ntls:     {}\nsource:  {}\n",
         i, trtype_text(e.trtype), adrfam_text(e.adrfam), subtype_text(e.subtype), treq_text(e.treq), e.portid,
-        e.trsvcid, e.subnqn, e.traddr, r.records[i].source);
+        e.trsvcid, e.subnqn, e.traddr, e.is_tcp() ? sectype_text(e.sectype) : "none",
+        discovery::tls_need_name(discovery::tls_need(e)), r.records[i].source);
   }
   for (const auto& err : r.errors) s += fmt::format("warning: {}\n", err);
   return s;

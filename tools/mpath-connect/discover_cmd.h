@@ -12,6 +12,8 @@ std::string subtype_text(std::uint8_t subtype);
 std::string treq_text(std::uint8_t treq);
 std::string adrfam_text(std::uint8_t adrfam);
 std::string trtype_text(std::uint8_t trtype);
+// TSAS SECTYPE of a TCP entry: "none", "tls1.2", "tls1.3".
+std::string sectype_text(std::uint8_t sectype);
 
 // Runs discovery to completion (bounded by the controller timeouts).
 Result<discovery::DiscoveryResult> discover(const discovery::DiscoveryOptions& opts);

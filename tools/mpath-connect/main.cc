@@ -1,5 +1,6 @@
 // mpath-connect: the command line of nvme-mpath, with nvme-cli's flag names.
-//   mpath-connect discover -t tcp -a ADDR [-s PORT] [-q HOSTNQN] [-I HOSTID] [-o normal|json]
+//   mpath-connect discover -t tcp -a ADDR [-s PORT] [-q HOSTNQN] [-I HOSTID] [--tls --tls-key-file F]
+//                          [-o normal|json]
 //   mpath-connect bench -t tcp (-a ADDR -s PORT [--connect-all] | --path ADDR:PORT ...) -n SUBNQN
 //                       [--nsid 1] [-w WORKLOAD] [--bs 4k] [--iodepth 32] [--threads N] [--time 10]
 //                       [--policy queue-depth] [--keep-alive-tmo S] [--reconnect-delay S]
@@ -22,6 +23,7 @@
 #include "demo_cmd.h"
 #include "discover_cmd.h"
 #include "auth/dhchap_key_impl.h"
+#include "multipath/tls_options.h"
 #include "nvmemp/mpath.h"
 
 using namespace nvmemp;
@@ -111,6 +113,13 @@ int run_discover(Common& o) {
   if (!c) return fail(c.error().message);
   discovery::DiscoveryOptions d;
   d.controller = *c;
+  // --tls: the discovery controllers over TLS, with the TLS PSK for the discovery NQN.
+  FabricOptions tls;
+  if (auto t = tools::load_tls_args(o.tls, tls); !t) return fail(t.error().message);
+  auto psk = multipath::tls_psk_for(tls, c->host.hostnqn, controller::kDiscoveryNqn);
+  if (!psk) return fail(psk.error().message);
+  if (tls.tls) d.controller.tls = *psk;
+  d.referral_tls = *psk;
   if (o.keep_alive_tmo < 0) d.controller.kato = std::chrono::milliseconds(0);  // as the kernel for a one-shot read
   auto r = tools::discover(d);
   if (!r) return fail(r.error().message);

@@ -73,6 +73,7 @@ std::string_view home_of(std::string_view key) {
   if (key == "io_threads" || key == "poll") return "[defaults]";
   if (in(kKnobKeys)) return "[defaults] (or a [[subsystem]])";
   if (in(kHostKeys)) return "[host]";
+  if (in(kTlsKeys)) return "[host], a [[subsystem]], a [[subsystem.path]] or a [[discovery]]";
   if (in(kDaemonKeys)) return "[daemon]";
   if (in(kEndpointKeys)) return "[[subsystem.path]] or [[discovery]]";
   if (key == "nqn" || key == "path") return "[[subsystem]]";
@@ -270,13 +271,13 @@ Result<DaemonConfig> syntax_error(const std::string& source, const toml::source_
   return p.error(Errc::Malformed);
 }
 
-// Wipes the DH-HMAC-CHAP keys written in the file from the parsed table before it is freed
+// Wipes the DH-HMAC-CHAP and TLS keys written in the file from the parsed table before it is freed
 // (best effort: the parser's own intermediate buffers are not reachable; keys in ..._file
 // files never pass through here).
 void wipe_inline_secrets(toml::node& n) {
   if (auto* t = n.as_table()) {
     for (auto&& [key, value] : *t) {
-      if (auto* s = value.as_string(); s != nullptr && (key == "dhchap_secret" || key == "dhchap_ctrl_secret")) {
+      if (auto* s = value.as_string(); s != nullptr && (key == "dhchap_secret" || key == "dhchap_ctrl_secret" || key == "tls_key")) {
         auth::wipe(s->get());
       } else {
         wipe_inline_secrets(value);
@@ -383,8 +384,17 @@ Result<void> read_discovery_conf(DaemonConfig& cfg, const std::string& path) {
                       fmt::format("{}, named by discovery_conf in {}", conf_text.error().message, path));
   }
   auto extra = parse_discovery_conf(*conf_text, cfg.discovery_conf);
+  auth::wipe(*conf_text);  // a --tls_key there (refused) is not left behind in freed memory
   if (!extra) return tl::unexpected(extra.error());
   for (auto& d : *extra) {
+    // Its TLS settings are [host]'s; --tls on its line turns TLS on for it.
+    const bool tls = d.tls.tls || cfg.fabric.tls;
+    d.tls = TlsSettings::of(cfg.fabric);
+    d.tls.tls = tls;
+    if (tls && d.tls.key.empty()) {
+      return make_error(Errc::InvalidArgument, fmt::format("{}: --tls needs a TLS key: set tls_key_file in [host] of {}",
+                                                           d.origin, path));
+    }
     const bool dup = std::any_of(cfg.discovery.begin(), cfg.discovery.end(), [&](const DiscoveryConfig& c) {
       return c.endpoint.trsvcid == d.endpoint.trsvcid &&
              canonical_address(c.endpoint.traddr) == canonical_address(d.endpoint.traddr);
@@ -400,13 +410,13 @@ Result<DaemonConfig> load_config(const std::string& path) {
   auto text = read_file(path);
   if (!text) return tl::unexpected(text.error());
   auto cfg = parse_config(*text, path);
-  // The text may hold DH-HMAC-CHAP keys: not left behind in freed memory.
+  // The text may hold DH-HMAC-CHAP or TLS keys: not left behind in freed memory.
   auth::wipe(*text);
   if (cfg && cfg->inline_secrets) {
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
-      log(LogLevel::Warn, "{} holds DH-HMAC-CHAP keys and is readable by {} (mode {:04o}): chmod 600 it, or move the "
-          "keys to dhchap_secret_file", path, (st.st_mode & S_IROTH) != 0 ? "every user" : "its group",
+      log(LogLevel::Warn, "{} holds DH-HMAC-CHAP or TLS keys and is readable by {} (mode {:04o}): chmod 600 it, or "
+          "move the keys to dhchap_secret_file / tls_key_file", path, (st.st_mode & S_IROTH) != 0 ? "every user" : "its group",
           st.st_mode & 07777);
     }
   }

@@ -27,6 +27,23 @@ inline constexpr const char* kDefaultControlSocket = "/run/nvme-mpath/control.so
 // A configuration is a few KiB; anything much larger is a mistake (or /dev/zero).
 inline constexpr std::size_t kMaxConfigBytes = 1u << 20;
 
+// NVMe/TCP over TLS 1.3 of a connection, as the configuration resolved it (FabricOptions' tls
+// fields): `tls`, `tls_key` / `tls_key_file`, `tls_identity` and `tls_compat`, each level over
+// the one above ([host] -> [[subsystem]] -> [[subsystem.path]], [host] -> [[discovery]]).
+struct TlsSettings {
+  bool tls = false;         // every queue does the TLS handshake; never plain
+  TlsKey key;               // the configured PSK; also what a discovered port that asks for TLS uses
+  TlsIdentity identity = TlsIdentity::V1;
+  bool compat = false;
+  static TlsSettings of(const FabricOptions& o) { return {o.tls, o.tls_key, o.tls_identity, o.tls_compat}; }
+  void apply_to(FabricOptions& o) const {
+    o.tls = tls;
+    o.tls_key = key;
+    o.tls_identity = identity;
+    o.tls_compat = compat;
+  }
+};
+
 // One controller connection of a statically configured subsystem.
 struct PathConfig {
   Endpoint endpoint;  // trsvcid defaults to 4420
@@ -34,12 +51,18 @@ struct PathConfig {
   // only the controller key is given here).
   DhchapKey dhchap_secret;
   DhchapKey dhchap_ctrl_secret;
+  // This path's TLS settings: its own over its subsystem's (never plain when the subsystem
+  // says tls = true).
+  TlsSettings tls;
 };
 
 // A discovery controller: its log names the subsystems' ports.
 struct DiscoveryConfig {
   Endpoint endpoint;        // trsvcid defaults to 8009
   bool persistent = true;   // stay connected and follow discovery log change events
+  // Its TLS settings over [host]'s: tls connects the discovery controller over TLS; all of them
+  // are also those of the subsystems its log lists that no [[subsystem]] configures.
+  TlsSettings tls;
   // Only from discovery.conf (-q / -I): the host identity nvme-cli would use for this entry;
   // empty: the daemon's. The daemon has one identity, so it must refuse an entry that differs.
   std::string hostnqn;
@@ -96,8 +119,8 @@ struct DaemonConfig {
   // libnvme_config.h): its TCP ports become [[subsystem]] paths with their keys; empty: none.
   std::string libnvme_config;
   std::string source;  // the file this came from
-  // A DH-HMAC-CHAP key is written in the file itself (not in a ..._file): load_config() warns
-  // when users other than the owner may read the file.
+  // A DH-HMAC-CHAP or TLS key is written in the file itself (not in a ..._file): load_config()
+  // warns when users other than the owner may read the file.
   bool inline_secrets = false;
 };
 

@@ -1,7 +1,8 @@
 // The DH-HMAC-CHAP keys of nvme-mpathd's configuration: dhchap_secret in [host] (the host key
 // of every subsystem), dhchap_secret and dhchap_ctrl_secret in a [[subsystem]] or one of its
 // [[subsystem.path]]s (overriding the level above), each also as ..._file naming a file that
-// holds it. Errors name the key and its place, never the secret.
+// holds it (read_secret(), shared with the TLS key of config_tls.cc). Errors name the key and its
+// place, never the secret.
 #include "config_readers.h"
 #include "auth/secret_buf.h"
 
@@ -10,11 +11,10 @@
 
 namespace nvmemp::mpathd::detail {
 
-namespace {
-
 // One key, given inline or as a file; sets `out` when it parses.
-void read_one(const toml::table& t, std::string_view key, std::string_view where, DhchapKey& out, bool& inline_secret,
-              Problems& p) {
+template <class Key>
+void read_secret(const toml::table& t, std::string_view key, std::string_view where, Key& out, bool& inline_secret,
+                 Problems& p, KeyParser<Key> parse, KeyFileReader<Key> read_file) {
   const std::string file_key = std::string(key) + "_file";
   const std::string what = fmt::format("{} in {}", key, where);
   auto text = get_string(t, key, p);  // a copy of the key: wiped below
@@ -31,7 +31,7 @@ void read_one(const toml::table& t, std::string_view key, std::string_view where
   }
   if (text) {
     inline_secret = true;
-    auto k = parse_dhchap_key(*text, what);
+    auto k = parse(*text, what);
     if (k) {
       out = std::move(*k);
     } else {
@@ -42,13 +42,25 @@ void read_one(const toml::table& t, std::string_view key, std::string_view where
       p.add(pos(*t.get(file_key)), fmt::format("{} must be an absolute path", file_key));
       return;
     }
-    auto k = read_dhchap_key_file(*file, fmt::format("{} in {}", file_key, where));
+    auto k = read_file(*file, fmt::format("{} in {}", file_key, where));
     if (k) {
       out = std::move(*k);
     } else {
       p.add(pos(*t.get(file_key)), k.error().message);
     }
   }
+}
+
+template void read_secret<DhchapKey>(const toml::table&, std::string_view, std::string_view, DhchapKey&, bool&,
+                                     Problems&, KeyParser<DhchapKey>, KeyFileReader<DhchapKey>);
+template void read_secret<TlsKey>(const toml::table&, std::string_view, std::string_view, TlsKey&, bool&, Problems&,
+                                  KeyParser<TlsKey>, KeyFileReader<TlsKey>);
+
+namespace {
+
+void read_one(const toml::table& t, std::string_view key, std::string_view where, DhchapKey& out, bool& inline_secret,
+              Problems& p) {
+  read_secret<DhchapKey>(t, key, where, out, inline_secret, p, parse_dhchap_key, read_dhchap_key_file);
 }
 
 }  // namespace

@@ -31,6 +31,8 @@ using Keys = std::vector<std::string_view>;
 
 inline const Keys kTopKeys = {"host", "defaults", "daemon", "scsi", "discovery", "subsystem", "export"};
 inline const Keys kHostKeys = {"hostnqn", "hostid", "dhchap_secret", "dhchap_secret_file"};
+// TLS keys of [host], a [[subsystem]], a [[subsystem.path]] and a [[discovery]] (config_tls.cc).
+inline const Keys kTlsKeys = {"tls", "tls_key", "tls_key_file", "tls_identity", "tls_compat"};
 // DH-HMAC-CHAP keys of a [[subsystem]] or [[subsystem.path]] (config_dhchap.cc).
 inline const Keys kDhchapKeys = {"dhchap_secret", "dhchap_secret_file", "dhchap_ctrl_secret",
                                  "dhchap_ctrl_secret_file"};
@@ -76,6 +78,21 @@ void read_host(const toml::table& t, FabricOptions& o, bool& inline_secret, Prob
 // is written in the file itself (the daemon then checks who may read the file).
 void read_dhchap(const toml::table& t, std::string_view where, bool with_ctrl, FabricOptions& o,
                  std::vector<std::string>* set, bool& inline_secret, Problems& p);
+// A key given inline as `key` or in the file named by `key`_file at `where`, into `out` (left
+// as it is when neither is given); the inline text is wiped. config_dhchap.cc instantiates it for
+// DhchapKey and TlsKey.
+template <class Key>
+using KeyParser = Result<Key> (*)(std::string_view text, std::string_view what);
+template <class Key>
+using KeyFileReader = Result<Key> (*)(const std::string& path, std::string_view what);
+template <class Key>
+void read_secret(const toml::table& t, std::string_view key, std::string_view where, Key& out, bool& inline_secret,
+                 Problems& p, KeyParser<Key> parse, KeyFileReader<Key> read_file);
+// tls, tls_key[_file], tls_identity and tls_compat of the table at `where` over `o` (the level
+// above's); the keys given are added to `set` when not null. tls = true with no key here or
+// above is reported.
+void read_tls(const toml::table& t, std::string_view where, TlsSettings& o, std::vector<std::string>* set,
+              bool& inline_secret, Problems& p);
 void read_knobs(const toml::table& t, FabricOptions& o, std::vector<std::string>& set, Problems& p);
 void read_defaults(const toml::table& t, DaemonConfig& cfg, Problems& p);
 void read_daemon(const toml::table& t, DaemonConfig& cfg, Problems& p);

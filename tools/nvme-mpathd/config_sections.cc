@@ -14,8 +14,11 @@
 namespace nvmemp::mpathd::detail {
 
 void read_host(const toml::table& t, FabricOptions& o, bool& inline_secret, Problems& p) {
-  check_keys(t, "[host]", kHostKeys, p);
+  check_keys(t, "[host]", concat({&kHostKeys, &kTlsKeys}), p);
   read_dhchap(t, "[host]", false, o, nullptr, inline_secret, p);
+  TlsSettings tls = TlsSettings::of(o);
+  read_tls(t, "[host]", tls, nullptr, inline_secret, p);
+  tls.apply_to(o);
   if (auto v = get_string(t, "hostnqn", p)) {
     if (valid_nqn(*v)) {
       o.hostnqn = *v;
@@ -257,8 +260,10 @@ std::optional<std::pair<Endpoint, std::string>> read_endpoint(const toml::table&
 
 void read_discovery(const toml::table& t, DaemonConfig& cfg, std::map<std::string, Position>& seen,
                     const std::string& source, Problems& p) {
-  check_keys(t, "[[discovery]]", concat({&kEndpointKeys}, {"persistent"}), p);
+  check_keys(t, "[[discovery]]", concat({&kEndpointKeys, &kTlsKeys}, {"persistent"}), p);
   auto persistent = get_bool(t, "persistent", p);
+  TlsSettings tls = TlsSettings::of(cfg.fabric);
+  read_tls(t, "[[discovery]]", tls, nullptr, cfg.inline_secrets, p);
   auto ep = read_endpoint(t, "[[discovery]]", kDefaultDiscoveryPort, p);
   if (!ep) return;
   if (auto [it, fresh] = seen.emplace(ep->second, pos(t)); !fresh) {
@@ -268,13 +273,14 @@ void read_discovery(const toml::table& t, DaemonConfig& cfg, std::map<std::strin
   DiscoveryConfig d;
   d.endpoint = ep->first;
   d.persistent = persistent.value_or(true);
+  d.tls = std::move(tls);
   d.origin = fmt::format("{}:{}", source, pos(t).line);
   cfg.discovery.push_back(std::move(d));
 }
 
 void read_subsystem(const toml::table& t, DaemonConfig& cfg, std::map<std::string, Position>& seen_nqns,
                     Problems& p) {
-  static const Keys known = concat({&kKnobKeys, &kDhchapKeys}, {"nqn", "path"});
+  static const Keys known = concat({&kKnobKeys, &kDhchapKeys, &kTlsKeys}, {"nqn", "path"});
   static const std::map<std::string_view, std::string_view> hints = {
       {"io_threads", "io_threads is daemon-wide: set it in [defaults], not per [[subsystem]]"},
       {"poll", "poll is daemon-wide (one ring serves every subsystem): set it in [defaults], not per [[subsystem]]"}};
@@ -304,7 +310,7 @@ void read_subsystem(const toml::table& t, DaemonConfig& cfg, std::map<std::strin
   std::map<std::string, Position> seen_paths;
   std::vector<const toml::table*> path_tables;  // aligned with s.paths
   for (const toml::table* pt : tables_at(t, "path", "[[subsystem.path]]", p)) {
-    static const Keys path_keys = concat({&kEndpointKeys, &kDhchapKeys});
+    static const Keys path_keys = concat({&kEndpointKeys, &kDhchapKeys, &kTlsKeys});
     check_keys(*pt, "[[subsystem.path]]", path_keys, p);
     auto ep = read_endpoint(*pt, "[[subsystem.path]]", kDefaultIoPort, p);
     if (!ep) continue;
@@ -314,12 +320,15 @@ void read_subsystem(const toml::table& t, DaemonConfig& cfg, std::map<std::strin
                                   s.nqn.empty() ? "\"\"" : quoted(s.nqn), it->second.line));
       continue;
     }
-    s.paths.push_back(PathConfig{ep->first, {}, {}});
+    s.paths.push_back(PathConfig{ep->first, {}, {}, {}});
     path_tables.push_back(pt);
   }
   s.options = cfg.fabric;
   read_knobs(t, s.options, s.overrides, p);
   read_dhchap(t, "[[subsystem]]", true, s.options, &s.overrides, cfg.inline_secrets, p);
+  TlsSettings tls = TlsSettings::of(s.options);
+  read_tls(t, "[[subsystem]]", tls, &s.overrides, cfg.inline_secrets, p);
+  tls.apply_to(s.options);
   // A path's own keys override the subsystem's (which override [host]'s).
   for (std::size_t i = 0; i < s.paths.size(); ++i) {
     FabricOptions po;
@@ -327,6 +336,18 @@ void read_subsystem(const toml::table& t, DaemonConfig& cfg, std::map<std::strin
     read_dhchap(*path_tables[i], "[[subsystem.path]]", true, po, nullptr, cfg.inline_secrets, p);
     s.paths[i].dhchap_secret = po.dhchap_secret;
     s.paths[i].dhchap_ctrl_secret = po.dhchap_ctrl_secret;
+    s.paths[i].tls = tls;
+    read_tls(*path_tables[i], "[[subsystem.path]]", s.paths[i].tls, nullptr, cfg.inline_secrets, p);
+    // A subsystem that says tls = true (itself, or [host] for it) never has a plain path.
+    if (tls.tls && !s.paths[i].tls.tls) {
+      const bool own = t.contains("tls");
+      p.add(pos(*path_tables[i]->get("tls")),
+            fmt::format("path {}:{} sets tls = false, but subsystem {} has tls = true{}: its paths never connect "
+                        "without TLS; remove tls = false here, or set tls = false in the [[subsystem]] to allow "
+                        "plain paths",
+                        s.paths[i].endpoint.traddr, s.paths[i].endpoint.trsvcid, s.nqn.empty() ? "\"\"" : quoted(s.nqn),
+                        own ? "" : " (from [host])"));
+    }
   }
   if (std::find(s.overrides.begin(), s.overrides.end(), "policy") != s.overrides.end()) s.policy = s.options.policy;
   if (ok) cfg.subsystems.push_back(std::move(s));

@@ -12,7 +12,7 @@ nlohmann::json err(const std::string& what) { return nlohmann::json{{"error", wh
 nlohmann::json ok() { return nlohmann::json{{"ok", true}}; }
 
 nlohmann::json path_json(const PathInfo& p) {
-  return nlohmann::json{{"id", p.id}, {"name", p.name}, {"state", p.state}, {"cntlid", p.cntlid}};
+  return nlohmann::json{{"id", p.id}, {"name", p.name}, {"state", p.state}, {"cntlid", p.cntlid}, {"tls", p.tls}};
 }
 
 Endpoint endpoint_of(const nlohmann::json& req) {
@@ -61,15 +61,17 @@ nlohmann::json handle_control(ControlContext& ctx, const nlohmann::json& req, co
     return err(fmt::format("\"{}\" changes the topology and needs root (your uid is {}); list and stats do not",
                            cmd, peer.uid));
   }
+  const auto nqn = [&] { return req.at("nqn").get<std::string>(); };
   if (cmd == "connect") {
-    auto r = f.connect(endpoint_of(req), req.at("nqn").get<std::string>());
+    auto r = ctx.knobs ? f.connect(endpoint_of(req), nqn(), ctx.knobs(nqn())) : f.connect(endpoint_of(req), nqn());
     if (!r) return err(r.error().message);
     auto a = ok();
     a["path"] = path_json(*r);
     return a;
   }
   if (cmd == "connect-all") {
-    auto r = f.connect_all(endpoint_of(req), req.at("nqn").get<std::string>());
+    auto r = ctx.knobs ? f.connect_all(endpoint_of(req), nqn(), ctx.knobs(nqn()))
+                       : f.connect_all(endpoint_of(req), nqn());
     if (!r) return err(r.error().message);
     auto a = ok();
     a["paths"] = nlohmann::json::array();

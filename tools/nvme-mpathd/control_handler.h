@@ -26,6 +26,9 @@ struct ControlContext {
   Fabric* fabric = nullptr;
   std::function<Result<void>()> reload;                      // re-read the configuration
   std::map<std::uint32_t, std::vector<std::string>> exports;  // head id -> export URIs
+  // A subsystem's connection knobs, keys and TLS settings for connect and connect-all (its
+  // [[subsystem]]'s, else [host] and [defaults]); unset: the Fabric's options.
+  std::function<FabricOptions(const std::string& nqn)> knobs;
 };
 
 nlohmann::json handle_control(ControlContext& ctx, const nlohmann::json& req, const Peer& peer);

@@ -13,13 +13,19 @@ bool same_wanted(const std::string& nqn_a, const Endpoint& a, const std::string&
   return nqn_a == nqn_b && same_endpoint(a, b);
 }
 
+// The same configured path, TLS on or off alike (a path whose tls changes is connected anew).
+template <class W>
+bool same_path(const W& a, const W& b) {
+  return same_wanted(a.nqn, a.endpoint, b.nqn, b.endpoint) && a.tls.tls == b.tls.tls;
+}
+
 }  // namespace
 
 std::vector<Daemon::Wanted> Daemon::wanted_of(const DaemonConfig& cfg) {
   std::vector<Wanted> out;
   for (const auto& s : cfg.subsystems) {
     for (const auto& p : s.paths) {
-      out.push_back(Wanted{s.nqn, p.endpoint, p.dhchap_secret, p.dhchap_ctrl_secret, {}, false, false, {}, {}});
+      out.push_back(Wanted{s.nqn, p.endpoint, p.dhchap_secret, p.dhchap_ctrl_secret, p.tls, {}, false, false, {}, {}});
     }
   }
   return out;
@@ -50,11 +56,12 @@ Result<std::unique_ptr<Daemon>> Daemon::start(DaemonConfig cfg, std::string conf
   d->fabric_ = std::move(*f);
   d->control_.fabric = d->fabric_.get();
   d->control_.reload = [raw = d.get()] { return raw->reload(); };
+  d->control_.knobs = [raw = d.get()](const std::string& nqn) { return raw->knobs_for(nqn); };
   d->wanted_ = wanted_of(d->cfg_);
   for (auto& w : d->wanted_) d->try_connect(w);
   d->discovery_ = std::make_unique<DiscoveryFollower>(
       *d->fabric_, d->cfg_.fabric.reconnect_delay,
-      [raw = d.get()](const std::string& nqn) -> const FabricOptions& { return raw->knobs_for(nqn); });
+      [raw = d.get()](const std::string& nqn, const TlsSettings& source) { return raw->discovered_knobs(nqn, source); });
   for (const auto& dc : d->cfg_.discovery) d->discovery_->add(dc);
   d->discovery_->tick();
   d->apply_policies();
@@ -85,6 +92,7 @@ void Daemon::try_connect(Wanted& w) {
   FabricOptions knobs = knobs_for(w.nqn);
   if (!w.dhchap_secret.empty()) knobs.dhchap_secret = w.dhchap_secret;
   if (!w.dhchap_ctrl_secret.empty()) knobs.dhchap_ctrl_secret = w.dhchap_ctrl_secret;
+  w.tls.apply_to(knobs);
   auto r = fabric_->connect(w.endpoint, w.nqn, knobs);
   if (r) {
     w.connected = true;
@@ -111,6 +119,13 @@ const FabricOptions& Daemon::knobs_for(const std::string& nqn) const {
     if (s.nqn == nqn) return s.options;
   }
   return cfg_.fabric;
+}
+
+FabricOptions Daemon::discovered_knobs(const std::string& nqn, const TlsSettings& source) const {
+  if (const SubsystemConfig* s = find_subsystem(cfg_, nqn)) return s->options;
+  FabricOptions o = cfg_.fabric;
+  source.apply_to(o);
+  return o;
 }
 
 void Daemon::apply_policies() {
@@ -166,22 +181,29 @@ Result<void> Daemon::reload() {
   }
   auto wanted = wanted_of(*next);
   // Paths that are no longer configured: disconnected (their in-flight I/O fails over to the
-  // paths that stay). Paths that are new: connected. The rest: untouched.
+  // paths that stay). Paths that are new: connected. A path whose tls changed: both. The rest:
+  // untouched.
   const TopologyInfo topo = fabric_->topology();
   for (const auto& old : wanted_) {
     bool keep = false;
-    for (const auto& w : wanted) keep = keep || same_wanted(old.nqn, old.endpoint, w.nqn, w.endpoint);
+    bool tls_flip = false;
+    for (const auto& w : wanted) {
+      keep = keep || same_path(old, w);
+      tls_flip = tls_flip || same_wanted(old.nqn, old.endpoint, w.nqn, w.endpoint);
+    }
     if (keep) continue;
     for (const auto& p : topo.paths) {
       if (p.subnqn == old.nqn && p.traddr == old.endpoint.traddr && p.trsvcid == old.endpoint.trsvcid) {
-        log(LogLevel::Info, "reload: disconnecting {} (no longer configured)", p.name);
+        log(LogLevel::Info, "reload: disconnecting {} ({})", p.name,
+            tls_flip ? (old.tls.tls ? "tls is off now: connected again plain" : "tls is on now: connected again over TLS")
+                     : "no longer configured");
         if (auto r = fabric_->disconnect(p.id); !r) log(LogLevel::Warn, "reload: {}", r.error().message);
       }
     }
   }
   for (auto& w : wanted) {
     for (const auto& old : wanted_) {
-      if (same_wanted(old.nqn, old.endpoint, w.nqn, w.endpoint)) {
+      if (same_path(old, w)) {
         w.connected = old.connected;
         if (!old.auth_failed) w.next_try = old.next_try;  // refused by authentication: try the (new) keys now
       }
@@ -214,6 +236,7 @@ Result<void> Daemon::reload() {
   // [host]'s keys are per connection: the next connect (a discovered path's too) takes them.
   cfg_.fabric.dhchap_secret = next->fabric.dhchap_secret;
   cfg_.fabric.dhchap_ctrl_secret = next->fabric.dhchap_ctrl_secret;
+  TlsSettings::of(next->fabric).apply_to(cfg_.fabric);  // [host]'s TLS settings, alike
   wanted_ = std::move(wanted);
   for (auto& w : wanted_) {
     if (!w.connected) try_connect(w);

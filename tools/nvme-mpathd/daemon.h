@@ -45,6 +45,7 @@ class Daemon {
     std::string nqn;
     Endpoint endpoint;
     DhchapKey dhchap_secret, dhchap_ctrl_secret;  // the path's own keys (empty: its subsystem's)
+    TlsSettings tls;  // the path's TLS settings (over its subsystem's)
     std::chrono::steady_clock::time_point next_try{};
     bool connected = false;
     bool auth_failed = false;  // refused by in-band authentication: not retried until a reload
@@ -58,6 +59,9 @@ class Daemon {
   void apply_policies();
   // A subsystem's effective connection knobs: its [[subsystem]] overrides over [defaults].
   const FabricOptions& knobs_for(const std::string& nqn) const;
+  // The knobs of a port a discovery log lists: its [[subsystem]]'s, else [defaults] with the
+  // TLS settings of the [[discovery]] it came from.
+  FabricOptions discovered_knobs(const std::string& nqn, const TlsSettings& source) const;
 
   void refresh_exports();
 

@@ -13,7 +13,7 @@ namespace {
 using namespace detail;
 
 
-enum class Opt { Transport, Traddr, Trsvcid, HostTraddr, HostIface, HostNqn, HostId, Nqn, Persistent, Unsupported };
+enum class Opt { Transport, Traddr, Trsvcid, HostTraddr, HostIface, HostNqn, HostId, Nqn, Persistent, Tls, Unsupported };
 
 struct OptSpec {
   char short_name;
@@ -25,7 +25,7 @@ struct OptSpec {
 
 // nvme-cli's connect/discover options (fabrics.c). The per-connection knobs are refused rather
 // than ignored: they would apply to one discovery controller only, which nvme-mpathd cannot do.
-constexpr std::array<OptSpec, 17> kOpts = {{
+constexpr std::array<OptSpec, 20> kOpts = {{
     {'t', "transport", true, Opt::Transport, {}},
     {'a', "traddr", true, Opt::Traddr, {}},
     {'s', "trsvcid", true, Opt::Trsvcid, {}},
@@ -35,6 +35,9 @@ constexpr std::array<OptSpec, 17> kOpts = {{
     {'I', "hostid", true, Opt::HostId, {}},
     {'n', "nqn", true, Opt::Nqn, {}},
     {'p', "persistent", false, Opt::Persistent, {}},
+    {'\0', "tls", false, Opt::Tls, {}},
+    {'\0', "tls_key", true, Opt::Unsupported, "tls_key_file in [host]"},
+    {'\0', "tls-key", true, Opt::Unsupported, "tls_key_file in [host]"},
     {'k', "keep-alive-tmo", true, Opt::Unsupported, "keep_alive_tmo in [defaults]"},
     {'c', "reconnect-delay", true, Opt::Unsupported, "reconnect_delay in [defaults]"},
     {'l', "ctrl-loss-tmo", true, Opt::Unsupported, "ctrl_loss_tmo in [defaults]"},
@@ -63,6 +66,9 @@ std::vector<Token> split_line(std::string_view line) {
   return out;
 }
 
+// An option token without its "=value" (which may be a key): what a message may quote.
+std::string_view option_name(std::string_view tok) { return tok.substr(0, tok.find('=')); }
+
 // One line's options into `d`; problems are reported at the offending token.
 void parse_discovery_line(const std::vector<Token>& toks, std::uint32_t lineno, DiscoveryConfig& d,
                           std::string& canon, Problems& p) {
@@ -83,21 +89,23 @@ void parse_discovery_line(const std::vector<Token>& toks, std::uint32_t lineno, 
       }
     } else if (tok.text.size() >= 2 && tok.text[0] == '-' && tok.text[1] != '-') {
       for (const auto& o : kOpts) {
-        if (o.short_name == tok.text[1]) spec = &o;
+        if (o.short_name != '\0' && o.short_name == tok.text[1]) spec = &o;
       }
       if (spec != nullptr && tok.text.size() > 2) {
         if (!spec->takes_arg) spec = nullptr;  // "-px" is not an option we know
         else value = tok.text.substr(2);       // getopt's "-a10.0.0.1"
       }
     } else {
+      // A key that followed an option we do not know is not repeated in the message.
+      const bool key = tok.text.rfind("NVMeTLSkey-", 0) == 0 || tok.text.rfind("DHHC-", 0) == 0;
       p.add(at, fmt::format("unexpected {}: a line holds nvme-cli options such as -t tcp -a ADDR -s PORT",
-                            quoted(tok.text)));
+                            key ? std::string("key text (not shown)") : quoted(tok.text)));
       continue;
     }
     if (spec == nullptr) {
       p.add(at, fmt::format("unknown option {}; known: -t/--transport, -a/--traddr, -s/--trsvcid, -w/--host-traddr, "
-                            "-f/--host-iface, -q/--hostnqn, -I/--hostid, -n/--nqn, -p/--persistent",
-                            quoted(tok.text)));
+                            "-f/--host-iface, -q/--hostnqn, -I/--hostid, -n/--nqn, -p/--persistent, --tls",
+                            quoted(option_name(tok.text))));
       continue;
     }
     // Recorded before its value is checked, so a bad value is not also reported as missing.
@@ -118,7 +126,7 @@ void parse_discovery_line(const std::vector<Token>& toks, std::uint32_t lineno, 
     }
     if (spec->opt == Opt::Unsupported) {
       p.add(at, fmt::format("option {} is not supported per discovery controller; set {} of the TOML configuration",
-                            quoted(tok.text), spec->instead));
+                            quoted(option_name(tok.text)), spec->instead));
       continue;
     }
     if (twice) {
@@ -173,6 +181,9 @@ void parse_discovery_line(const std::vector<Token>& toks, std::uint32_t lineno, 
         break;
       case Opt::Persistent:
         d.persistent = true;
+        break;
+      case Opt::Tls:
+        d.tls.tls = true;  // the key: [host]'s (load_config)
         break;
       case Opt::Unsupported:
         break;

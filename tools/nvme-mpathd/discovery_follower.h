@@ -6,6 +6,13 @@
 // once (retried until it answers) and let go. Referrals are watched too (as persistent as
 // the controller that named them), at most kMaxSources controllers in all.
 //
+// TLS: a discovery controller is connected over TLS when its [[discovery]] says tls (a referral
+// when its entry in the log requires or offers TLS 1.3 and a key is configured, or its referrer
+// is over TLS). A port is connected as discovery_entry_tls() says with its subsystem's knobs:
+// with TLS when its subsystem says tls, when its entry requires it, or when it offers TLS 1.3
+// and a key is configured; a port that requires TLS while no key is configured is refused and
+// logged (retried every `retry`, so a reload that adds a key takes it).
+//
 // Threading: the logs arrive on the Fabric's control thread and wait in an inbox; tick(), on
 // the daemon's main loop, does the connecting and disconnecting.
 #pragma once
@@ -14,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -28,8 +36,9 @@ class DiscoveryFollower {
  public:
   static constexpr std::size_t kMaxSources = 32;
 
-  // `knobs`: the connection knobs of a subsystem (its [[subsystem]] overrides, or [defaults]).
-  using KnobsFn = std::function<const FabricOptions&(const std::string& nqn)>;
+  // `knobs`: the connection knobs, keys and TLS settings of a subsystem (its [[subsystem]]'s, or
+  // [defaults] with the TLS settings of the discovery controller whose log lists it).
+  using KnobsFn = std::function<FabricOptions(const std::string& nqn, const TlsSettings& source)>;
   DiscoveryFollower(Fabric& fabric, std::chrono::seconds retry, KnobsFn knobs)
       : fabric_(fabric), retry_(retry), knobs_(std::move(knobs)) {}
   ~DiscoveryFollower();
@@ -52,6 +61,7 @@ class DiscoveryFollower {
  private:
   struct Source {
     Endpoint endpoint;
+    TlsSettings tls;               // of its discovery controller (and, its key, of its ports)
     bool persistent = true;
     bool configured = true;        // from the configuration (else: a referral)
     std::uint32_t watch = 0;       // 0: not watched (yet, or any more)
@@ -74,12 +84,14 @@ class DiscoveryFollower {
   void follow_referrals();
   void reconcile();
   Source* source_of(std::uint32_t watch);
+  void warn_once(const std::string& what);  // a refusal seen again at every tick is logged once
 
   Fabric& fabric_;
   std::chrono::seconds retry_;
   KnobsFn knobs_;
   std::vector<Source> sources_;
   std::map<PortKey, Port> ports_;
+  std::set<std::string> warned_;
   std::mutex inbox_mu_;
   std::vector<DiscoveryLogInfo> inbox_;  // filled on the control thread
 };

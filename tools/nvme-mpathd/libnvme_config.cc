@@ -149,6 +149,17 @@ Result<void> merge_libnvme_config(DaemonConfig& cfg, const std::string& path, co
         for (auto& x : cfg.subsystems) {
           if (x.nqn == nqn) sub = &x;
         }
+        // The port's "tls" (libnvme 1.3 reads it; it has no tls_key) over its subsystem's TLS
+        // settings: the key is the TOML's, of a [[subsystem]] with this nqn or of [host].
+        pc.tls = TlsSettings::of(sub != nullptr ? sub->options : cfg.fabric);
+        if (const nvme_fabrics_config* fc = nvme_ctrl_get_config(c); fc != nullptr && fc->tls) pc.tls.tls = true;
+        if (pc.tls.tls && pc.tls.key.empty()) {
+          return make_error(Errc::InvalidArgument,
+                            fmt::format("{}: tls is set but no TLS key is configured for it (libnvme 1.3 does not read "
+                                        "tls_key from its file): set tls_key_file in a [[subsystem]] with nqn = \"{}\" "
+                                        "or in [host]",
+                                        where, nqn));
+        }
         if (sub == nullptr) {
           SubsystemConfig fresh;
           fresh.nqn = nqn;

@@ -78,7 +78,8 @@ nlohmann::ordered_json list_json(const TopologyInfo& t, const std::map<std::uint
                   {"last_error", p->last_error}});
       } else {
         j.update({{"traddr", p->traddr}, {"trsvcid", p->trsvcid}, {"cntlid", p->cntlid}, {"ana_grpid", hp.ana_grpid},
-                  {"auth", p->auth}});
+                  {"auth", p->auth}, {"tls", p->tls}});
+        if (p->tls != "none") j["tls_identity"] = p->tls_identity;  // NVMe1R...: names, no key material
         // Some I/O contexts have no queue on this path: the controller refused their Connect.
         if (p->queues_refused != 0) j.update({{"queues_refused", p->queues_refused}, {"queue_error", p->queue_error}});
       }
@@ -117,7 +118,9 @@ nlohmann::ordered_json list_json(const TopologyInfo& t, const std::map<std::uint
     if (in_a_head) continue;
     nlohmann::ordered_json j = {{"id", p.id}, {"name", p.name}, {"transport", p.transport}, {"state", p.state},
                                 {"reconnects", p.reconnects}, {"last_error", p.last_error}};
-    if (p.transport != "scsi") j.update({{"nqn", p.subnqn}, {"traddr", p.traddr}, {"trsvcid", p.trsvcid}});
+    if (p.transport != "scsi") {
+      j.update({{"nqn", p.subnqn}, {"traddr", p.traddr}, {"trsvcid", p.trsvcid}, {"tls", p.tls}});
+    }
     detached.push_back(std::move(j));
   }
   return {{"heads", heads}, {"paths_without_namespaces", detached}};

@@ -185,13 +185,18 @@ std::vector<std::uint8_t> build_ana_log(const Core& core, std::size_t port, bool
 std::vector<std::uint8_t> build_discovery_log(const Core& core, std::size_t port, std::string_view hostnqn) {
   std::vector<nvmf_disc_log_entry> entries;
   const auto& ports = core.ports();
+  // With a TLS key every port speaks TLS 1.3 (SECTYPE 2), as nvmet's addr_tsas "tls1.3": TREQ
+  // says secure channel required with --tls-required, else not required (plain accepted too).
+  const bool tls = !core.config().tls_key.empty();
+  const std::uint8_t secure = !tls ? 0x0 : core.config().tls_required ? 0x1 : 0x2;
   const auto entry = [&](std::uint8_t subtype, std::uint8_t treq, std::size_t p, std::string_view nqn) {
     nvmf_disc_log_entry e;
     std::memset(&e, 0, sizeof e);
     e.trtype = NVMF_TRTYPE_TCP;
     e.adrfam = NVMF_ADDR_FAMILY_IP4;
     e.subtype = subtype;
-    e.treq = treq;
+    e.treq = static_cast<std::uint8_t>(treq | secure);
+    e.tsas.tcp.sectype = tls ? NVMF_TCP_SECTYPE_TLS13 : NVMF_TCP_SECTYPE_NONE;
     e.portid = htole16(static_cast<std::uint16_t>(p + 1));
     e.cntlid = htole16(0xFFFF);  // dynamic controller model
     e.asqsz = htole16(32);

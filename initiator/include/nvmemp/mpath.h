@@ -336,7 +336,17 @@ struct DiscoveryEntry {
   std::string subnqn;
   std::string traddr;
   std::uint16_t trsvcid = 0;    // 0: not a port number
+  // TREQ (bits 1:0: 01b secure channel required, 10b not required, 00b not specified) and, for
+  // TCP, TSAS SECTYPE (0 none, 1 TLS 1.2, 2 TLS 1.3): see discovery_entry_tls().
+  std::uint8_t treq = 0;
+  std::uint8_t sectype = 0;
 };
+// Whether the port of `e` is connected with TLS, given the connection knobs of its subsystem:
+// yes when knobs.tls (never plain then), when the entry requires a secure channel (TREQ), or
+// when it offers TLS 1.3 (SECTYPE 2) and knobs.tls_key is set; plain otherwise. A port that
+// needs TLS while knobs has no tls_key is refused: InvalidArgument "SUBNQN @ ADDR:PORT requires
+// TLS 1.3 ...: set tls_key or tls_key_file ...".
+[[nodiscard]] Result<bool> discovery_entry_tls(const DiscoveryEntry& e, const FabricOptions& knobs);
 struct DiscoveryLogInfo {
   std::uint32_t watch = 0;      // watch_discovery()'s id
   std::string source;           // "127.0.0.1:8009"
@@ -409,15 +419,22 @@ class Fabric {
   virtual Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn) = 0;
   // The same with this path's own connection knobs (a subsystem's overrides): keep_alive_tmo,
   // reconnect_delay, ctrl_loss_tmo, fast_io_fail_tmo, queue_size, hdr/data_digest,
-  // max_transfer, io_timeout, admin_timeout, stall_timeout and probe_timeout are taken from
-  // `knobs`; its other fields are ignored.
+  // max_transfer, io_timeout, admin_timeout, stall_timeout and probe_timeout, the DH-HMAC-CHAP
+  // keys and the TLS settings (tls, tls_key, tls_identity, tls_compat) are taken from `knobs`;
+  // its other fields are ignored.
   virtual Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn, const FabricOptions& knobs) = 0;
   // A subsystem's own I/O rules (no_path_retry, write_failover_delay, max_retries from
   // `knobs`) for its heads, from now on; may be set before the subsystem has a path.
   virtual Result<void> set_subsystem_rules(const std::string& subnqn, const FabricOptions& knobs) = 0;
   // Reads the discovery log at `discovery` (referrals followed) and connects every TCP entry
   // of `subnqn`. Fails when none could be connected; the errors of the others are logged.
+  // TLS per entry as discovery_entry_tls() says with the Fabric's options (an entry that
+  // requires TLS while no tls_key is configured is one of those errors); with tls on, the
+  // discovery controllers are connected over TLS as well (as nvme connect-all --tls).
   virtual Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) = 0;
+  // The same with the subsystem's own connection knobs, keys and TLS settings (as connect()).
+  virtual Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn,
+                                                    const FabricOptions& knobs) = 0;
   virtual Result<void> disconnect(std::uint16_t path_id) = 0;
   // Renews the in-band authentication (DH-HMAC-CHAP) of a connected NVMe/TCP path: its admin
   // queue, then its I/O queue in every I/O context (which must be polled meanwhile; one that
@@ -451,7 +468,12 @@ class Fabric {
   // reconnect_delay); its log is read at every bring-up and after every Discovery Log Page
   // Change event, and handed to `on_log`. Referrals are listed, not followed. What to connect
   // is the caller's decision (nvme-mpathd connects the NVMe entries and drops vanished ones).
+  // It is connected over TLS when the Fabric's options say tls (the TLS PSK for the discovery
+  // NQN, from tls_key, tls_identity and tls_compat).
   virtual Result<std::uint32_t> watch_discovery(const Endpoint& ep, DiscoveryFn on_log) = 0;
+  // The same with the TLS settings of `knobs` (tls, tls_key, tls_identity, tls_compat; its
+  // other fields are ignored). tls without a tls_key is InvalidArgument.
+  virtual Result<std::uint32_t> watch_discovery(const Endpoint& ep, DiscoveryFn on_log, const FabricOptions& knobs) = 0;
   virtual Result<void> unwatch_discovery(std::uint32_t watch) = 0;
   // A data-plane context for the calling thread (at most max_io_contexts at a time).
   virtual Result<std::unique_ptr<IoContext>> create_io_context() = 0;

@@ -106,6 +106,40 @@ struct LogRead : std::enable_shared_from_this<LogRead> {
 
 }  // namespace
 
+TlsNeed tls_need(std::uint8_t treq, std::uint8_t sectype) noexcept {
+  constexpr std::uint8_t kTreqRequired = 0x1;     // bits 1:0 = 01b
+  constexpr std::uint8_t kSectypeTls13 = 0x2;
+  if ((treq & 0x3) == kTreqRequired) return TlsNeed::Required;
+  return sectype == kSectypeTls13 ? TlsNeed::Offered : TlsNeed::None;
+}
+
+const char* tls_need_name(TlsNeed n) noexcept {
+  switch (n) {
+    case TlsNeed::Required: return "required";
+    case TlsNeed::Offered: return "offered";
+    case TlsNeed::None: break;
+  }
+  return "none";
+}
+
+Result<bool> choose_tls(TlsNeed need, bool configured_tls, bool have_key, std::string_view what) {
+  if (have_key) return configured_tls || need != TlsNeed::None;
+  if (need == TlsNeed::Required) {
+    return make_error(Errc::InvalidArgument,
+                      fmt::format("{} requires TLS 1.3: set tls_key or tls_key_file (mpath-connect --tls-key-file), "
+                                  "the NVMeTLSkey-1 key the target has for this host (its discovery log entry says "
+                                  "TREQ secure channel required: it is never connected without TLS)",
+                                  what));
+  }
+  if (configured_tls) {
+    return make_error(Errc::InvalidArgument,
+                      fmt::format("{}: tls is on but no TLS key is configured: set tls_key or tls_key_file "
+                                  "(mpath-connect --tls-key-file)",
+                                  what));
+  }
+  return false;  // offered or not: plain, as no key is configured
+}
+
 void read_discovery_log(Controller& dc, unsigned max_retries, std::function<void(Result<DiscoveryLog>)> done) {
   auto r = std::make_shared<LogRead>();
   r->dc = &dc;
@@ -123,7 +157,7 @@ Discovery::~Discovery() = default;
 
 void Discovery::start(DoneFn done) {
   done_ = std::move(done);
-  queue_.push_back(Target{opts_.controller.endpoint, 0});
+  queue_.push_back(Target{opts_.controller.endpoint, 0, opts_.controller.tls != nullptr});
   seen_.insert(transport::endpoint_name(opts_.controller.endpoint));
   next();
 }
@@ -148,6 +182,7 @@ void Discovery::next() {
   ++visited_;
   auto o = opts_.controller;
   o.endpoint = t.endpoint;
+  o.tls = !t.tls ? nullptr : opts_.referral_tls ? opts_.referral_tls : opts_.controller.tls;
   current_ = std::make_unique<Controller>(reactor_, clock_, o);
   Controller* dc = current_.get();
   dc->connect([this, t, dc](const Result<void>& r) {
@@ -197,9 +232,15 @@ void Discovery::visit_done(const Target& t, Result<DiscoveryLog> log) {
     transport::TcpEndpoint ep = opts_.controller.endpoint;
     ep.traddr = e.traddr;
     ep.trsvcid = port;
-    if (seen_.insert(transport::endpoint_name(ep)).second) {
-      queue_.push_back(Target{ep, t.depth + 1});
+    if (!seen_.insert(transport::endpoint_name(ep)).second) continue;
+    const bool have_key = opts_.referral_tls != nullptr || opts_.controller.tls != nullptr;
+    auto tls = choose_tls(tls_need(e), opts_.controller.tls != nullptr, have_key,
+                          fmt::format("referral {} (from {})", transport::endpoint_name(ep), source));
+    if (!tls) {
+      result_.errors.push_back(tls.error().message);
+      continue;
     }
+    queue_.push_back(Target{ep, t.depth + 1, *tls});
   }
   next();
 }

@@ -10,7 +10,7 @@
 #include "auth/dhchap_key_impl.h"
 #include "common/log.h"
 #include "multipath/fabric_impl.h"
-#include "tls/tls_key_impl.h"
+#include "multipath/tls_options.h"
 #include "wire/libnvme_types.h"
 
 namespace nvmemp::detail {
@@ -291,14 +291,12 @@ FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& 
                                   subnqn, ep.traddr, ep.trsvcid));
       return nullptr;
     }
-    auto t = tls::make_tls_psk(knobs.tls_key.impl()->psk, host_.hostnqn, subnqn,
-                               knobs.tls_identity == TlsIdentity::V0 ? tls::IdentityVersion::V0 : tls::IdentityVersion::V1,
-                               knobs.tls_compat ? tls::HkdfEncoding::LibnvmeCompat : tls::HkdfEncoding::Rfc8446);
+    auto t = multipath::tls_psk_for(knobs, host_.hostnqn, subnqn);
     if (!t) {
-      id = make_error(t.error().code, fmt::format("{}: TLS key: {}", subnqn, t.error().message));
+      id = tl::unexpected(t.error());
       return nullptr;
     }
-    tls_psk = std::make_shared<const tls::TlsPsk>(std::move(*t));
+    tls_psk = std::move(*t);
   }
   topology::ConnectionKey key{ep.traddr, ep.trsvcid, subnqn, host_.hostnqn};
   id = topo_.add_path(key);

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "multipath/fabric_impl.h"
+#include "multipath/tls_options.h"
 
 namespace nvmemp::detail {
 
@@ -28,16 +29,58 @@ const char* subtype_name(const wire::DiscoveryLogEntry& e) {
 
 }  // namespace
 
+}  // namespace nvmemp::detail
+
+namespace nvmemp {
+
+Result<bool> discovery_entry_tls(const DiscoveryEntry& e, const FabricOptions& knobs) {
+  return discovery::choose_tls(discovery::tls_need(e.treq, e.trtype == "tcp" ? e.sectype : std::uint8_t{0}), knobs.tls,
+                               !knobs.tls_key.empty(), fmt::format("{} @ {}:{}", e.subnqn, e.traddr, e.trsvcid));
+}
+
+}  // namespace nvmemp
+
+namespace nvmemp::detail {
+
+namespace {
+
+// The TLS PSK of a discovery controller connection under `knobs` (null: no key configured);
+// tls without a key is an error naming the controller.
+Result<std::shared_ptr<const tls::TlsPsk>> discovery_psk(const FabricOptions& knobs, const std::string& hostnqn,
+                                                         const Endpoint& ep) {
+  if (knobs.tls && knobs.tls_key.empty()) {
+    return make_error(Errc::InvalidArgument,
+                      fmt::format("discovery controller {}:{}: tls is on but no TLS key is configured: set tls_key or "
+                                  "tls_key_file (mpath-connect --tls-key-file)",
+                                  ep.traddr, ep.trsvcid));
+  }
+  return multipath::tls_psk_for(knobs, hostnqn, controller::kDiscoveryNqn);
+}
+
+}  // namespace
+
 Result<std::vector<PathInfo>> FabricImpl::connect_all(const Endpoint& disc, const std::string& subnqn) {
+  return connect_all(disc, subnqn, opts_);
+}
+
+Result<std::vector<PathInfo>> FabricImpl::connect_all(const Endpoint& disc, const std::string& subnqn,
+                                                      const FabricOptions& knobs) {
   using Records = Result<discovery::DiscoveryResult>;
   auto recs = call<Records>(
-      [this, disc](std::function<void(Records)> reply) {
+      [this, disc, knobs](std::function<void(Records)> reply) {
+        auto psk = discovery_psk(knobs, host_.hostnqn, disc);
+        if (!psk) {
+          reply(tl::unexpected(psk.error()));
+          return;
+        }
         discovery::DiscoveryOptions o;
         o.controller.endpoint = transport::TcpEndpoint{disc.traddr, disc.trsvcid, disc.host_traddr, disc.host_iface};
         o.controller.subnqn = controller::kDiscoveryNqn;
         o.controller.host = host_;
         o.controller.kato = 0s;
         o.controller.admin_timeout = opts_.admin_timeout;
+        o.controller.tls = knobs.tls ? *psk : nullptr;
+        o.referral_tls = *psk;
         discoveries_.push_back(std::make_unique<discovery::Discovery>(*reactor_, clock_, o));
         discoveries_.back()->start([reply](Records r) { reply(std::move(r)); });
       },
@@ -60,7 +103,16 @@ Result<std::vector<PathInfo>> FabricImpl::connect_all(const Endpoint& disc, cons
       continue;
     }
     ep.trsvcid = static_cast<std::uint16_t>(port);
-    auto r = connect(ep, subnqn);
+    auto tls = discovery::choose_tls(discovery::tls_need(en), knobs.tls, !knobs.tls_key.empty(),
+                                     fmt::format("{} @ {}:{}", subnqn, en.traddr, en.trsvcid));
+    if (!tls) {
+      errors.push_back(tls.error().message);
+      log(LogLevel::Warn, "connect-all: {}", tls.error().message);
+      continue;
+    }
+    FabricOptions path_knobs = knobs;
+    path_knobs.tls = *tls;
+    auto r = connect(ep, subnqn, path_knobs);
     if (r) {
       out.push_back(std::move(*r));
     } else {
@@ -95,6 +147,7 @@ void FabricImpl::start_watch(Watch& w) {
   co.reconnect_delay = opts_.reconnect_delay;
   co.ctrl_loss_tmo = std::chrono::seconds(-1);
   co.admin_timeout = opts_.admin_timeout;
+  co.tls = w.tls;
   w.ctrl = std::make_unique<Controller>(*reactor_, clock_, co);
   const std::uint32_t id = w.id;
   w.ctrl->on_state([this, id](Controller&, CtrlState s, const std::string&) {
@@ -139,7 +192,8 @@ void FabricImpl::read_watch(std::uint32_t id) {
       info.genctr = log->header.genctr;
       for (const auto& e : log->entries) {
         info.entries.push_back(DiscoveryEntry{subtype_name(e), e.is_tcp() ? "tcp" : fmt::format("trtype {}", e.trtype),
-                                              e.subnqn, e.traddr, port_number(e.trsvcid)});
+                                              e.subnqn, e.traddr, port_number(e.trsvcid), e.treq,
+                                              e.is_tcp() ? e.sectype : std::uint8_t{0}});
       }
       nvmemp::log(LogLevel::Info, "discovery controller {}: log generation {}, {} entries", x->source, info.genctr,
                   info.entries.size());
@@ -172,8 +226,17 @@ void FabricImpl::tick_watches() {
 }
 
 Result<std::uint32_t> FabricImpl::watch_discovery(const Endpoint& ep, DiscoveryFn on_log) {
+  return watch_discovery(ep, std::move(on_log), opts_);
+}
+
+Result<std::uint32_t> FabricImpl::watch_discovery(const Endpoint& ep, DiscoveryFn on_log, const FabricOptions& knobs) {
   return call<Result<std::uint32_t>>(
-      [this, ep, on_log](std::function<void(Result<std::uint32_t>)> reply) {
+      [this, ep, on_log, knobs](std::function<void(Result<std::uint32_t>)> reply) {
+        auto psk = discovery_psk(knobs, host_.hostnqn, ep);
+        if (!psk) {
+          reply(tl::unexpected(psk.error()));
+          return;
+        }
         for (const auto& w : watches_) {
           if (!w->removed && w->endpoint.traddr == ep.traddr && w->endpoint.trsvcid == ep.trsvcid) {
             reply(make_error(Errc::InvalidArgument,
@@ -186,6 +249,7 @@ Result<std::uint32_t> FabricImpl::watch_discovery(const Endpoint& ep, DiscoveryF
         w->endpoint = ep;
         w->source = fmt::format("{}:{}", ep.traddr, ep.trsvcid);
         w->on_log = on_log;
+        if (knobs.tls) w->tls = *psk;
         watches_.push_back(std::move(w));
         start_watch(*watches_.back());
         reply(watches_.back()->id);

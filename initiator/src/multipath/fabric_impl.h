@@ -94,6 +94,8 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   Result<PathInfo> connect(const Endpoint& ep, const std::string& subnqn, const FabricOptions& knobs) override;
   Result<void> set_subsystem_rules(const std::string& subnqn, const FabricOptions& knobs) override;
   Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn) override;
+  Result<std::vector<PathInfo>> connect_all(const Endpoint& discovery, const std::string& subnqn,
+                                            const FabricOptions& knobs) override;
   Result<void> disconnect(std::uint16_t path_id) override;
   Result<PathInfo> reauthenticate(std::uint16_t path_id) override;  // fabric_reauth.cc
   Result<PathInfo> reset(std::uint16_t path_id) override;           // fabric_reset.cc
@@ -105,6 +107,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
   TopologyInfo topology() override;
   Result<std::unique_ptr<IoContext>> create_io_context() override;
   Result<std::uint32_t> watch_discovery(const Endpoint& ep, DiscoveryFn on_log) override;
+  Result<std::uint32_t> watch_discovery(const Endpoint& ep, DiscoveryFn on_log, const FabricOptions& knobs) override;
   Result<void> unwatch_discovery(std::uint32_t watch) override;
 
   // ControlLink (I/O threads)
@@ -167,6 +170,7 @@ class FabricImpl final : public Fabric, public multipath::ControlLink {
     std::uint32_t id = 0;
     Endpoint endpoint;
     std::string source;            // "127.0.0.1:8009"
+    std::shared_ptr<const tls::TlsPsk> tls;  // over TLS with this PSK (the discovery NQN's); null: plain
     std::unique_ptr<Controller> ctrl;
     DiscoveryFn on_log;
     TimePoint retry_at{};          // the first connect failed: a new controller then

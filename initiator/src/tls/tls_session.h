@@ -1,4 +1,4 @@
-// One TLS 1.3 connection with an external pre-shared key, on OpenSSL 3 with memory BIOs: the
+// One TLS 1.3 connection with an external pre-shared key, on OpenSSL 3 (ciphertext in through a BIO of ours, out to a memory BIO): the
 // handshake and, once it is done, the record layer (transport/record_layer.h) a queue pair's
 // reactor drives. Sans-I/O: ciphertext goes in with feed() and comes out of take_output().
 //
