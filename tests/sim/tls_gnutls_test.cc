@@ -23,8 +23,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include <array>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -45,6 +43,7 @@
 
 #include "common/bytes.h"
 #include "support/byte_diff.h"
+#include "support/tls_echo.h"
 #include "tls/tls_psk.h"
 #include "tls/tls_session.h"
 
@@ -234,53 +233,6 @@ class GnutlsEchoServer {
   std::uint16_t port_ = 0;
 };
 
-// A non-blocking socket to 127.0.0.1, closed when it goes.
-class LoopbackSocket {
- public:
-  LoopbackSocket() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {}
-  ~LoopbackSocket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  LoopbackSocket(const LoopbackSocket&) = delete;
-  LoopbackSocket& operator=(const LoopbackSocket&) = delete;
-  int fd() const { return fd_; }
-  // Connects to `port` within 2 s: "" or why not.
-  std::string connect(std::uint16_t port) {
-    if (fd_ < 0) return fmt::format("socket: {}", std::strerror(errno));
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons(port);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) return {};
-    if (errno != EINPROGRESS) return fmt::format("connect: {}", std::strerror(errno));
-    pollfd p{fd_, POLLOUT, 0};
-    if (::poll(&p, 1, 2000) != 1) return "connect: no answer within 2 s";
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    return err == 0 ? std::string() : fmt::format("connect: {}", std::strerror(err));
-  }
-
- private:
-  int fd_;
-};
-
-// Takes decrypted plaintext straight into a growing buffer, as much as each record gives.
-struct EchoedBytes final : transport::RxSink {
-  std::vector<std::uint8_t> bytes;
-  std::size_t filled = 0;
-  std::size_t rx_iov(std::span<iovec> out) override {
-    if (bytes.size() < filled + 16384) bytes.resize(filled + 16384);
-    out[0] = iovec{bytes.data() + filled, bytes.size() - filled};
-    return 1;
-  }
-  bool rx_iov_borrowed() const noexcept override { return false; }
-  Result<void> received_into(std::size_t n) override {
-    filled += n;
-    return {};
-  }
-};
-
 // `total` bytes of lines that gnutls-serv --echo returns as they are (see the top).
 std::vector<std::uint8_t> echo_safe_lines(std::size_t total) {
   std::vector<std::uint8_t> out(total);
@@ -295,69 +247,8 @@ std::vector<std::uint8_t> echo_safe_lines(std::size_t total) {
   return out;
 }
 
-// Writes `data` through `tls` and collects what comes back until `data.size()` bytes have come
-// (or 10 s have passed): both directions at once, so neither side's socket buffer fills up.
-// Returns the first error, else what came back.
-Result<std::vector<std::uint8_t>> echo_through(int fd, tls::TlsSession& tls, Bytes data) {
-  if (auto w = tls.write(data); !w) return tl::unexpected(w.error());
-  std::vector<std::uint8_t> out;
-  tls.take_output(out);
-  std::size_t sent = 0;
-  EchoedBytes back;
-  std::array<std::uint8_t, 16384> in{};
-  for (const auto until = Clock::now() + 10s; back.filled < data.size();) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-    if (left <= 0) return make_error(Errc::Timeout, fmt::format("echo: {} of {} bytes back", back.filled, data.size()));
-    pollfd p{fd, static_cast<short>(POLLIN | (sent < out.size() ? POLLOUT : 0)), 0};
-    if (::poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) return make_error(Errc::Io, "poll failed");
-    if (sent < out.size() && (p.revents & POLLOUT) != 0) {
-      const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n < 0 && errno != EAGAIN && errno != EINTR) return make_error(Errc::Io, std::strerror(errno));
-      if (n > 0) sent += static_cast<std::size_t>(n);
-    }
-    if ((p.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-      const ssize_t n = ::recv(fd, in.data(), in.size(), MSG_DONTWAIT);
-      if (n == 0) return make_error(Errc::Io, fmt::format("echo: EOF after {} bytes back", back.filled));
-      if (n < 0 && errno != EAGAIN && errno != EINTR) return make_error(Errc::Io, std::strerror(errno));
-      if (n > 0) {
-        tls.feed(Bytes(in.data(), static_cast<std::size_t>(n)));
-        if (auto d = tls.drain_into(back); !d) return tl::unexpected(d.error());
-        tls.take_output(out);  // post-handshake replies (a KeyUpdate's), if any
-      }
-    }
-  }
-  back.bytes.resize(back.filled);
-  return std::move(back.bytes);
-}
-
-// Sends our close_notify and waits (2 s at most) for the peer's: the error drain_into() then
-// gives, or why none came.
-std::string close_and_await_peer_close(int fd, tls::TlsSession& tls) {
-  tls.close_notify();
-  std::vector<std::uint8_t> out;
-  tls.take_output(out);
-  if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) return "send failed";
-  EchoedBytes rest;
-  std::array<std::uint8_t, 4096> in{};
-  for (const auto until = Clock::now() + 2s; Clock::now() < until;) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    const ssize_t n = ::recv(fd, in.data(), in.size(), MSG_DONTWAIT);
-    if (n == 0) return "EOF without close_notify";
-    if (n < 0) continue;
-    tls.feed(Bytes(in.data(), static_cast<std::size_t>(n)));
-    if (auto d = tls.drain_into(rest); !d) return d.error().message;
-  }
-  return "no close_notify within 2 s";
-}
-
 tls::TlsPsk client_psk_from_interchange() {
-  auto configured = tls::parse_tls_key(kGnutlsConfiguredKey, "the facts sheet's configured PSK");
-  REQUIRE(configured);
-  auto psk = tls::make_tls_psk(*configured, kGnutlsHostNqn, kGnutlsSubNqn, tls::IdentityVersion::V1,
-                               tls::HkdfEncoding::Rfc8446);
-  REQUIRE(psk);
-  return std::move(*psk);
+  return derive_client_psk(kGnutlsConfiguredKey, kGnutlsHostNqn, kGnutlsSubNqn);
 }
 
 // gnutls-serv with the facts sheet's v1 identity and TLS PSK, listening; nullptr when the test
@@ -420,11 +311,7 @@ TEST_CASE("TLS interop: gnutls-serv refuses a wrong key under the right v1 ident
   GnutlsEchoServer& server = *served;
 
   // The identity GnuTLS knows, with 32 random bytes as the TLS PSK: the binder cannot verify.
-  tls::TlsPsk wrong;
-  wrong.identity = kFactsIdentityV1;
-  wrong.hash = tls::PskHash::Sha256;
-  wrong.key = auth::SecretBuf(32);
-  REQUIRE(RAND_bytes(wrong.key.data(), 32) == 1);
+  tls::TlsPsk wrong = random_key_psk(kFactsIdentityV1);
 
   LoopbackSocket sock;
   REQUIRE(sock.connect(server.port()) == "");
