@@ -19,19 +19,19 @@ namespace {
 using namespace std::chrono_literals;
 
 // The facts sheet's published configured PSK (libnvme's test/psk.c), and another valid key.
-constexpr const char* kTlsKey = "NVMeTLSkey-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:";
-constexpr const char* kTlsKey384 =
+constexpr const char* kHostTlsKey = "NVMeTLSkey-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:";
+constexpr const char* kHostTlsKey384 =
     "NVMeTLSkey-1:02:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwP/w0S89ELi3W2LxIcLXVsDn8kXZQ==:";
-constexpr const char* kOtherKey = "NVMeTLSkey-1:01:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+KfiaR:";  // bytes 0..31 (Python's base64, zlib.crc32)
+constexpr const char* kHostOtherKey = "NVMeTLSkey-1:01:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh+KfiaR:";  // bytes 0..31 (Python's base64, zlib.crc32)
 
-std::unique_ptr<sim::SimTarget> start_tls_sim(const char* key, bool required) {
+std::unique_ptr<sim::SimTarget> start_host_tls_sim(const char* key, bool required) {
   sim::SimConfig cfg = small_config();
   cfg.tls_key = key;
   cfg.tls_required = required;
   return start_sim(cfg);
 }
 
-FabricOptions tls_options(const char* key, TlsIdentity id = TlsIdentity::V1) {
+FabricOptions host_tls_knobs(const char* key, TlsIdentity id = TlsIdentity::V1) {
   FabricOptions o = fast_options();
   auto k = parse_tls_key(key, "test TLS key");
   REQUIRE(k.has_value());
@@ -41,7 +41,7 @@ FabricOptions tls_options(const char* key, TlsIdentity id = TlsIdentity::V1) {
   return o;
 }
 
-void wait_reads(PolledReader& reader, std::uint64_t more) {
+void wait_host_tls_reads(PolledReader& reader, std::uint64_t more) {
   const std::uint64_t before = reader.done();
   for (const auto until = std::chrono::steady_clock::now() + 10s;
        reader.done() < before + more && std::chrono::steady_clock::now() < until;) {
@@ -57,17 +57,17 @@ TEST_CASE("TLS host: verify I/O over two TLS paths, both suites and both identit
     TlsIdentity id;
     const char* suite;
   };
-  for (const Case& c : {Case{kTlsKey, TlsIdentity::V1, "TLS 1.3 TLS_AES_128_GCM_SHA256"},
-                        Case{kTlsKey, TlsIdentity::V0, "TLS 1.3 TLS_AES_128_GCM_SHA256"},
-                        Case{kTlsKey384, TlsIdentity::V1, "TLS 1.3 TLS_AES_256_GCM_SHA384"}}) {
+  for (const Case& c : {Case{kHostTlsKey, TlsIdentity::V1, "TLS 1.3 TLS_AES_128_GCM_SHA256"},
+                        Case{kHostTlsKey, TlsIdentity::V0, "TLS 1.3 TLS_AES_128_GCM_SHA256"},
+                        Case{kHostTlsKey384, TlsIdentity::V1, "TLS 1.3 TLS_AES_256_GCM_SHA384"}}) {
     INFO(c.suite << " " << tls_identity_name(c.id));
-    auto sim = start_tls_sim(c.key, true);
+    auto sim = start_host_tls_sim(c.key, true);
     tools::BenchOptions b;
     b.workload = tools::Workload::Verify;
     b.iodepth = 16;
     b.seconds = 1.0;
     b.seed = 7;
-    auto r = tools::run_bench(tls_options(c.key, c.id), both_ports_target(*sim), b, {});
+    auto r = tools::run_bench(host_tls_knobs(c.key, c.id), both_ports_target(*sim), b, {});
     INFO((r ? std::string() : r.error().message));
     REQUIRE(r.has_value());
     CHECK(r->ios > 100);
@@ -80,7 +80,7 @@ TEST_CASE("TLS host: verify I/O over two TLS paths, both suites and both identit
 
 TEST_CASE("TLS host: a wrong key, no TLS on the port, and plain TCP on a TLS-only port fail clearly and quickly",
           "[sim][tls]") {
-  auto sim = start_tls_sim(kTlsKey, true);
+  auto sim = start_host_tls_sim(kHostTlsKey, true);
   auto f = Fabric::start(fast_options());
   REQUIRE(f.has_value());
   const Endpoint ep{"127.0.0.1", sim->ports()[0], "", ""};
@@ -91,8 +91,8 @@ TEST_CASE("TLS host: a wrong key, no TLS on the port, and plain TCP on a TLS-onl
   FabricOptions plain = fast_options();
   FabricOptions no_key = fast_options();
   no_key.tls = true;
-  for (const Case& c : {Case{tls_options(kOtherKey), "knows no key for identity \"NVMe1R01 "},
-                        Case{tls_options(kOtherKey, TlsIdentity::V0), "alert 47 (illegal parameter)"},
+  for (const Case& c : {Case{host_tls_knobs(kHostOtherKey), "knows no key for identity \"NVMe1R01 "},
+                        Case{host_tls_knobs(kHostOtherKey, TlsIdentity::V0), "alert 47 (illegal parameter)"},
                         Case{plain, "closed by the controller"},
                         Case{no_key, "TLS is on but no TLS key is configured"}}) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -106,7 +106,7 @@ TEST_CASE("TLS host: a wrong key, no TLS on the port, and plain TCP on a TLS-onl
   }
   // A port without TLS: the handshake meets a target that waits for an ICReq.
   auto plain_sim = start_sim();
-  FabricOptions quick = tls_options(kTlsKey);
+  FabricOptions quick = host_tls_knobs(kHostTlsKey);
   const auto t0 = std::chrono::steady_clock::now();
   auto p = (*f)->connect(Endpoint{"127.0.0.1", plain_sim->ports()[0], "", ""}, plain_sim->nqn(), quick);
   REQUIRE_FALSE(p.has_value());
@@ -116,10 +116,10 @@ TEST_CASE("TLS host: a wrong key, no TLS on the port, and plain TCP on a TLS-onl
 }
 
 TEST_CASE("TLS host: failover between a TLS path and a plain path under verify I/O, 0 errors", "[sim][tls]") {
-  auto sim = start_tls_sim(kTlsKey, false);  // TLS where the host starts it, plain otherwise
+  auto sim = start_host_tls_sim(kHostTlsKey, false);  // TLS where the host starts it, plain otherwise
   auto f = Fabric::start(fast_options());
   REQUIRE(f.has_value());
-  auto tls_path = (*f)->connect(Endpoint{"127.0.0.1", sim->ports()[0], "", ""}, sim->nqn(), tls_options(kTlsKey));
+  auto tls_path = (*f)->connect(Endpoint{"127.0.0.1", sim->ports()[0], "", ""}, sim->nqn(), host_tls_knobs(kHostTlsKey));
   INFO((tls_path ? std::string() : tls_path.error().message));
   REQUIRE(tls_path.has_value());
   CHECK(tls_path->tls == "TLS 1.3 TLS_AES_128_GCM_SHA256");
@@ -130,15 +130,15 @@ TEST_CASE("TLS host: failover between a TLS path and a plain path under verify I
   auto h = (*f)->find_head(sim->nqn(), 1);
   REQUIRE(h.has_value());
   PolledReader reader(**f, h->id, h->block_size, true);
-  wait_reads(reader, 50);
+  wait_host_tls_reads(reader, 50);
   REQUIRE(reader.done() >= 50);
   for (const char* port : {"1", "2"}) {
     INFO("port " << port << " down and up");
     REQUIRE(sim->control(std::string("port-down ") + port).has_value());
-    wait_reads(reader, 200);
+    wait_host_tls_reads(reader, 200);
     REQUIRE(sim->control(std::string("port-up ") + port).has_value());
     std::this_thread::sleep_for(1500ms);  // reconnect_delay of fast_options
-    wait_reads(reader, 200);
+    wait_host_tls_reads(reader, 200);
   }
   CHECK(reader.failed() == 0);
   CHECK(reader.mismatches() == 0);
@@ -156,8 +156,8 @@ namespace nvmemp::test {
 
 TEST_CASE("TLS host: a record that fails its authentication resets the queue, I/O goes on with 0 errors",
           "[sim][tls]") {
-  auto sim = start_tls_sim(kTlsKey, true);
-  auto f = Fabric::start(tls_options(kTlsKey));
+  auto sim = start_host_tls_sim(kHostTlsKey, true);
+  auto f = Fabric::start(host_tls_knobs(kHostTlsKey));
   REQUIRE(f.has_value());
   std::vector<std::uint16_t> ids;
   for (auto port : sim->ports()) {
@@ -169,13 +169,13 @@ TEST_CASE("TLS host: a record that fails its authentication resets the queue, I/
   auto h = (*f)->find_head(sim->nqn(), 1);
   REQUIRE(h.has_value());
   PolledReader reader(**f, h->id, h->block_size, true);
-  wait_reads(reader, 50);
+  wait_host_tls_reads(reader, 50);
   REQUIRE(reader.done() >= 50);
   LogCapture logs(false);
   REQUIRE(sim->control("corrupt-tls 1").has_value());
-  wait_reads(reader, 300);
+  wait_host_tls_reads(reader, 300);
   std::this_thread::sleep_for(1500ms);  // the reconnect (reconnect_delay 1 s in fast_options)
-  wait_reads(reader, 300);
+  wait_host_tls_reads(reader, 300);
   CHECK(reader.failed() == 0);
   CHECK(reader.mismatches() == 0);
   INFO(logs.text());

@@ -169,7 +169,6 @@ TEST_CASE("TLS relay: SIGTERM with a TLS connection open sends it close_notify a
   CHECK(lines_with(log, "stopped: 1 connection(s) were open").size() == 1);
 }
 
-}  // namespace nvmemp::test
 
 TEST_CASE("TLS relay: a PSK file it cannot use is refused with exit 2, naming the line and the rule but never a key",
           "[tls][relay]") {
@@ -194,3 +193,5 @@ TEST_CASE("TLS relay: a PSK file it cannot use is refused with exit 2, naming th
     CHECK(r.out.find(not_hex.substr(0, 16)) == std::string::npos);
   }
 }
+
+}  // namespace nvmemp::test
