@@ -294,7 +294,9 @@ Result<void> TlsSession::drain_into(transport::RxSink& sink) {
   for (;;) {
     if (sink.rx_iov(iov) == 0) return {};  // the receiver has failed; its owner closes
     std::size_t got = 0;
-    if (SSL_read_ex(o_->ssl, iov[0].iov_base, iov[0].iov_len, &got) == 1) {
+    std::size_t len = iov[0].iov_len;
+    if (const std::size_t want = sink.rx_want(); want != 0 && !sink.rx_iov_borrowed()) len = std::min(len, want);
+    if (SSL_read_ex(o_->ssl, iov[0].iov_base, len, &got) == 1) {
       if (auto r = sink.received_into(got); !r) return r;
       continue;
     }

@@ -101,6 +101,7 @@ class QueuePair final : public RxSink {
   // (reason in the error).
   std::size_t rx_iov(std::span<iovec> out) override;
   bool rx_iov_borrowed() const noexcept override { return framer_.payload_pending(); }
+  std::size_t rx_want() const noexcept override { return framer_.rx_want(); }
   Result<void> received_into(std::size_t n) override;
   // Bytes already in memory (tests, tools): copied once to where rx_iov() says.
   Result<void> received(Bytes bytes) { return deliver(*this, bytes); }

@@ -39,6 +39,10 @@ class RxSink {
   // `n` > 0 bytes landed, in order, in what the last rx_iov() offered. An error means the
   // receiver has failed (reason in the error); no more bytes are wanted.
   virtual Result<void> received_into(std::size_t n) = 0;
+  // A hint for sources that copy (a record layer): take at most this many bytes into a
+  // non-borrowed offer now, because the receiver will then know where the following bytes
+  // belong (a read's buffer). 0: no hint. A socket source ignores it (one recv of many PDUs).
+  virtual std::size_t rx_want() const noexcept { return 0; }
 
  protected:
   ~RxSink() = default;

@@ -39,6 +39,20 @@ std::size_t RxFramer::rx_iov(std::span<iovec> out) {
   return i;
 }
 
+std::size_t RxFramer::rx_want() const noexcept {
+  if (payload_pending() || failed() || phase_ != Phase::Header) return 0;
+  const std::size_t have = wr_ - rd_;
+  if (have < kChLen) return kChLen - have;
+  const std::uint8_t* h = stage_.data() + rd_;
+  const std::size_t plen = static_cast<std::size_t>(h[kOffPlen]) | (static_cast<std::size_t>(h[kOffPlen + 1]) << 8) |
+                           (static_cast<std::size_t>(h[kOffPlen + 2]) << 16) |
+                           (static_cast<std::size_t>(h[kOffPlen + 3]) << 24);
+  const std::size_t need = h[kOffType] == static_cast<std::uint8_t>(PduType::C2HData)
+                               ? std::max<std::size_t>(h[kOffPdo], h[kOffHlen] + (params_.hdgst ? kDigestLen : 0))
+                               : plen;
+  return need > have ? need - have : 0;
+}
+
 void RxFramer::landed(std::size_t n) {
   if (offered_direct_ > 0) {
     const std::size_t d = std::min(n, offered_direct_);

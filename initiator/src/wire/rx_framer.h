@@ -50,6 +50,12 @@ class RxFramer {
   // True when rx_iov() starts with a destination given to place() (a caller's buffer).
   bool payload_pending() const noexcept { return phase_ == Phase::Payload && dst_ != nullptr && left_ > 0; }
 
+  // How many more bytes in the staging buffer complete the next PDU's header (a C2HData's up to
+  // its PDO, any other PDU whole); 0 when that is not known yet or already there. A source that
+  // copies bytes in (a TLS record layer) takes no more than that into the staging buffer, so
+  // that a payload goes straight to its destination once placed instead of through staging.
+  std::size_t rx_want() const noexcept;
+
   // `n` bytes landed in what the last rx_iov() offered (the payload part first).
   void landed(std::size_t n);
 
