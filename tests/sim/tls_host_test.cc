@@ -188,3 +188,32 @@ TEST_CASE("TLS host: a record that fails its authentication resets the queue, I/
 }
 
 }  // namespace nvmemp::test
+
+namespace nvmemp::test {
+
+TEST_CASE("TLS host: a KeyUpdate from the target (update_requested) is taken and answered, I/O goes on with 0 errors",
+          "[sim][tls]") {
+  auto sim = start_host_tls_sim(kHostTlsKey, true);
+  auto f = Fabric::start(host_tls_knobs(kHostTlsKey));
+  REQUIRE(f.has_value());
+  auto p = (*f)->connect(Endpoint{"127.0.0.1", sim->ports()[0], "", ""}, sim->nqn());
+  INFO((p ? std::string() : p.error().message));
+  REQUIRE(p.has_value());
+  auto h = (*f)->find_head(sim->nqn(), 1);
+  REQUIRE(h.has_value());
+  PolledReader reader(**f, h->id, h->block_size, true);
+  wait_host_tls_reads(reader, 50);
+  REQUIRE(reader.done() >= 50);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(sim->control("tls-keyupdate 1").has_value());
+    wait_host_tls_reads(reader, 200);  // the next responses come under the new keys, ours answer
+  }
+  CHECK(reader.failed() == 0);
+  CHECK(reader.mismatches() == 0);
+  const auto topo = (*f)->topology();
+  REQUIRE(topo.paths.size() == 1);
+  CHECK(topo.paths[0].state == "live");
+  CHECK(topo.paths[0].reconnects == 0);  // no connection was lost over it
+}
+
+}  // namespace nvmemp::test

@@ -38,6 +38,7 @@ enum class ControlOp : std::uint8_t {
   FailNext,       // fail-next K OPCODE SCT SC [dnr]
   CorruptDigest,  // corrupt-digest PORT
   CorruptTls,     // corrupt-tls PORT: the next TLS record sent fails its authentication
+  TlsKeyUpdate,   // tls-keyupdate PORT: a KeyUpdate (update_requested) before the next records
   DropAfter,      // drop-after PORT N
   ResetCtrl,      // reset-ctrl CNTLID
   Restart,        // restart
@@ -262,6 +263,7 @@ inline Result<ControlCommand> parse_control_line(std::string_view line) {
   if (cmd == "drop-held") return port_cmd(ControlOp::DropHeld, 1);
   if (cmd == "corrupt-digest") return port_cmd(ControlOp::CorruptDigest, 1);
   if (cmd == "corrupt-tls") return port_cmd(ControlOp::CorruptTls, 1);
+  if (cmd == "tls-keyupdate") return port_cmd(ControlOp::TlsKeyUpdate, 1);
   if (cmd == "blackhole" || cmd == "ka-ignore" || cmd == "trickle" || cmd == "genctr-churn") {
     auto r = port_cmd(cmd == "blackhole"   ? ControlOp::Blackhole
                       : cmd == "ka-ignore" ? ControlOp::KaIgnore

@@ -70,6 +70,7 @@ struct PortFaults {
   std::uint32_t latency_ms = 0;      // every PDU sent waits this long
   bool corrupt_next_digest = false;  // the next PDU sent with a digest gets a wrong one
   bool corrupt_next_tls = false;     // the next TLS record sent gets a flipped bit in its tag
+  bool tls_keyupdate = false;        // a KeyUpdate (update_requested) before the next records
   std::uint32_t drop_after = 0;      // 0: off; else PDUs to send before closing that connection
   // Admin opcodes accepted and never completed on this port's controllers (ka-ignore is bit
   // 0x18; with it set the target's keep-alive timer is held, as for a blackhole, so only the

@@ -109,6 +109,12 @@ Result<std::string> Core::run_fault(const ControlCommand& cmd) {
       ports_[*idx].faults.corrupt_next_tls = true;
       return std::string();
     }
+    case ControlOp::TlsKeyUpdate: {
+      auto idx = port_of();
+      if (!idx) return tl::unexpected(idx.error());
+      ports_[*idx].faults.tls_keyupdate = true;
+      return std::string();
+    }
     case ControlOp::DropAfter: {
       auto idx = port_of();
       if (!idx) return tl::unexpected(idx.error());

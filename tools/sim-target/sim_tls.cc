@@ -93,6 +93,14 @@ void Connection::flush_tls() {
   if (tls_plain_.empty()) return;
   tx_bytes_ -= tls_plain_.size();
   std::vector<std::uint8_t> records;
+  if (PortFaults& f = core_.faults(port_); f.tls_keyupdate) {
+    f.tls_keyupdate = false;
+    if (auto r = tls_->key_update(); !r) {
+      close(r.error().message);
+      return;
+    }
+    core_.log(fmt::format("port {}: KeyUpdate (update_requested) sent", port_ + 1));
+  }
   constexpr std::size_t kRecord = 16384;
   for (std::size_t off = 0; off < tls_plain_.size(); off += kRecord) {
     const std::size_t n = std::min(kRecord, tls_plain_.size() - off);

@@ -330,6 +330,13 @@ void TlsSession::take_output(std::vector<std::uint8_t>& out) {
   }
 }
 
+Result<void> TlsSession::key_update() {
+  if (!done_ || SSL_key_update(o_->ssl, SSL_KEY_UPDATE_REQUESTED) != 1) {
+    return tl::unexpected(failure("KeyUpdate", SSL_ERROR_SSL));
+  }
+  return {};
+}
+
 void TlsSession::close_notify() {
   if (done_) {
     SSL_shutdown(o_->ssl);

@@ -55,6 +55,9 @@ class TlsSession final : public transport::RecordLayer {
   Result<void> write(Bytes plaintext) override;
   void take_output(std::vector<std::uint8_t>& out) override;
   void close_notify() override;
+  // Sends a KeyUpdate before the next record, asking the peer to update its keys too (the
+  // simulated target's `tls-keyupdate` fault; our host never starts one).
+  Result<void> key_update();
   std::string describe() const override;
 
  private:
