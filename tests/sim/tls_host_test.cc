@@ -49,6 +49,30 @@ void wait_host_tls_reads(PolledReader& reader, std::uint64_t more) {
   }
 }
 
+// A Fabric set up for TLS with `nports` of the target's ports connected, and an I/O context
+// writing, reading back and comparing blocks of namespace 1 on its own thread, running.
+struct TlsFabricUnderIo {
+  std::unique_ptr<Fabric> fabric;
+  std::unique_ptr<PolledReader> reader;
+};
+TlsFabricUnderIo tls_fabric_under_io(const sim::SimTarget& sim, std::size_t nports) {
+  TlsFabricUnderIo out;
+  auto f = Fabric::start(host_tls_knobs(kHostTlsKey));
+  REQUIRE(f.has_value());
+  out.fabric = std::move(*f);
+  for (std::size_t i = 0; i < nports; ++i) {
+    auto p = out.fabric->connect(Endpoint{"127.0.0.1", sim.ports()[i], "", ""}, sim.nqn());
+    INFO((p ? std::string() : p.error().message));
+    REQUIRE(p.has_value());
+  }
+  auto h = out.fabric->find_head(sim.nqn(), 1);
+  REQUIRE(h.has_value());
+  out.reader = std::make_unique<PolledReader>(*out.fabric, h->id, h->block_size, true);
+  wait_host_tls_reads(*out.reader, 50);
+  REQUIRE(out.reader->done() >= 50);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("TLS host: verify I/O over two TLS paths, both suites and both identity versions", "[sim][tls]") {
@@ -157,20 +181,9 @@ namespace nvmemp::test {
 TEST_CASE("TLS host: a record that fails its authentication resets the queue, I/O goes on with 0 errors",
           "[sim][tls]") {
   auto sim = start_host_tls_sim(kHostTlsKey, true);
-  auto f = Fabric::start(host_tls_knobs(kHostTlsKey));
-  REQUIRE(f.has_value());
-  std::vector<std::uint16_t> ids;
-  for (auto port : sim->ports()) {
-    auto p = (*f)->connect(Endpoint{"127.0.0.1", port, "", ""}, sim->nqn());
-    INFO((p ? std::string() : p.error().message));
-    REQUIRE(p.has_value());
-    ids.push_back(p->id);
-  }
-  auto h = (*f)->find_head(sim->nqn(), 1);
-  REQUIRE(h.has_value());
-  PolledReader reader(**f, h->id, h->block_size, true);
-  wait_host_tls_reads(reader, 50);
-  REQUIRE(reader.done() >= 50);
+  TlsFabricUnderIo io = tls_fabric_under_io(*sim, 2);
+  auto& f = io.fabric;
+  auto& reader = *io.reader;
   LogCapture logs(false);
   REQUIRE(sim->control("corrupt-tls 1").has_value());
   wait_host_tls_reads(reader, 300);
@@ -180,7 +193,7 @@ TEST_CASE("TLS host: a record that fails its authentication resets the queue, I/
   CHECK(reader.mismatches() == 0);
   INFO(logs.text());
   CHECK(logs.text().find("TLS receive") != std::string::npos);
-  const auto topo = (*f)->topology();
+  const auto topo = f->topology();
   for (const auto& p : topo.paths) {
     CHECK(p.state == "live");
     CHECK(p.tls == "TLS 1.3 TLS_AES_128_GCM_SHA256");
@@ -194,23 +207,16 @@ namespace nvmemp::test {
 TEST_CASE("TLS host: a KeyUpdate from the target (update_requested) is taken and answered, I/O goes on with 0 errors",
           "[sim][tls]") {
   auto sim = start_host_tls_sim(kHostTlsKey, true);
-  auto f = Fabric::start(host_tls_knobs(kHostTlsKey));
-  REQUIRE(f.has_value());
-  auto p = (*f)->connect(Endpoint{"127.0.0.1", sim->ports()[0], "", ""}, sim->nqn());
-  INFO((p ? std::string() : p.error().message));
-  REQUIRE(p.has_value());
-  auto h = (*f)->find_head(sim->nqn(), 1);
-  REQUIRE(h.has_value());
-  PolledReader reader(**f, h->id, h->block_size, true);
-  wait_host_tls_reads(reader, 50);
-  REQUIRE(reader.done() >= 50);
+  TlsFabricUnderIo io = tls_fabric_under_io(*sim, 1);
+  auto& f = io.fabric;
+  auto& reader = *io.reader;
   for (int i = 0; i < 3; ++i) {
     REQUIRE(sim->control("tls-keyupdate 1").has_value());
     wait_host_tls_reads(reader, 200);  // the next responses come under the new keys, ours answer
   }
   CHECK(reader.failed() == 0);
   CHECK(reader.mismatches() == 0);
-  const auto topo = (*f)->topology();
+  const auto topo = f->topology();
   REQUIRE(topo.paths.size() == 1);
   CHECK(topo.paths[0].state == "live");
   CHECK(topo.paths[0].reconnects == 0);  // no connection was lost over it
