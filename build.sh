@@ -95,9 +95,12 @@ case $cmd in
   sanitize)
     install_missing "${DEBIAN_PACKAGES[@]}"
     log "building with ASan+UBSan (build-asan/)"
-    # No benchmarks (no test runs them) and line tables only (-g1: what ASan's reports need):
-    # this build is the longest part of CI.
+    # No benchmarks (no test runs them), no real tests unless REAL_UNDER_ASAN=1 (below), and
+    # line tables only (-g1: what ASan's reports need): this build is the longest part of CI.
+    real_tests=OFF
+    [[ ${REAL_UNDER_ASAN:-} == 1 ]] && real_tests=ON
     configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DNVME_MPATH_SANITIZE=ON -DNVME_MPATH_BENCH=OFF \
+      -DNVME_MPATH_REAL_TESTS="$real_tests" \
       -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_C_FLAGS_DEBUG=-g1
     log "running the suite under ASan+UBSan (unit, fuzz, sim; the real tests run in \`test\`)"
     # Not the real tests: they prove the protocol against nvmet, which `test` does on the Release
