@@ -116,7 +116,8 @@ int run_discover(Common& o) {
   // --tls: the discovery controllers over TLS, with the TLS PSK for the discovery NQN.
   FabricOptions tls;
   if (auto t = tools::load_tls_args(o.tls, tls); !t) return fail(t.error().message);
-  auto psk = multipath::tls_psk_for(tls, c->host.hostnqn, controller::kDiscoveryNqn);
+  auto psk = multipath::tls_psk_for(tls, c->host.hostnqn, controller::kDiscoveryNqn,
+                                    fmt::format("discovery controller {}", transport::endpoint_name(c->endpoint)));
   if (!psk) return fail(psk.error().message);
   if (tls.tls) d.controller.tls = *psk;
   d.referral_tls = *psk;

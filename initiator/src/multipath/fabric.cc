@@ -284,14 +284,7 @@ FabricImpl::Entry* FabricImpl::add_entry(const Endpoint& ep, const std::string& 
   }
   std::shared_ptr<const tls::TlsPsk> tls_psk;
   if (knobs.tls) {
-    if (knobs.tls_key.empty()) {
-      id = make_error(Errc::InvalidArgument,
-                      fmt::format("{} @ {}:{}: TLS is on but no TLS key is configured: set tls_key or tls_key_file "
-                                  "(mpath-connect --tls-key), the NVMeTLSkey-1 key the target has for this host",
-                                  subnqn, ep.traddr, ep.trsvcid));
-      return nullptr;
-    }
-    auto t = multipath::tls_psk_for(knobs, host_.hostnqn, subnqn);
+    auto t = multipath::tls_psk_for(knobs, host_.hostnqn, subnqn, fmt::format("{} @ {}:{}", subnqn, ep.traddr, ep.trsvcid));
     if (!t) {
       id = tl::unexpected(t.error());
       return nullptr;

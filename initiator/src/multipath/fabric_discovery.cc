@@ -48,13 +48,8 @@ namespace {
 // tls without a key is an error naming the controller.
 Result<std::shared_ptr<const tls::TlsPsk>> discovery_psk(const FabricOptions& knobs, const std::string& hostnqn,
                                                          const Endpoint& ep) {
-  if (knobs.tls && knobs.tls_key.empty()) {
-    return make_error(Errc::InvalidArgument,
-                      fmt::format("discovery controller {}:{}: tls is on but no TLS key is configured: set tls_key or "
-                                  "tls_key_file (mpath-connect --tls-key-file)",
-                                  ep.traddr, ep.trsvcid));
-  }
-  return multipath::tls_psk_for(knobs, hostnqn, controller::kDiscoveryNqn);
+  return multipath::tls_psk_for(knobs, hostnqn, controller::kDiscoveryNqn,
+                                fmt::format("discovery controller {}:{}", ep.traddr, ep.trsvcid));
 }
 
 }  // namespace
