@@ -149,7 +149,7 @@ void Reactor::begin_close(Conn& c, const std::string& reason, bool orderly) {
   if (orderly && c.tls != nullptr && !c.send_inflight) {
     // Best effort, never waited for: the close_notify alert, so the peer sees an orderly end.
     const Bytes alert = c.tls->close_notify();
-    if (!alert.empty()) [[maybe_unused]] const ssize_t n = ::send(c.fd, alert.data(), alert.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (!alert.empty()) (void)::send(c.fd, alert.data(), alert.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   }
   // Makes the recv and send in flight finish at once; the fd is closed when both reported.
   ::shutdown(c.fd, SHUT_RDWR);
